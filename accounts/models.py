@@ -1,0 +1,147 @@
+import hashlib
+import secrets
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+API_KEY_PREFIX_LENGTH = 8
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def token_hash(raw: str) -> str:
+    """The stored form of an API key or token: only its SHA-256, never the clear value."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class Tier(models.TextChoices):
+    FREE = "free", "Free"
+    PRO = "pro", "Pro"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class AmazonSite(models.TextChoices):
+    COM = "amazon.com", "amazon.com (United States)"
+    CO_UK = "amazon.co.uk", "amazon.co.uk (United Kingdom)"
+    DE = "amazon.de", "amazon.de (Germany)"
+    FR = "amazon.fr", "amazon.fr (France)"
+    ES = "amazon.es", "amazon.es (Spain)"
+    IT = "amazon.it", "amazon.it (Italy)"
+    CA = "amazon.ca", "amazon.ca (Canada)"
+    COM_BR = "amazon.com.br", "amazon.com.br (Brazil)"
+    AE = "amazon.ae", "amazon.ae (United Arab Emirates)"
+    CO_JP = "amazon.co.jp", "amazon.co.jp (Japan)"
+    COM_AU = "amazon.com.au", "amazon.com.au (Australia)"
+    COM_MX = "amazon.com.mx", "amazon.com.mx (Mexico)"
+    IN = "amazon.in", "amazon.in (India)"
+    NL = "amazon.nl", "amazon.nl (Netherlands)"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+    def create_user(self, email, password=None, **fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A seller or a staff member; logs in by email."""
+
+    email = models.EmailField(unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.FREE)
+    # api_key holds the SHA-256 of the key; the clear key is shown once when it is made.
+    api_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    api_key_prefix = models.CharField(max_length=16, blank=True, default="", editable=False)
+    api_key_created_at = models.DateTimeField(null=True, blank=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    is_demo = models.BooleanField(default=False, help_text="Demo seller: the schedule leaves their data alone.")
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+    amazon_site = models.CharField(max_length=20, choices=AmazonSite.choices, default=AmazonSite.COM)
+    currency = models.CharField(max_length=3, default="USD", help_text="Reporting currency of the dashboard.")
+    tracked_products = models.ManyToManyField("catalog.Product", blank=True, related_name="trackers")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        db_table = "accounts_user"
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(condition=models.Q(tier__in=Tier.values), name="user_tier_valid"),
+        ]
+        indexes = [models.Index(fields=["api_key"], name="user_api_key_idx")]
+
+    def __str__(self):
+        return self.email
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def get_short_name(self):
+        return self.first_name or self.email
+
+    def api_key_generate(self) -> str:
+        """Make a new API key (replacing any old one), store its hash and return it once."""
+        raw = f"am_{secrets.token_urlsafe(32)}"
+        self.api_key = token_hash(raw)
+        self.api_key_prefix = raw[: API_KEY_PREFIX_LENGTH + 3]
+        self.api_key_created_at = timezone.now()
+        self.save(update_fields=["api_key", "api_key_prefix", "api_key_created_at", "updated_at"])
+        return raw
+
+    def api_key_matches(self, raw: str) -> bool:
+        return bool(self.api_key) and secrets.compare_digest(self.api_key, token_hash(raw))
+
+    @property
+    def product_limit(self):
+        from django.conf import settings
+
+        return settings.TIER_PRODUCT_LIMITS.get(self.tier)
+
+
+class Session(models.Model):
+    """An API token session: a hashed access token and refresh token issued to a seller, revocable."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    name = models.CharField(max_length=100, blank=True)
+    token = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the access token.")
+    refresh_token = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the refresh token.")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        db_table = "accounts_api_session"
+        indexes = [models.Index(fields=["user", "revoked_at"], name="session_user_live_idx")]
+
+    def __str__(self):
+        return f"{self.user} · {self.name or 'API session'}"
+
+    @property
+    def is_live(self):
+        return self.revoked_at is None and self.expires_at > timezone.now()

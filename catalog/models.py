@@ -1,0 +1,254 @@
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django_cryptography.fields import encrypt
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+def price_change_percent(old_price, new_price):
+    """Percent change from old to new price; None when there is no old price or it is zero."""
+    if old_price is None or new_price is None or old_price == 0:
+        return None
+    change = (Decimal(new_price) - Decimal(old_price)) / Decimal(old_price) * 100
+    return change.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class Availability(models.TextChoices):
+    IN_STOCK = "in_stock", "In stock"
+    LOW_STOCK = "low_stock", "Low stock"
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ChangeReason(models.TextChoices):
+    SCRAPE = "scrape", "Scrape"
+    API = "api", "API"
+    MANUAL = "manual", "Manual"
+
+
+class Supplier(models.Model):
+    """One site products are bought from, with how to scrape it (a family template or a site row)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    family = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sites",
+        help_text="The family's template row this site takes its selectors from; empty on a template.",
+    )
+    base_url = models.URLField(max_length=300)
+    currency = models.CharField(max_length=3, blank=True, help_text="The site's default currency.")
+    rate_limit = models.PositiveIntegerField(default=30, help_text="Requests per minute to this site.")
+    requires_js = models.BooleanField(default=False)
+    scraper_config = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "catalog_supplier"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate_limit__gt=0), name="supplier_rate_limit_positive")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def template(self):
+        """The row holding this site's selectors and URL patterns."""
+        return self.family or self
+
+
+class ProductQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(is_archived=False)
+
+    def for_user(self, user):
+        return self.filter(trackers=user)
+
+
+class Product(models.Model):
+    """One supplier product, scraped once and shared by every seller who tracks it."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="products")
+    asin = models.CharField(max_length=64, help_text="The site's own product id (ASIN, item id, SKU or URL hash).")
+    title = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(**MONEY, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    stock = models.IntegerField(null=True, blank=True, help_text="Quantity the page states; empty when it states none.")
+    availability = models.CharField(max_length=20, choices=Availability.choices, default=Availability.UNKNOWN)
+    rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    reviews_count = models.IntegerField(null=True, blank=True)
+    images = models.JSONField(default=list, blank=True)
+    url = models.URLField(max_length=1000)
+    last_scraped_at = models.DateTimeField(null=True, blank=True)
+    # Consecutive failed refreshes; the seller is warned past a threshold (catalog issue).
+    failure_count = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    is_archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        db_table = "catalog_product"
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "asin"], name="product_supplier_asin_unique"),
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=0, rating__lte=5),
+                name="product_rating_0_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__isnull=True) | models.Q(price__gte=0), name="product_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(stock__gte=0), name="product_stock_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reviews_count__isnull=True) | models.Q(reviews_count__gte=0),
+                name="product_reviews_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(availability__in=Availability.values), name="product_availability_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["last_scraped_at"], name="product_last_scraped_idx"),
+            models.Index(fields=["is_archived", "last_scraped_at"], name="product_due_idx"),
+        ]
+
+    def __str__(self):
+        return self.title[:80] or f"{self.supplier} {self.asin}"
+
+    def get_absolute_url(self):
+        return reverse("catalog:product_detail", args=[self.pk])
+
+
+class PriceHistory(models.Model):
+    """One price change of a product (append-only)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_history")
+    old_price = models.DecimalField(**MONEY, null=True, blank=True)
+    new_price = models.DecimalField(**MONEY, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    price_change_percent = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=10, choices=ChangeReason.choices, default=ChangeReason.SCRAPE)
+
+    class Meta:
+        db_table = "catalog_price_history"
+        ordering = ["-recorded_at"]
+        verbose_name_plural = "price history"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(old_price__isnull=True) | models.Q(old_price__gte=0),
+                name="pricehistory_old_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(new_price__isnull=True) | models.Q(new_price__gte=0),
+                name="pricehistory_new_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "recorded_at"], name="pricehistory_product_time_idx")]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.old_price} → {self.new_price} {self.currency}"
+
+    @classmethod
+    def build(cls, *, product, old_price, new_price, currency, reason=ChangeReason.SCRAPE, recorded_at=None):
+        """An unsaved row with its change percent computed (for save() or bulk_create)."""
+        return cls(
+            product=product,
+            old_price=old_price,
+            new_price=new_price,
+            currency=currency,
+            price_change_percent=price_change_percent(old_price, new_price),
+            reason=reason,
+            recorded_at=recorded_at or timezone.now(),
+        )
+
+
+class StockHistory(models.Model):
+    """One stock change (quantity or availability) of a product (append-only)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_history")
+    old_stock = models.IntegerField(null=True, blank=True)
+    new_stock = models.IntegerField(null=True, blank=True)
+    old_availability = models.CharField(max_length=20, choices=Availability.choices, blank=True)
+    new_availability = models.CharField(max_length=20, choices=Availability.choices)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=10, choices=ChangeReason.choices, default=ChangeReason.SCRAPE)
+
+    class Meta:
+        db_table = "catalog_stock_history"
+        ordering = ["-recorded_at"]
+        verbose_name_plural = "stock history"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(old_stock__isnull=True) | models.Q(old_stock__gte=0),
+                name="stockhistory_old_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(new_stock__isnull=True) | models.Q(new_stock__gte=0),
+                name="stockhistory_new_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "recorded_at"], name="stockhistory_product_time_idx")]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.old_availability or '—'} → {self.new_availability}"
+
+
+class ProxyProtocol(models.TextChoices):
+    HTTP = "http", "HTTP"
+    HTTPS = "https", "HTTPS"
+    SOCKS5 = "socks5", "SOCKS5"
+
+
+class ProxyPool(models.Model):
+    """One outbound proxy used for scraping, with its health."""
+
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    username = models.CharField(max_length=255, null=True, blank=True)
+    password = encrypt(models.CharField(max_length=255, null=True, blank=True))
+    protocol = models.CharField(max_length=10, choices=ProxyProtocol.choices, default=ProxyProtocol.HTTP)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2.")
+    health_score = models.PositiveSmallIntegerField(default=100)
+    success_count = models.PositiveIntegerField(default=0)
+    failure_count = models.PositiveIntegerField(default=0)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    # Why the proxy was switched off, so staff can see it without reading logs.
+    deactivated_reason = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "catalog_proxy_pool"
+        verbose_name = "proxy"
+        verbose_name_plural = "proxy pool"
+        constraints = [
+            models.UniqueConstraint(fields=["host", "port", "protocol"], name="proxy_host_port_protocol_unique"),
+            models.CheckConstraint(condition=models.Q(port__gte=1, port__lte=65535), name="proxy_port_range"),
+            models.CheckConstraint(
+                condition=models.Q(health_score__gte=0, health_score__lte=100), name="proxy_health_0_100"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["is_active"], name="proxy_active_idx"),
+            models.Index(fields=["health_score"], name="proxy_health_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.protocol}://{self.host}:{self.port}"

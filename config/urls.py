@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from monitoring.views import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("products/", include("catalog.urls")),
+    path("", include("marketplaces.urls")),
+    path("", include("monitoring.urls")),
+]

@@ -1,0 +1,215 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django_cryptography.fields import encrypt
+
+from catalog.models import MONEY
+
+
+class Marketplace(models.TextChoices):
+    EBAY = "ebay", "eBay"
+    SHOPIFY = "shopify", "Shopify"
+    ETSY = "etsy", "Etsy"
+
+
+class Environment(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    SANDBOX = "sandbox", "Sandbox"
+
+
+class LowMarginAction(models.TextChoices):
+    PAUSE = "pause", "Pause the listing"
+    ALERT = "alert", "Keep selling and alert me"
+
+
+class StoreAccountQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def connected(self):
+        return self.filter(is_connected=True)
+
+
+class StoreAccount(models.Model):
+    """A seller's store on a marketplace, its encrypted credentials and its pricing settings."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_accounts")
+    marketplace = models.CharField(max_length=20, choices=Marketplace.choices)
+    account_name = models.CharField(max_length=200)
+    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
+    shop_domain = models.CharField(max_length=255, blank=True, help_text="Shopify: the shop's myshopify.com domain.")
+    api_key = encrypt(models.TextField(null=True, blank=True))
+    api_secret = encrypt(models.TextField(null=True, blank=True))
+    oauth_token = encrypt(models.TextField(null=True, blank=True))
+    oauth_refresh_token = encrypt(models.TextField(null=True, blank=True))
+    oauth_expires_at = models.DateTimeField(null=True, blank=True)
+    is_connected = models.BooleanField(default=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    currency = models.CharField(max_length=3, default="USD", help_text="The store's selling currency.")
+    # Pricing settings: listing price and margin follow DESIGN.md (Decisions) from these.
+    markup_percent = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("30.00"))
+    markup_fixed = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    fee_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("13.25"))
+    fee_fixed = models.DecimalField(**MONEY, default=Decimal("0.30"))
+    min_margin_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("10.00"))
+    price_ending = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("0.99"),
+        help_text="Round prices up to end in these cents (e.g. 0.99); empty for whole cents.",
+    )
+    default_quantity = models.PositiveIntegerField(default=1, help_text="Listed when the supplier gives no number.")
+    max_quantity = models.PositiveIntegerField(default=10, help_text="Never list more than this.")
+    safety_buffer = models.PositiveIntegerField(default=2, help_text="Keep this many of the supplier's units unlisted.")
+    min_supplier_stock = models.PositiveIntegerField(default=0, help_text="Pause below this supplier stock.")
+    low_margin_action = models.CharField(max_length=10, choices=LowMarginAction.choices, default=LowMarginAction.PAUSE)
+    automation_paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StoreAccountQuerySet.as_manager()
+
+    class Meta:
+        db_table = "marketplaces_store_account"
+        constraints = [
+            models.CheckConstraint(condition=Q(marketplace__in=Marketplace.values), name="store_marketplace_valid"),
+            models.CheckConstraint(condition=Q(markup_fixed__gte=0), name="store_markup_fixed_not_negative"),
+            models.CheckConstraint(condition=Q(fee_fixed__gte=0), name="store_fee_fixed_not_negative"),
+            models.CheckConstraint(
+                condition=Q(fee_percent__gte=0, fee_percent__lt=100), name="store_fee_percent_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "marketplace"], name="store_user_marketplace_idx")]
+
+    def __str__(self):
+        return f"{self.get_marketplace_display()} · {self.account_name}"
+
+    def get_absolute_url(self):
+        return reverse("marketplaces:store_detail", args=[self.pk])
+
+
+class ListingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+    DELISTED = "delisted", "Delisted"
+
+
+class StatusReason(models.TextChoices):
+    NONE = "", "—"
+    LOW_MARGIN = "low_margin", "Low margin"
+    OUT_OF_STOCK = "out_of_stock", "Supplier out of stock"
+    LOW_STOCK = "low_stock", "Supplier stock under minimum"
+    MANUAL_PAUSE = "manual_pause", "Paused by seller"
+    SUPPLIER_PRICE_UP = "supplier_price_up", "Supplier price up"
+    PUBLISH_FAILED = "publish_failed", "Publish failed"
+    POLICY_BLOCKED = "policy_blocked", "Blocked by policy"
+    MANUAL_END = "manual_end", "Ended by seller"
+
+
+class ListingQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def active(self):
+        return self.filter(status=ListingStatus.ACTIVE)
+
+    def live(self):
+        """Listings still on sale or able to resume: the ones that follow their supplier."""
+        return self.filter(status__in=[ListingStatus.PENDING, ListingStatus.ACTIVE, ListingStatus.PAUSED])
+
+
+class Listing(models.Model):
+    """A product listed on one of the seller's stores."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listings")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="listings")
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="listings")
+    external_listing_id = models.CharField(max_length=100, null=True, blank=True)
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(**MONEY)
+    price_locked = models.BooleanField(default=False, help_text="The seller fixed the price: no automatic repricing.")
+    quantity_available = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=ListingStatus.choices, default=ListingStatus.PENDING)
+    status_reason = models.CharField(max_length=30, choices=StatusReason.choices, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ListingQuerySet.as_manager()
+
+    class Meta:
+        db_table = "marketplaces_listing"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "store_account"], name="listing_product_store_unique"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="listing_price_not_negative"),
+            models.CheckConstraint(condition=Q(status__in=ListingStatus.values), name="listing_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "product", "store_account"], name="listing_user_product_store_idx"),
+            models.Index(fields=["status"], name="listing_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.title[:60]} @ {self.store_account}"
+
+    def get_absolute_url(self):
+        return reverse("marketplaces:listing_detail", args=[self.pk])
+
+
+class DataSource(models.TextChoices):
+    EBAY_TRAFFIC_REPORT = "ebay_traffic_report", "eBay traffic report"
+    ETSY_VIEWS_DELTA = "etsy_views_delta", "Etsy views (daily difference)"
+    NONE = "none", "Not reported"
+
+
+class MarketplaceData(models.Model):
+    """One listing's performance on one day."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="marketplace_data")
+    date = models.DateField()
+    views = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the marketplace does not report it.")
+    clicks = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the marketplace does not report it.")
+    sales = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(**MONEY, default=Decimal("0"))
+    cost_of_goods_sold = models.DecimalField(**MONEY, default=Decimal("0"))
+    fees = models.DecimalField(**MONEY, default=Decimal("0"))
+    profit = models.DecimalField(**MONEY, default=Decimal("0"))
+    avg_rating_received = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    customer_feedbacks = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=30, choices=DataSource.choices, default=DataSource.NONE)
+    notes = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "marketplaces_marketplace_data"
+        verbose_name_plural = "marketplace data"
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "date"], name="marketplacedata_listing_date_unique"),
+            models.CheckConstraint(condition=Q(revenue__gte=0), name="marketplacedata_revenue_not_negative"),
+            models.CheckConstraint(condition=Q(cost_of_goods_sold__gte=0), name="marketplacedata_cogs_not_negative"),
+            models.CheckConstraint(condition=Q(fees__gte=0), name="marketplacedata_fees_not_negative"),
+            models.CheckConstraint(
+                condition=Q(avg_rating_received__isnull=True)
+                | Q(avg_rating_received__gte=0, avg_rating_received__lte=5),
+                name="marketplacedata_rating_0_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["date"], name="marketplacedata_date_idx")]
+
+    def __str__(self):
+        return f"{self.listing_id} on {self.date}"
+
+    @staticmethod
+    def profit_of(revenue, cost_of_goods_sold, fees):
+        """Profit of a day: revenue − cost of goods sold − fees (may be negative)."""
+        return revenue - cost_of_goods_sold - fees

@@ -1,0 +1,264 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class AlertType(models.TextChoices):
+    LOW_STOCK = "low_stock", "Low stock"
+    LOW_MARGIN = "low_margin", "Low margin"
+    PRICE_DROP = "price_drop", "Price drop"
+    POLICY_TRIGGER = "policy_trigger", "Policy triggered"
+    STORE_AUTH = "store_auth", "Store authorisation"
+    TRACKING_STALE = "tracking_stale", "Tracking stale"
+    JOB_FAILED = "job_failed", "Job failed"
+    SCRAPE_FAILING = "scrape_failing", "Product cannot be read"
+
+
+class Severity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class AlertQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def open(self):
+        return self.filter(cleared_at__isnull=True)
+
+
+class Alert(models.Model):
+    """Something a seller (or staff, for service alerts) should look at."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
+    type = models.CharField(max_length=30, choices=AlertType.choices)
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    listing = models.ForeignKey(
+        "marketplaces.Listing", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(
+        max_length=100, help_text="What it is about: listing:12, product:7, store:3, service:tracking."
+    )
+    is_read = models.BooleanField(default=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        db_table = "monitoring_alert"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "type", "subject"],
+                condition=Q(cleared_at__isnull=True),
+                name="alert_one_open_per_subject",
+            ),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="alert_severity_valid"),
+        ]
+        indexes = [models.Index(fields=["user", "cleared_at", "created_at"], name="alert_user_open_idx")]
+
+    def __str__(self):
+        return f"{self.get_type_display()}: {self.subject}"
+
+    def get_absolute_url(self):
+        return reverse("monitoring:alert_list")
+
+
+class NotificationType(models.TextChoices):
+    ALERT = "alert", "Alert"
+    POLICY_TRIGGER = "policy_trigger", "Policy triggered"
+    JOB_COMPLETE = "job_complete", "Job complete"
+    REPORT = "report", "Report"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Notification(models.Model):
+    """A message sent (or to be sent) to a seller by email, SMS or webhook."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    alert = models.ForeignKey(Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications")
+    type = models.CharField(max_length=20, choices=NotificationType.choices)
+    recipient = models.CharField(max_length=10, choices=Channel.choices, help_text="The channel.")
+    address = models.CharField(max_length=500, help_text="E-mail address, phone number or webhook URL.")
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    is_sent = models.BooleanField(default=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    metadata = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "monitoring_notification"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="notification_user_time_idx"),
+            models.Index(fields=["is_sent"], name="notification_sent_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_recipient_display()} to {self.address}: {self.subject}"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCESS = "success", "Success"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class JobQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def unfinished(self):
+        return self.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING])
+
+
+class Job(models.Model):
+    """A background task as the seller and staff see it: status, progress, result, error."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    type = models.CharField(max_length=50)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+    retry_count = models.PositiveSmallIntegerField(default=0)
+    retry_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries")
+    # The Celery task that runs it, so the sweep can re-enqueue it when the task was lost.
+    task_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        db_table = "monitoring_job"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(retry_count__gte=0, retry_count__lte=3), name="job_retry_count_0_3"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="job_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status", "type"], name="job_user_status_type_idx"),
+            models.Index(fields=["created_at"], name="job_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} #{self.pk} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("monitoring:job_detail", args=[self.pk])
+
+    @property
+    def is_finished(self):
+        return self.status in (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
+    def progress_percent(self):
+        if not self.progress_total:
+            return 100 if self.status == JobStatus.SUCCESS else 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+    @property
+    def duration(self):
+        if not self.started_at:
+            return None
+        return (self.completed_at or timezone.now()) - self.started_at
+
+
+class TimePeriod(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class AnalyticsCache(models.Model):
+    """A computed metric of one seller, kept until it expires."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="analytics_cache")
+    metric_type = models.CharField(max_length=100, help_text="Metric and window, e.g. revenue:last_30d.")
+    time_period = models.CharField(max_length=10, choices=TimePeriod.choices, default=TimePeriod.DAILY)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "monitoring_analytics_cache"
+        verbose_name_plural = "analytics cache"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "metric_type", "time_period"], name="analytics_user_metric_period_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="analytics_expires_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.metric_type} ({self.time_period})"
+
+
+class AuditLog(models.Model):
+    """Who changed what (append-only); never holds a secret in clear."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_actions",
+        help_text="The actor; empty for the system.",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_trail",
+        help_text="The seller whose resource it is.",
+    )
+    action = models.CharField(max_length=30)
+    resource_type = models.CharField(max_length=50)
+    resource_id = models.CharField(max_length=64)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    notes = models.TextField(null=True, blank=True)
+
+    class Meta:
+        db_table = "monitoring_audit_log"
+        ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["owner", "timestamp"], name="audit_owner_time_idx"),
+            models.Index(fields=["resource_type", "resource_id"], name="audit_resource_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.resource_type}:{self.resource_id}"

@@ -1,0 +1,166 @@
+"""Record keeping used by every app: Jobs a person can follow and AuditLog rows.
+
+This module imports no other app's services (DESIGN.md: the one exception to the layering).
+"""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import AuditLog, Job, JobStatus
+
+JOB_CANCELLED_MESSAGE = "Cancelled by the user."
+JOB_LOST_MESSAGE = "The worker running this job stopped and it was retried too often."
+RETRY_BACKOFF_CAP = 600  # seconds: far below the broker's visibility timeout
+SECRET_FIELDS = frozenset({"api_key", "api_secret", "oauth_token", "oauth_refresh_token", "password", "webhook_secret"})
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job when its user cancelled it."""
+
+
+class TransientError(Exception):
+    """A failure worth retrying later (network trouble, rate limit, a busy remote service)."""
+
+    def __init__(self, message, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_backoff(retry_count: int) -> int:
+    """Seconds to wait before retry number `retry_count` (1-based): exponential with jitter."""
+    base = min(RETRY_BACKOFF_CAP, 30 * 2 ** (retry_count - 1))
+    return int(base / 2 + random.uniform(0, base / 2))
+
+
+def job_start(task, *, type: str, user=None, params=None, total: int = 0) -> Job:
+    """Create a pending Job and enqueue `task` with its id once the transaction commits."""
+    job = Job.objects.create(user=user, type=type, params=params or {}, progress_total=total, task_name=task.name)
+    transaction.on_commit(lambda: task.delay(job.pk))
+    return job
+
+
+def job_progress(job: Job, *, done: int, total: int | None = None) -> None:
+    """Save progress; raise JobCancelled if the user cancelled the job meanwhile."""
+    job.progress_done = done
+    fields = ["progress_done"]
+    if total is not None:
+        job.progress_total = total
+        fields.append("progress_total")
+    updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        **{field: getattr(job, field) for field in fields}
+    )
+    if not updated:
+        raise JobCancelled(JOB_CANCELLED_MESSAGE)
+
+
+def job_cancel(job: Job) -> bool:
+    """Cancel a pending or running job; a running one stops at its next progress step."""
+    cancelled = (
+        Job.objects.filter(pk=job.pk)
+        .unfinished()
+        .update(
+            status=JobStatus.CANCELLED,
+            completed_at=timezone.now(),
+            error_message=JOB_CANCELLED_MESSAGE,
+            next_retry_at=None,
+        )
+    )
+    job.refresh_from_db()
+    return bool(cancelled)
+
+
+def job_retry(job: Job) -> Job:
+    """A manual retry of a failed or cancelled job: a new Job linked to the old one."""
+    from celery import current_app
+
+    new_job = Job.objects.create(
+        user=job.user,
+        type=job.type,
+        params=job.params,
+        task_name=job.task_name,
+        retry_of=job,
+        progress_total=job.progress_total,
+    )
+    transaction.on_commit(lambda: current_app.send_task(new_job.task_name, args=[new_job.pk]))
+    return new_job
+
+
+def jobs_sweep(now=None) -> dict:
+    """Re-enqueue jobs whose task was lost (stuck past their deadline); fail those retried too often."""
+    from celery import current_app
+
+    now = now or timezone.now()
+    deadline = now - settings.JOB_DEADLINE
+    stuck = Job.objects.filter(
+        # running too long: the worker died
+        Q(status=JobStatus.RUNNING, started_at__lt=deadline)
+        # waiting for a retry long past its time, or never picked up
+        | Q(status=JobStatus.PENDING, next_retry_at__lt=now - timedelta(minutes=5))
+        | Q(status=JobStatus.PENDING, next_retry_at__isnull=True, created_at__lt=deadline)
+    ).exclude(task_name="")
+    requeued, failed = [], []
+    for job in stuck:
+        if job.retry_count >= settings.JOB_MAX_RETRIES:
+            Job.objects.filter(pk=job.pk).update(
+                status=JobStatus.FAILED, error_message=JOB_LOST_MESSAGE, completed_at=now, next_retry_at=None
+            )
+            failed.append(job.pk)
+            continue
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.PENDING, retry_count=job.retry_count + 1, next_retry_at=None, started_at=None
+        )
+        current_app.send_task(job.task_name, args=[job.pk])
+        requeued.append(job.pk)
+    return {"requeued": requeued, "failed": failed}
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def audit_values(values: dict | None) -> dict | None:
+    """Field values fit for an audit row: JSON-safe, secrets masked."""
+    if values is None:
+        return None
+    return {key: ("••••••" if key in SECRET_FIELDS and value else _jsonable(value)) for key, value in values.items()}
+
+
+def client_ip(request) -> str | None:
+    """The client's address; behind a trusted reverse proxy, the first X-Forwarded-For entry."""
+    if settings.AXES_IPWARE_PROXY_COUNT:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *, acting_user, owner, action: str, resource, old_value=None, new_value=None, request=None, notes=None
+) -> AuditLog:
+    """Write one audit row about a seller-owned resource (acting_user None = the system)."""
+    ip_address, user_agent = None, ""
+    if request is not None:
+        ip_address = client_ip(request)
+        user_agent = request.META.get("HTTP_USER_AGENT", "")[:400]
+    return AuditLog.objects.create(
+        user=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        owner=owner,
+        action=action,
+        resource_type=resource._meta.model_name,
+        resource_id=str(resource.pk),
+        old_value=audit_values(old_value),
+        new_value=audit_values(new_value),
+        ip_address=ip_address,
+        user_agent=user_agent,
+        notes=notes,
+    )
