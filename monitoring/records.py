@@ -87,7 +87,7 @@ def job_retry(job: Job) -> Job:
         retry_of=job,
         progress_total=job.progress_total,
     )
-    transaction.on_commit(lambda: current_app.send_task(new_job.task_name, args=[new_job.pk]))
+    transaction.on_commit(lambda: current_app.tasks[new_job.task_name].delay(new_job.pk))
     return new_job
 
 
@@ -115,7 +115,7 @@ def jobs_sweep(now=None) -> dict:
         Job.objects.filter(pk=job.pk).update(
             status=JobStatus.PENDING, retry_count=job.retry_count + 1, next_retry_at=None, started_at=None
         )
-        current_app.send_task(job.task_name, args=[job.pk])
+        transaction.on_commit(lambda pk=job.pk, name=job.task_name: current_app.tasks[name].delay(pk))
         requeued.append(job.pk)
     return {"requeued": requeued, "failed": failed}
 
