@@ -93,6 +93,8 @@ class Product(models.Model):
     # Consecutive failed refreshes; the seller is warned past a threshold (catalog issue).
     failure_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Set while a worker refreshes the product, so no other worker claims it meanwhile.
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True)
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -206,6 +208,32 @@ class StockHistory(models.Model):
 
     def __str__(self):
         return f"{self.product_id}: {self.old_availability or '—'} → {self.new_availability}"
+
+
+class HeldReading(models.Model):
+    """A reading that looked wrong (price jump, currency change, sudden out of stock) and that a
+    second fetch did not confirm. It is kept here for the seller and staff to see, not applied;
+    a later reading confirms or discards it. Its own rows: one product may have several over time."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Held"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISCARDED = "discarded", "Discarded"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="held_readings")
+    reading = models.JSONField(help_text="The extracted fields as read.")
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "catalog_held_reading"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["product", "status"], name="heldreading_product_status_idx")]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.reason} ({self.status})"
 
 
 class ProxyProtocol(models.TextChoices):
