@@ -132,6 +132,14 @@ TIER_REFRESH_INTERVALS = {
     "enterprise": timedelta(minutes=15),
 }
 
+# A reading that moves the price by more than this percent (or changes the currency, or goes
+# out of stock) is confirmed by a second fetch before it is applied.
+PRICE_CHANGE_CONFIRM_PERCENT = env.int("PRICE_CHANGE_CONFIRM_PERCENT", default=50)
+# After this many failed refreshes in a row the seller is told the product cannot be read.
+SCRAPE_FAILURE_THRESHOLD = env.int("SCRAPE_FAILURE_THRESHOLD", default=5)
+# How long a worker holds the products it claimed for refresh.
+REFRESH_CLAIM_DURATION = timedelta(minutes=10)
+
 # Failed logins: locked per account and per address after AXES_FAILURE_LIMIT tries.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
@@ -176,6 +184,9 @@ if not REDIS_URL:
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "store_processed": False,
     }
+    # kombu's filesystem transport never creates its folders, and any process may be the first.
+    for _folder in ("broker", "broker-processed"):
+        (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # A task that waits longer than this in Redis is handed to another worker; every task's
     # hard time limit is far below it, so no task runs twice because of it.
@@ -199,6 +210,50 @@ CELERY_BEAT_SCHEDULE = {
 # A Job still running this long after it started is taken as lost and re-enqueued.
 JOB_DEADLINE = timedelta(minutes=35)
 JOB_MAX_RETRIES = 3
+
+# --- Marketplaces ---
+# App-level credentials of our marketplace apps (each seller's tokens live encrypted on their
+# StoreAccount). Base URLs are settings so tests and sandboxes can point them elsewhere.
+MARKETPLACE_HTTP_TIMEOUT = env.float("MARKETPLACE_HTTP_TIMEOUT", default=20.0)
+# Tokens expiring within this margin are refreshed before a call (ensure_fresh_token).
+MARKETPLACE_TOKEN_REFRESH_MARGIN = timedelta(minutes=env.int("MARKETPLACE_TOKEN_REFRESH_MARGIN_MINUTES", default=5))
+EBAY_CLIENT_ID = env("EBAY_CLIENT_ID", default="")
+EBAY_CLIENT_SECRET = env("EBAY_CLIENT_SECRET", default="")
+EBAY_RUNAME = env("EBAY_RUNAME", default="")  # eBay's redirect_uri is the RuName, not a URL
+EBAY_MARKETPLACE_ID = env("EBAY_MARKETPLACE_ID", default="EBAY_US")
+EBAY_CONTENT_LANGUAGE = env("EBAY_CONTENT_LANGUAGE", default="en-US")
+EBAY_AUTH_BASE_URLS = {
+    "production": env("EBAY_AUTH_BASE_URL", default="https://auth.ebay.com"),
+    "sandbox": env("EBAY_SANDBOX_AUTH_BASE_URL", default="https://auth.sandbox.ebay.com"),
+}
+EBAY_API_BASE_URLS = {
+    "production": env("EBAY_API_BASE_URL", default="https://api.ebay.com"),
+    "sandbox": env("EBAY_SANDBOX_API_BASE_URL", default="https://api.sandbox.ebay.com"),
+}
+EBAY_SCOPES = [
+    "https://api.ebay.com/oauth/api_scope",
+    "https://api.ebay.com/oauth/api_scope/sell.inventory",
+    "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
+    "https://api.ebay.com/oauth/api_scope/sell.analytics.readonly",
+    "https://api.ebay.com/oauth/api_scope/sell.account",
+]
+SHOPIFY_CLIENT_ID = env("SHOPIFY_CLIENT_ID", default="")
+SHOPIFY_CLIENT_SECRET = env("SHOPIFY_CLIENT_SECRET", default="")
+SHOPIFY_API_VERSION = "2026-07"  # pinned: behaviour differs per quarterly version
+SHOPIFY_REDIRECT_URI = env("SHOPIFY_REDIRECT_URI", default="http://localhost:8000/stores/shopify/callback/")
+SHOPIFY_SCOPES = ["read_products", "write_products", "read_inventory", "write_inventory", "read_locations", "read_orders"]
+SHOPIFY_SHOP_BASE_URL = env("SHOPIFY_SHOP_BASE_URL", default="https://{shop}")  # {shop} = x.myshopify.com
+SHOPIFY_MIN_AVAILABLE_POINTS = env.int("SHOPIFY_MIN_AVAILABLE_POINTS", default=100)
+ETSY_KEYSTRING = env("ETSY_KEYSTRING", default="")
+ETSY_SHARED_SECRET = env("ETSY_SHARED_SECRET", default="")
+ETSY_REDIRECT_URI = env("ETSY_REDIRECT_URI", default="http://localhost:8000/stores/etsy/callback/")
+ETSY_AUTHORIZE_URL = env("ETSY_AUTHORIZE_URL", default="https://www.etsy.com/oauth/connect")
+ETSY_TOKEN_URL = env("ETSY_TOKEN_URL", default="https://api.etsy.com/v3/public/oauth/token")
+ETSY_API_BASE_URL = env("ETSY_API_BASE_URL", default="https://openapi.etsy.com")
+ETSY_SCOPES = ["listings_r", "listings_w", "listings_d", "shops_r", "transactions_r"]
+ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
+ETSY_SKU_LOOKUP_PAGES = env.int("ETSY_SKU_LOOKUP_PAGES", default=3)  # pages of 100 per state
+# --- end Marketplaces ---
 
 # --- Production hardening -----------------------------------------------------------------
 if PRODUCTION:
