@@ -256,6 +256,8 @@ class ProxyPool(models.Model):
     failure_count = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_failed_at = models.DateTimeField(null=True, blank=True)
+    # Connection failures in a row; the fetcher deactivates the proxy past PROXY_MAX_CONSECUTIVE_FAILURES.
+    consecutive_failures = models.PositiveIntegerField(default=0)
     # Why the proxy was switched off, so staff can see it without reading logs.
     deactivated_reason = models.CharField(max_length=300, blank=True)
     is_active = models.BooleanField(default=True)
@@ -280,3 +282,22 @@ class ProxyPool(models.Model):
 
     def __str__(self):
         return f"{self.protocol}://{self.host}:{self.port}"
+
+
+class RateLimitState(models.Model):
+    """The next free send time of one rate limit (e.g. a supplier's), shared by every worker.
+
+    Used by catalog.ratelimit on the embedded default (no Redis): a row per limited key, claimed
+    under a row/write lock, so the limit holds across processes; not a JSON blob because every
+    claim is one locked row update.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    next_at = models.FloatField(default=0.0, help_text="Unix time (seconds) of the next free send slot.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "catalog_rate_limit_state"
+
+    def __str__(self):
+        return self.key
