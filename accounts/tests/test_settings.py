@@ -1,0 +1,160 @@
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User, token_hash
+from accounts.views import SETTINGS_SAVED_MESSAGE
+from monitoring.models import AuditLog
+
+pytestmark = pytest.mark.django_db
+
+
+def _settings_data(user, **overrides):
+    data = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "timezone": user.timezone,
+        "amazon_site": user.amazon_site,
+        "currency": user.currency,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_settings_page_shows_the_account(seller_client, user):
+    user.tier = "pro"
+    user.save(update_fields=["tier"])
+
+    response = seller_client.get(reverse("accounts:settings"))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f'value="{user.email}"' in page
+    assert "<strong>Pro</strong>" in page
+    assert 'name="tier"' not in page  # shown, never editable
+    assert '<option value="Europe/Berlin">' in page
+
+
+def test_valid_change_is_saved_and_audited(seller_client, user):
+    old_first_name = user.first_name
+    response = seller_client.post(
+        reverse("accounts:settings"),
+        _settings_data(user, first_name="Zed", timezone="Europe/Berlin", amazon_site="amazon.de", currency="EUR"),
+        follow=True,
+    )
+
+    assert SETTINGS_SAVED_MESSAGE in response.content.decode()
+    user.refresh_from_db()
+    assert (user.first_name, user.timezone, user.amazon_site, user.currency) == (
+        "Zed",
+        "Europe/Berlin",
+        "amazon.de",
+        "EUR",
+    )
+    audit = AuditLog.objects.get()
+    assert audit.user == user and audit.owner == user
+    assert audit.action == "updated"
+    assert (audit.resource_type, audit.resource_id) == ("user", str(user.pk))
+    assert audit.old_value == {
+        "first_name": old_first_name,
+        "timezone": "UTC",
+        "amazon_site": "amazon.com",
+        "currency": "USD",
+    }
+    assert audit.new_value == {
+        "first_name": "Zed",
+        "timezone": "Europe/Berlin",
+        "amazon_site": "amazon.de",
+        "currency": "EUR",
+    }
+    assert audit.ip_address == "127.0.0.1"
+
+
+def test_unchanged_settings_write_no_audit_row(seller_client, user):
+    seller_client.post(reverse("accounts:settings"), _settings_data(user, email=user.email.upper()))
+
+    assert not AuditLog.objects.exists()
+
+
+def test_email_change_is_stored_lower_case(seller_client, user):
+    seller_client.post(reverse("accounts:settings"), _settings_data(user, email="Renamed@Example.COM"))
+
+    user.refresh_from_db()
+    assert user.email == "renamed@example.com"
+
+
+def test_invalid_input_re_renders_with_the_input_and_errors(seller_client, user, other_user):
+    response = seller_client.post(
+        reverse("accounts:settings"),
+        _settings_data(user, first_name="Kept", email=other_user.email, timezone="Mars/Olympus_Mons"),
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "An account with this email already exists." in page
+    assert "Select a valid choice" in page
+    assert 'value="Kept"' in page
+    assert f'value="{other_user.email}"' in page
+    assert 'aria-invalid="true"' in page
+    # nothing saved, nothing audited, and the header still shows the real account
+    user.refresh_from_db()
+    assert user.first_name != "Kept"
+    assert user.timezone == "UTC"
+    assert not AuditLog.objects.exists()
+    assert f'<li class="nav-email" title="Times are shown in UTC">{user.email}</li>' in page
+
+
+def test_times_are_shown_in_the_sellers_time_zone(seller_client, user):
+    user.timezone = "Asia/Tokyo"
+    user.save(update_fields=["timezone"])
+
+    page = seller_client.get(reverse("accounts:settings")).content.decode()
+
+    assert "JST" in page
+
+
+def test_api_key_is_shown_once_and_stored_hashed(seller_client, user):
+    response = seller_client.post(reverse("accounts:api_key_regenerate"))
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    raw_key = re.search(r"<code class=\"key\" data-api-key>([^<]+)</code>", response.content.decode()).group(1)
+    user.refresh_from_db()
+    assert user.api_key == token_hash(raw_key)
+    assert user.api_key_matches(raw_key)
+    assert not User.objects.filter(api_key=raw_key).exists()
+    assert raw_key.startswith(user.api_key_prefix)
+
+    later = seller_client.get(reverse("accounts:settings")).content.decode()
+    assert raw_key not in later
+    assert f"{user.api_key_prefix}…" in later
+
+
+def test_api_key_regeneration_replaces_the_old_key_and_audits_without_the_key(seller_client, user):
+    first = user.api_key_generate()
+
+    response = seller_client.post(reverse("accounts:api_key_regenerate"))
+
+    raw_key = re.search(r"data-api-key>([^<]+)<", response.content.decode()).group(1)
+    user.refresh_from_db()
+    assert raw_key != first
+    assert not user.api_key_matches(first)
+    audit = AuditLog.objects.get()
+    assert audit.new_value == {"api_key_prefix": user.api_key_prefix}
+    stored = str(audit.old_value) + str(audit.new_value) + str(audit.notes)
+    assert raw_key not in stored and user.api_key not in stored
+
+
+def test_api_key_needs_post(seller_client, user):
+    assert seller_client.get(reverse("accounts:api_key_regenerate")).status_code == 405
+    user.refresh_from_db()
+    assert user.api_key == ""
+
+
+def test_settings_need_login(client):
+    response = client.get(reverse("accounts:settings"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))

@@ -1,0 +1,18 @@
+// Tell the seller when an HTMX request failed, instead of failing silently.
+(function () {
+  function showError(text) {
+    var toast = document.getElementById("htmx-error");
+    if (!toast) return;
+    toast.textContent = text;
+    toast.hidden = false;
+    clearTimeout(toast._timer);
+    toast._timer = setTimeout(function () { toast.hidden = true; }, 6000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : "";
+    showError(status === 404 ? "That item no longer exists." : "Something went wrong (" + status + "). Please reload the page.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("The server cannot be reached. Check your connection; the page will update when it is back.");
+  });
+})();
