@@ -248,7 +248,7 @@ ETSY_KEYSTRING = env("ETSY_KEYSTRING", default="")
 ETSY_SHARED_SECRET = env("ETSY_SHARED_SECRET", default="")
 ETSY_REDIRECT_URI = env("ETSY_REDIRECT_URI", default="http://localhost:8000/stores/etsy/callback/")
 ETSY_AUTHORIZE_URL = env("ETSY_AUTHORIZE_URL", default="https://www.etsy.com/oauth/connect")
-ETSY_TOKEN_URL = env("ETSY_TOKEN_URL", default="https://api.etsy.com/v3/public/oauth/token")
+ETSY_TOKEN_URL = env("ETSY_TOKEN_URL", default="https://openapi.etsy.com/v3/public/oauth/token")  # spec tokenUrl
 ETSY_API_BASE_URL = env("ETSY_API_BASE_URL", default="https://openapi.etsy.com")
 ETSY_SCOPES = ["listings_r", "listings_w", "listings_d", "shops_r", "transactions_r"]
 ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
