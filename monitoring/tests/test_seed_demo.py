@@ -1,0 +1,257 @@
+"""seed_demo: the demo seller's data set and the load-test data set, idempotent and consistent."""
+
+import io
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from catalog.models import PriceHistory, Product, ProxyPool, StockHistory, Supplier, price_change_percent
+from marketplaces.models import Listing, ListingStatus, MarketplaceData, StatusReason, StoreAccount
+from monitoring.demo import DEMO_EMAIL, DEMO_PASSWORD, LOADTEST_EMAIL, loadtest_seed
+from monitoring.models import Alert, AuditLog, Job, JobStatus, Notification
+
+pytestmark = pytest.mark.django_db
+
+FIFTEEN_MODELS = [
+    "accounts.User",
+    "accounts.Session",
+    "catalog.Supplier",
+    "catalog.Product",
+    "catalog.PriceHistory",
+    "catalog.StockHistory",
+    "catalog.ProxyPool",
+    "marketplaces.StoreAccount",
+    "marketplaces.Listing",
+    "marketplaces.MarketplaceData",
+    "monitoring.Alert",
+    "monitoring.Notification",
+    "monitoring.Job",
+    "monitoring.AnalyticsCache",
+    "monitoring.AuditLog",
+]
+
+
+def _seed(*args) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _counts() -> dict:
+    counts = {label: apps.get_model(label).objects.count() for label in FIFTEEN_MODELS}
+    counts["tracked_products"] = User.tracked_products.through.objects.count()
+    return counts
+
+
+def _assert_rows_add_up(rows):
+    """Every performance row: money never negative, profit = revenue − cost − fees, fees by the store."""
+    checked = 0
+    for row in rows.select_related("listing__store_account"):
+        store = row.listing.store_account
+        assert row.revenue >= 0 and row.fees >= 0 and row.cost_of_goods_sold >= 0
+        assert row.profit == row.revenue - row.cost_of_goods_sold - row.fees
+        percent_part = (row.revenue * store.fee_percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert row.fees == percent_part + row.sales * store.fee_fixed
+        if row.clicks is not None:
+            assert row.sales <= row.clicks <= row.views
+        if not row.sales:
+            assert row.revenue == row.cost_of_goods_sold == row.profit == 0
+        checked += 1
+    assert checked
+
+
+def test_running_twice_changes_nothing():
+    _seed()
+    first = _counts()
+    made = [label for label, count in first.items() if count]
+    assert set(made) >= set(FIFTEEN_MODELS) - {"accounts.Session", "monitoring.AnalyticsCache"}
+    rows = sorted(MarketplaceData.objects.values_list("listing_id", "date", "sales", "profit"))
+    password = User.objects.get(email=DEMO_EMAIL).password
+
+    output = _seed()
+
+    assert _counts() == first
+    assert sorted(MarketplaceData.objects.values_list("listing_id", "date", "sales", "profit")) == rows
+    assert User.objects.get(email=DEMO_EMAIL).password == password
+    assert "nothing" in output
+
+
+def test_command_prints_login_url_and_working_credentials():
+    output = _seed()
+
+    assert "/login" in output
+    assert DEMO_EMAIL in output and DEMO_PASSWORD in output
+    seller = User.objects.get(email=DEMO_EMAIL)
+    assert seller.check_password(DEMO_PASSWORD)
+    assert seller.is_demo and seller.tier == "pro"
+
+
+def test_demo_password_is_restored_when_changed():
+    _seed()
+    seller = User.objects.get(email=DEMO_EMAIL)
+    seller.set_password("something-else-entirely")
+    seller.save()
+
+    _seed()
+
+    seller.refresh_from_db()
+    assert seller.check_password(DEMO_PASSWORD)
+
+
+def test_a_real_account_at_the_demo_address_is_never_touched():
+    UserFactory(email=DEMO_EMAIL)
+
+    with pytest.raises(CommandError, match="real account"):
+        _seed()
+
+    assert not User.objects.get(email=DEMO_EMAIL).is_demo
+    assert not Listing.objects.exists() and not Product.objects.exists()
+
+
+def test_every_listing_status_and_pause_reason_appears():
+    _seed()
+    listings = Listing.objects.filter(user__email=DEMO_EMAIL)
+
+    assert set(listings.values_list("status", flat=True)) == set(ListingStatus.values)
+    paused_reasons = set(listings.filter(status=ListingStatus.PAUSED).values_list("status_reason", flat=True))
+    assert paused_reasons == {StatusReason.LOW_MARGIN, StatusReason.OUT_OF_STOCK, StatusReason.MANUAL_PAUSE}
+    assert not listings.filter(status=ListingStatus.PENDING, external_listing_id__isnull=False).exists()
+    assert not listings.filter(status=ListingStatus.PENDING, marketplace_data__isnull=False).exists()
+    assert not listings.filter(status__in=["ended", "delisted"], ended_at__isnull=True).exists()
+    out_of_stock = listings.get(status_reason=StatusReason.OUT_OF_STOCK)
+    assert out_of_stock.product.availability == "out_of_stock"
+    assert out_of_stock.quantity_available == 0
+
+
+def test_performance_rows_add_up_and_cost_follows_supplier_price():
+    _seed()
+    _assert_rows_add_up(MarketplaceData.objects.all())
+
+    for row in MarketplaceData.objects.filter(sales__gt=0).select_related("listing"):
+        known_prices = set(
+            PriceHistory.objects.filter(product=row.listing.product_id).values_list("new_price", flat=True)
+        )
+        assert row.cost_of_goods_sold / row.sales in known_prices
+
+
+def test_performance_has_weekly_rhythm_and_spans_ninety_days():
+    _seed()
+    ebay = MarketplaceData.objects.filter(listing__store_account__marketplace="ebay")
+    weekend = [row.views for row in ebay if row.date.weekday() >= 5]
+    weekdays = [row.views for row in ebay if row.date.weekday() < 5]
+
+    assert sum(weekend) / len(weekend) > 1.1 * sum(weekdays) / len(weekdays)
+    assert len({row.date for row in ebay}) == 90
+    assert not MarketplaceData.objects.filter(listing__store_account__marketplace="shopify", views__isnull=False)
+
+
+def test_history_rows_are_changes_only_and_end_at_the_current_values():
+    _seed()
+    for product in Product.objects.filter(trackers__email=DEMO_EMAIL):
+        prices = list(product.price_history.order_by("recorded_at"))
+        assert prices[0].old_price is None
+        for before, after in zip(prices, prices[1:], strict=False):
+            assert after.old_price == before.new_price != after.new_price
+            assert after.price_change_percent == price_change_percent(after.old_price, after.new_price)
+        assert prices[-1].new_price == product.price
+        stocks = list(product.stock_history.order_by("recorded_at"))
+        for before, after in zip(stocks, stocks[1:], strict=False):
+            assert (after.old_stock, after.old_availability) == (before.new_stock, before.new_availability)
+            assert (after.new_stock, after.new_availability) != (after.old_stock, after.old_availability)
+        assert (stocks[-1].new_stock, stocks[-1].new_availability) == (product.stock, product.availability)
+
+
+def test_demo_world_is_harmless_and_on_the_supplier_families():
+    _seed()
+    seller = User.objects.get(email=DEMO_EMAIL)
+
+    assert seller.tracked_products.count() == 50
+    proxies = ProxyPool.objects.all()
+    assert proxies.exists()
+    assert not proxies.filter(is_active=True).exists()
+    assert all("placeholder" in proxy.deactivated_reason for proxy in proxies)
+    stores = StoreAccount.objects.filter(user=seller)
+    assert {store.marketplace for store in stores} == {"ebay", "shopify"}
+    assert all(store.is_connected for store in stores)
+    assert all(not (s.api_key or s.api_secret or s.oauth_token or s.oauth_refresh_token) for s in stores)
+    assert Supplier.objects.get(name="amazon-de").family.name == "amazon"
+    assert Supplier.objects.get(name="shop-example-com").family.name == "generic"
+    used = set(Product.objects.filter(trackers=seller).values_list("supplier__name", flat=True))
+    assert used >= {"amazon", "aliexpress", "costco", "amazon-de", "shop-example-com"}
+    assert PriceHistory.objects.count() and StockHistory.objects.count()
+
+
+def test_alerts_notifications_jobs_and_audit_rows():
+    _seed()
+    seller = User.objects.get(email=DEMO_EMAIL)
+
+    alerts = Alert.objects.filter(user=seller)
+    assert alerts.open().count() >= 3
+    assert alerts.filter(cleared_at__isnull=False).count() == 1
+    assert alerts.open().filter(acknowledged_at__isnull=False).count() == 1
+    notifications = Notification.objects.filter(user=seller)
+    assert notifications.filter(recipient="email", is_sent=True, sent_at__isnull=False).exists()
+    failed = notifications.get(is_sent=False)
+    assert failed.error
+    jobs = {job.status: job for job in Job.objects.filter(user=seller)}
+    assert {JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.RUNNING} <= set(jobs)
+    assert jobs[JobStatus.FAILED].error_message
+    assert 0 < jobs[JobStatus.RUNNING].progress_done < jobs[JobStatus.RUNNING].progress_total
+    audit = AuditLog.objects.all()
+    assert audit.count() > 5
+    assert set(audit.values_list("owner", flat=True)) == {seller.pk}
+
+
+def test_load_test_run_makes_rows_and_is_idempotent():
+    output = _seed("--listings", "50", "--days", "10", "--sellers", "2")
+    first = _counts()
+
+    sellers = User.objects.filter(email__in=[LOADTEST_EMAIL.format(n=n) for n in (1, 2)])
+    assert sellers.count() == 2 and all(seller.is_demo for seller in sellers)
+    for seller in sellers:
+        assert seller.listings.count() == 50
+        assert MarketplaceData.objects.filter(listing__user=seller).count() == 50 * 10
+        assert seller.email in output
+    assert MarketplaceData.objects.count() == 50 * 10 * 2
+    assert "Done in" in output
+    _assert_rows_add_up(MarketplaceData.objects.all())
+
+    _seed("--listings", "50", "--days", "10", "--sellers", "2")
+
+    assert _counts() == first
+
+
+def test_load_test_extends_a_smaller_run_without_duplicates():
+    _seed("--listings", "20", "--days", "5")
+
+    _seed("--listings", "30", "--days", "7")
+
+    seller = User.objects.get(email=LOADTEST_EMAIL.format(n=1))
+    assert seller.listings.count() == 30
+    assert MarketplaceData.objects.filter(listing__user=seller).count() == 30 * 7
+
+
+def test_load_test_rows_are_reproducible_whichever_way_they_are_written():
+    loadtest_seed(listings=12, days=6, sellers=1)
+    snapshot = sorted(
+        MarketplaceData.objects.values_list(
+            "listing__external_listing_id", "date", "views", "clicks", "sales", "revenue", "fees", "profit"
+        )
+    )
+    MarketplaceData.objects.all().delete()
+
+    loadtest_seed(listings=12, days=6, sellers=1, use_copy=False)
+
+    again = MarketplaceData.objects.values_list(
+        "listing__external_listing_id", "date", "views", "clicks", "sales", "revenue", "fees", "profit"
+    )
+    assert sorted(again) == snapshot
+
+
+def test_load_test_options_need_listings():
+    with pytest.raises(CommandError, match="--listings"):
+        _seed("--days", "10")
