@@ -308,7 +308,7 @@ class EbayClient(MarketplaceClient):
         failures = [r for r in (self._json(response) or {}).get("responses", []) if r.get("statusCode", 200) >= 300]
         if failures:
             errors = [e for r in failures for e in r.get("errors") or []]
-            message = "; ".join(e.get("longMessage") or e.get("message") or "" for e in errors)
+            message = self.redact("; ".join(e.get("longMessage") or e.get("message") or "" for e in errors))
             if errors and all(e.get("category") == "APPLICATION" for e in errors):
                 raise Retryable(message or "eBay had a temporary error.")
             raise Rejected(message or "eBay refused the price/quantity update.", status=failures[0].get("statusCode"))

@@ -29,6 +29,7 @@ from marketplaces.clients import (
 from marketplaces.clients.ebay import MISSING_SETTINGS_MESSAGE, TRAFFIC_USAGE
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
 from marketplaces.tests.spec import SpecViolation, check_response, spec_route
+from monitoring.records import TransientError
 
 pytestmark = pytest.mark.django_db
 
@@ -409,6 +410,7 @@ def test_rate_limit_stops_the_round_and_keeps_retry_after(api, client):
     results = client.update_price_quantity(items)
     assert bulk.call_count == 1
     assert all(isinstance(r.error, Retryable) and r.error.retry_after == 30 for r in results)
+    assert isinstance(results[0].error, TransientError)  # so a @job_task retries it with backoff
 
 
 # --- Pause, resume, end, state -------------------------------------------------------------
