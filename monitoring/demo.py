@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -34,6 +34,7 @@ from marketplaces.models import (
     StatusReason,
     StoreAccount,
 )
+from marketplaces.pricing import listing_quantity, listing_quote, quote_for_price
 from monitoring.models import Alert, AlertType, AuditLog, Job, JobStatus, Notification, NotificationType, Severity
 from monitoring.records import audit_values
 
@@ -203,28 +204,11 @@ def _money_text(cents: int) -> str:
 
 
 def _listing_price_cents(cost_cents: int, store) -> int:
-    """Listing price for a supplier cost, by the formula in DESIGN.md (Decisions).
-
-    A local copy for seeding only: the demo must not depend on the pricing service's module
-    layout. ((cost + fixed markup) × (1 + markup%) + fee fixed) / (1 − fee%), rounded up to the
-    store's price ending.
-    """
-    cost = _money(cost_cents)
-    raw = ((cost + store.markup_fixed) * (1 + store.markup_percent / 100) + store.fee_fixed) / (
-        1 - store.fee_percent / 100
-    )
-    if store.price_ending is None:
-        return _cents(raw.quantize(CENT, ROUND_CEILING))
-    price = raw.to_integral_value(ROUND_FLOOR) + store.price_ending
-    if price < raw:
-        price += 1
-    return _cents(price)
+    return _cents(listing_quote(cost=_money(cost_cents), store=store).price)
 
 
 def _margin_percent(price_cents: int, cost_cents: int, store) -> Decimal:
-    price = _money(price_cents)
-    fees = price * store.fee_percent / 100 + store.fee_fixed
-    return ((price - fees - _money(cost_cents)) / price * 100).quantize(CENT, ROUND_HALF_UP)
+    return quote_for_price(cost=_money(cost_cents), price=_money(price_cents), store=store).margin_percent
 
 
 def _fee_terms(store) -> tuple[int, int]:
@@ -243,9 +227,7 @@ def _availability(stock) -> str:
 
 
 def _quantity(stock, store) -> int:
-    if stock is None:
-        return store.default_quantity
-    return max(0, min(stock - store.safety_buffer, store.max_quantity))
+    return listing_quantity(stock=stock, store=store)
 
 
 # --- the daily performance series (shared by the demo and the load test) -----------------------
