@@ -16,7 +16,7 @@ from config.celery import app as celery_app
 from marketplaces.models import ListingStatus
 
 from . import records
-from .models import Alert, Job, JobStatus
+from .models import Job, JobStatus
 
 PAGE_SIZE = 25
 JOB_CANCELLED = "Job cancelled."
@@ -95,18 +95,19 @@ def dashboard(request):
     """The seller's day at a glance: tracked products, listings by status, open alerts, recent jobs."""
     user = request.user
     listing_counts = dict(user.listings.order_by().values_list("status").annotate(n=Count("pk")))
-    open_alerts = Alert.objects.for_user(user).open()
+    open_alerts = user.alerts.open()
     context = {
         "tracked_count": user.tracked_products.count(),
         "product_limit": user.product_limit,
         "listing_total": sum(listing_counts.values()),
         "listing_counts": [(value, label, listing_counts.get(value, 0)) for value, label in ListingStatus.choices],
         "store_count": user.store_accounts.count(),
+        "connected_store_count": user.store_accounts.connected().count(),
         "open_alert_count": open_alerts.count(),
         "unread_alert_count": open_alerts.filter(is_read=False).count(),
         "recent_alerts": open_alerts.select_related("product", "listing")[:5],
-        "running_job_count": Job.objects.for_user(user).unfinished().count(),
-        "recent_jobs": [_job_display(job) for job in Job.objects.for_user(user).order_by("-created_at", "-pk")[:5]],
+        "running_job_count": user.jobs.unfinished().count(),
+        "recent_jobs": [_job_display(job) for job in user.jobs.order_by("-created_at", "-pk")[:5]],
     }
     return TemplateResponse(request, "monitoring/dashboard.html", context)
 
@@ -119,7 +120,7 @@ def alert_list(request):
     show = request.GET.get("show", "open")
     if show not in ALERT_FILTERS:
         show = "open"
-    alerts = Alert.objects.for_user(request.user).select_related("product", "listing").order_by("-created_at", "-pk")
+    alerts = request.user.alerts.select_related("product", "listing").order_by("-created_at", "-pk")
     if show == "open":
         alerts = alerts.open()
     elif show == "unread":
@@ -139,7 +140,7 @@ def _alert_response(request, alert):
 @require_POST
 def alert_read(request, pk):
     """Mark one of the seller's alerts as read."""
-    alert = get_object_or_404(Alert.objects.for_user(request.user), pk=pk)
+    alert = get_object_or_404(request.user.alerts, pk=pk)
     if not alert.is_read:
         alert.is_read, alert.read_at = True, timezone.now()
         alert.save(update_fields=["is_read", "read_at"])
@@ -150,7 +151,7 @@ def alert_read(request, pk):
 @require_POST
 def alert_acknowledge(request, pk):
     """The seller has seen the alert and is dealing with it; it stays until its condition clears."""
-    alert = get_object_or_404(Alert.objects.for_user(request.user), pk=pk)
+    alert = get_object_or_404(request.user.alerts, pk=pk)
     now = timezone.now()
     fields = []
     if not alert.is_read:
@@ -170,7 +171,7 @@ def alert_acknowledge(request, pk):
 def job_list(request):
     """The seller's background jobs, newest first; unfinished rows follow their progress live."""
     status = request.GET.get("status", "")
-    jobs = Job.objects.for_user(request.user).order_by("-created_at", "-pk")
+    jobs = request.user.jobs.order_by("-created_at", "-pk")
     if status in JobStatus.values:
         jobs = jobs.filter(status=status)
     else:
@@ -189,7 +190,7 @@ def job_list(request):
 @require_GET
 def job_row(request, pk):
     """One job's table row, polled by the job list and the dashboard while the job runs."""
-    job = get_object_or_404(Job.objects.for_user(request.user), pk=pk)
+    job = get_object_or_404(request.user.jobs, pk=pk)
     return TemplateResponse(request, "monitoring/_job_row.html", {"job": _job_display(job)})
 
 
@@ -198,7 +199,7 @@ def job_row(request, pk):
 @vary_on_headers("HX-Request")
 def job_detail(request, pk):
     """One job: status, progress, timings, result and error; the card polls itself while it runs."""
-    job = get_object_or_404(Job.objects.for_user(request.user).select_related("retry_of"), pk=pk)
+    job = get_object_or_404(request.user.jobs.select_related("retry_of"), pk=pk)
     context = {"job": _job_display(job), "retries": job.retries.order_by("-created_at")}
     return TemplateResponse(request, _template(request, "monitoring/job_detail.html", "job-card"), context)
 
@@ -207,7 +208,7 @@ def job_detail(request, pk):
 @require_POST
 def job_cancel(request, pk):
     """Cancel a pending or running job of the seller's; a running one stops at its next step."""
-    job = get_object_or_404(Job.objects.for_user(request.user), pk=pk)
+    job = get_object_or_404(request.user.jobs, pk=pk)
     cancelled = records.job_cancel(job)
     if request.htmx:
         if request.POST.get("fragment") == "row":
@@ -225,7 +226,7 @@ def job_cancel(request, pk):
 @require_POST
 def job_retry(request, pk):
     """Run a failed or cancelled job of the seller's again, as a new job linked to this one."""
-    job = get_object_or_404(Job.objects.for_user(request.user), pk=pk)
+    job = get_object_or_404(request.user.jobs, pk=pk)
     if job.status not in RETRYABLE_STATUSES or not job.task_name:
         messages.error(request, JOB_NOT_RETRYABLE)
         return redirect(job)

@@ -103,7 +103,7 @@ def test_invalid_input_re_renders_with_the_input_and_errors(seller_client, user,
     assert user.first_name != "Kept"
     assert user.timezone == "UTC"
     assert not AuditLog.objects.exists()
-    assert f'<li class="nav-email" title="Times are shown in UTC">{user.email}</li>' in page
+    assert f'title="Logged in as {user.email}"' in page
 
 
 def test_times_are_shown_in_the_sellers_time_zone(seller_client, user):
