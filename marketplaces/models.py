@@ -70,6 +70,16 @@ class StoreAccount(models.Model):
     min_supplier_stock = models.PositiveIntegerField(default=0, help_text="Pause below this supplier stock.")
     low_margin_action = models.CharField(max_length=10, choices=LowMarginAction.choices, default=LowMarginAction.PAUSE)
     automation_paused = models.BooleanField(default=False)
+    needs_reauth = models.BooleanField(default=False, help_text="The marketplace refused our tokens: connect again.")
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Marketplace defaults for publishing (eBay policies, merchant location, category; Etsy shop,
+    # shipping profile, readiness state, taxonomy, who/when made; Shopify location), fetched or
+    # asked for at connect. A dict because each marketplace needs a different set, passed as is
+    # to the adapter's publish_settings; a listing may override any key.
+    publish_defaults = models.JSONField(default=dict, blank=True)
+    orders_synced_at = models.DateTimeField(null=True, blank=True)
+    stats_synced_on = models.DateField(null=True, blank=True, help_text="Last day whose statistics were imported.")
+    stats_waiting_reason = models.CharField(max_length=300, blank=True, help_text="Why statistics wait (quota).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -140,6 +150,14 @@ class Listing(models.Model):
     quantity_available = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=20, choices=ListingStatus.choices, default=ListingStatus.PENDING)
     status_reason = models.CharField(max_length=30, choices=StatusReason.choices, blank=True, default="")
+    # Overrides of the store's publish_defaults for this listing (e.g. another eBay category).
+    publish_settings = models.JSONField(default=dict, blank=True)
+    # A change computed but not pushed (automation paused, global switch, revision cap): shown, held.
+    pending_changes = models.JSONField(default=dict, blank=True)
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="The marketplace's last refusal, in its own words.")
+    revisions_on = models.DateField(null=True, blank=True)
+    revisions_today = models.PositiveSmallIntegerField(default=0, help_text="eBay allows 250 revisions a day.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -186,6 +204,8 @@ class MarketplaceData(models.Model):
     avg_rating_received = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     customer_feedbacks = models.PositiveIntegerField(default=0)
     source = models.CharField(max_length=30, choices=DataSource.choices, default=DataSource.NONE)
+    # Etsy reports a running total of views; the day's views are the difference from the day before.
+    views_cumulative = models.PositiveIntegerField(null=True, blank=True)
     notes = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -213,3 +233,94 @@ class MarketplaceData(models.Model):
     def profit_of(revenue, cost_of_goods_sold, fees):
         """Profit of a day: revenue − cost of goods sold − fees (may be negative)."""
         return revenue - cost_of_goods_sold - fees
+
+
+class Sale(models.Model):
+    """One order line of a listing, as imported from the marketplace (deduplicated by order and line).
+
+    Its own rows because orders arrive several times (fetched by last change) and the daily
+    MarketplaceData sales, revenue, cost and fees are sums of them.
+    """
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="sales")
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="sales")
+    order_id = models.CharField(max_length=100)
+    line_id = models.CharField(max_length=100)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    unit_cost = models.DecimalField(**MONEY, null=True, blank=True, help_text="Supplier cost at the time of sale.")
+    fees = models.DecimalField(**MONEY, null=True, blank=True, help_text="The marketplace's actual fee, if given.")
+    currency = models.CharField(max_length=3)
+    ordered_at = models.DateTimeField()
+    cancelled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "marketplaces_sale"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store_account", "order_id", "line_id"], name="sale_store_order_line_unique"
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="sale_unit_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["listing", "ordered_at"], name="sale_listing_time_idx")]
+
+    def __str__(self):
+        return f"{self.order_id}/{self.line_id} × {self.quantity}"
+
+
+class ExchangeRate(models.Model):
+    """Units of a currency per euro (the ECB reference rates), kept by staff and refreshed daily."""
+
+    currency = models.CharField(max_length=3, unique=True)
+    per_eur = models.DecimalField(max_digits=18, decimal_places=6)
+    as_of = models.DateField()
+    source = models.CharField(max_length=20, default="ecb")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "marketplaces_exchange_rate"
+        ordering = ["currency"]
+        constraints = [models.CheckConstraint(condition=Q(per_eur__gt=0), name="exchangerate_positive")]
+
+    def __str__(self):
+        return f"1 EUR = {self.per_eur} {self.currency} ({self.as_of})"
+
+
+class BlocklistTerm(models.Model):
+    """A brand or keyword that must not be published: staff's global list (no user) or a seller's own."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="blocklist_terms"
+    )
+    term = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "marketplaces_blocklist_term"
+        ordering = ["term"]
+        constraints = [models.UniqueConstraint(fields=["user", "term"], name="blocklist_user_term_unique")]
+
+    def __str__(self):
+        return self.term if self.user_id else f"{self.term} (global)"
+
+
+class AutomationSwitch(models.Model):
+    """Staff's one global switch: while on, no automatic change is pushed to any marketplace
+    (changes are still computed, shown and held). One row."""
+
+    pushes_paused = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "marketplaces_automation_switch"
+
+    def __str__(self):
+        return "Automatic pushes paused" if self.pushes_paused else "Automatic pushes on"
+
+    @classmethod
+    def current(cls):
+        switch, _ = cls.objects.get_or_create(pk=1)
+        return switch

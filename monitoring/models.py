@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django_cryptography.fields import encrypt
 
 
 class AlertType(models.TextChoices):
@@ -262,3 +263,65 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.resource_type}:{self.resource_id}"
+
+
+class AlertSettings(models.Model):
+    """A seller's thresholds for the alert rules (sensible defaults until they change them)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_settings")
+    price_drop_percent = models.DecimalField(max_digits=5, decimal_places=2, default=10)
+    low_stock_quantity = models.PositiveIntegerField(default=5)
+    min_margin_percent = models.DecimalField(max_digits=5, decimal_places=2, default=10)
+    daily_digest = models.BooleanField(default=False, help_text="One message a day instead of one per alert.")
+    # Signs webhook notifications (X-Signature); encrypted at rest like every secret.
+    webhook_secret = encrypt(models.CharField(max_length=100, blank=True, default=""))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "monitoring_alert_settings"
+        verbose_name_plural = "alert settings"
+
+    def __str__(self):
+        return f"Alert settings of {self.user}"
+
+
+class NotificationChannel(models.Model):
+    """Where a seller wants alerts: a channel, its address, and which alert types and severities."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_channels")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    address = models.CharField(max_length=500, help_text="E-mail address, phone number (E.164) or webhook URL.")
+    min_severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    alert_types = models.JSONField(default=list, blank=True, help_text="Alert types to send; empty for all.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "monitoring_notification_channel"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel", "address"], name="channel_user_address_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()}: {self.address}"
+
+
+class RetentionPolicy(models.Model):
+    """How long staff keep jobs, notifications and audit rows (price and stock history are kept). One row."""
+
+    job_days = models.PositiveIntegerField(default=90)
+    notification_days = models.PositiveIntegerField(default=180)
+    audit_days = models.PositiveIntegerField(default=365)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "monitoring_retention_policy"
+        verbose_name_plural = "retention policy"
+
+    def __str__(self):
+        return f"Jobs {self.job_days} d, notifications {self.notification_days} d, audit {self.audit_days} d"
+
+    @classmethod
+    def current(cls):
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
