@@ -255,6 +255,46 @@ ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
 ETSY_SKU_LOOKUP_PAGES = env.int("ETSY_SKU_LOOKUP_PAGES", default=3)  # pages of 100 per state
 # --- end Marketplaces ---
 
+# --- Fetching (catalog) ---
+# Supplier pages are fetched only from public addresses; these hosts (exact names or IP literals)
+# skip that rule, e.g. SCRAPER_ALLOWED_HOSTS=127.0.0.1 for tests and the benchmark.
+SCRAPER_ALLOWED_HOSTS = env.list("SCRAPER_ALLOWED_HOSTS", default=[])
+SCRAPER_USER_AGENT = env(
+    "SCRAPER_USER_AGENT",
+    default="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+)
+SCRAPER_CONNECT_TIMEOUT = env.float("SCRAPER_CONNECT_TIMEOUT", default=10.0)
+SCRAPER_READ_TIMEOUT = env.float("SCRAPER_READ_TIMEOUT", default=20.0)
+# One request with its redirects and body, start to end; a page past it fails (FetchFailed).
+SCRAPER_TOTAL_TIMEOUT = env.float("SCRAPER_TOTAL_TIMEOUT", default=30.0)
+SCRAPER_MAX_RESPONSE_BYTES = env.int("SCRAPER_MAX_RESPONSE_BYTES", default=5 * 1024 * 1024)
+SCRAPER_MAX_REDIRECTS = env.int("SCRAPER_MAX_REDIRECTS", default=5)
+# Tries per fetch_page call (another proxy each time when the pool has several); backoff between them.
+SCRAPER_MAX_ATTEMPTS = env.int("SCRAPER_MAX_ATTEMPTS", default=3)
+SCRAPER_BACKOFF_BASE = env.float("SCRAPER_BACKOFF_BASE", default=1.0)
+SCRAPER_BACKOFF_MAX = env.float("SCRAPER_BACKOFF_MAX", default=30.0)
+# A Retry-After longer than this is not slept through: Blocked/FetchFailed carry it to the caller.
+SCRAPER_MAX_RETRY_AFTER = env.float("SCRAPER_MAX_RETRY_AFTER", default=60.0)
+# Per-supplier rate limit: "redis" (when REDIS_URL is set) or "db" (the catalog_rate_limit_state table).
+SCRAPER_RATE_LIMIT_BACKEND = env("SCRAPER_RATE_LIMIT_BACKEND", default="redis" if REDIS_URL else "db")
+# Sends are spaced at least (1 + margin) x 60/rate_limit apart, plus up to jitter x that, at random.
+SCRAPER_RATE_MARGIN = env.float("SCRAPER_RATE_MARGIN", default=0.01)
+SCRAPER_RATE_JITTER = env.float("SCRAPER_RATE_JITTER", default=0.03)
+# Longest a fetch waits for its rate-limit slot before giving up (FetchFailed, retryable).
+SCRAPER_RATE_MAX_WAIT = env.float("SCRAPER_RATE_MAX_WAIT", default=300.0)
+# Suppliers with requires_js are rendered by Playwright driving this Chromium.
+CHROMIUM_PATH = env("CHROMIUM_PATH", default="/usr/bin/chromium")
+SCRAPER_BROWSER_TIMEOUT = env.float("SCRAPER_BROWSER_TIMEOUT", default=45.0)
+# Resource types the browser does not load at all (product data is in the page, not the pixels).
+SCRAPER_BROWSER_SKIP_RESOURCES = env.list("SCRAPER_BROWSER_SKIP_RESOURCES", default=["image", "media", "font"])
+# manage.py check_proxies requests this URL through every active proxy.
+PROXY_CHECK_URL = env("PROXY_CHECK_URL", default="https://example.com/")
+PROXY_CHECK_TIMEOUT = env.float("PROXY_CHECK_TIMEOUT", default=15.0)
+# A proxy failing to connect this many times in a row is deactivated (with the reason shown to staff).
+PROXY_MAX_CONSECUTIVE_FAILURES = env.int("PROXY_MAX_CONSECUTIVE_FAILURES", default=8)
+# --- end Fetching (catalog) ---
+
 # --- Production hardening -----------------------------------------------------------------
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,211 @@
+"""Request headers that look like a browser, and reading what came back (encoding, block pages)."""
+
+import codecs
+import datetime
+import importlib.util
+import re
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils import timezone
+
+EMPTY_PAGE = "empty page"
+TRUNCATED_PAGE = "truncated page"
+CAPTCHA_PAGE = "captcha / robot check: {marker}"
+LOGIN_WALL = "login wall: {title}"
+
+DEFAULT_ACCEPT_LANGUAGE = "en-US,en;q=0.9"
+# The language a visitor of each site would send; the longest matching host suffix wins.
+ACCEPT_LANGUAGE_BY_SUFFIX = {
+    ".com": DEFAULT_ACCEPT_LANGUAGE,
+    ".co.uk": "en-GB,en;q=0.9",
+    ".uk": "en-GB,en;q=0.9",
+    ".ie": "en-IE,en;q=0.9",
+    ".ca": "en-CA,en;q=0.9,fr-CA;q=0.8",
+    ".com.au": "en-AU,en;q=0.9",
+    ".in": "en-IN,en;q=0.9,hi;q=0.8",
+    ".sg": "en-SG,en;q=0.9",
+    ".ae": "en-AE,en;q=0.9,ar;q=0.8",
+    ".de": "de-DE,de;q=0.9,en-US;q=0.8,en;q=0.7",
+    ".at": "de-AT,de;q=0.9,en;q=0.8",
+    ".fr": "fr-FR,fr;q=0.9,en-US;q=0.8,en;q=0.7",
+    ".it": "it-IT,it;q=0.9,en-US;q=0.8,en;q=0.7",
+    ".es": "es-ES,es;q=0.9,en-US;q=0.8,en;q=0.7",
+    ".com.mx": "es-MX,es;q=0.9,en;q=0.8",
+    ".com.br": "pt-BR,pt;q=0.9,en;q=0.8",
+    ".nl": "nl-NL,nl;q=0.9,en;q=0.8",
+    ".com.be": "nl-BE,nl;q=0.9,fr-BE;q=0.8,en;q=0.7",
+    ".pl": "pl-PL,pl;q=0.9,en;q=0.8",
+    ".se": "sv-SE,sv;q=0.9,en;q=0.8",
+    ".com.tr": "tr-TR,tr;q=0.9,en;q=0.8",
+    ".co.jp": "ja-JP,ja;q=0.9,en;q=0.8",
+    ".jp": "ja-JP,ja;q=0.9,en;q=0.8",
+    ".co.kr": "ko-KR,ko;q=0.9,en;q=0.8",
+    ".com.tw": "zh-TW,zh;q=0.9,en;q=0.8",
+    ".cn": "zh-CN,zh;q=0.9,en;q=0.8",
+    ".sa": "ar-SA,ar;q=0.9,en;q=0.8",
+    ".eg": "ar-EG,ar;q=0.9,en;q=0.8",
+}
+
+# Markers only bot walls carry: a page holding one is blocked wherever the marker is.
+_STRONG_MARKERS = [
+    "/errors/validatecaptcha",
+    "type the characters you see in this image",
+    "sorry, we just need to make sure you're not a robot",
+    "px-captcha",
+    "_incapsula_resource",
+    "cf-chl-",
+    "challenge-platform",
+    "punish?x5secdata",
+    "x5secdata",
+    "geo.captcha-delivery.com",
+]
+# Words a real product page may also carry (a review form with reCAPTCHA): they count only in
+# the title or on a page with little text, as a bot wall has.
+_WEAK_MARKERS = [
+    "captcha",
+    "robot check",
+    "are you a robot",
+    "not a robot",
+    "unusual traffic",
+    "verify you are human",
+    "verify you are a human",
+    "access denied",
+    "pardon our interruption",
+    "request blocked",
+    "attention required",
+    "just a moment...",
+]
+_LOGIN_TITLE = re.compile(r"\b(sign[\s-]?in|log[\s-]?in)\b", re.I)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+_SHORT_PAGE_TEXT = 2000
+
+
+def looks_blocked(html: str) -> str | None:
+    """Why the page looks like a block page rather than the page asked for, or None.
+
+    A minimal content check (empty or truncated body, obvious CAPTCHA / robot-check / login-wall
+    markers); the extraction step has a richer detector that the refresh pipeline combines.
+    """
+    if not html or not html.strip():
+        return EMPTY_PAGE
+    lowered = html.lower()
+    if "<html" in lowered and "</html" not in lowered and "</body" not in lowered:
+        return TRUNCATED_PAGE
+    for marker in _STRONG_MARKERS:
+        if marker in lowered:
+            return CAPTCHA_PAGE.format(marker=marker)
+    title_match = _TITLE.search(html)
+    title = " ".join(title_match.group(1).split()) if title_match else ""
+    text = " ".join(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", html)).split()).lower()
+    short = len(text) < _SHORT_PAGE_TEXT
+    for marker in _WEAK_MARKERS:
+        if marker in title.lower() or (short and marker in text):
+            return CAPTCHA_PAGE.format(marker=marker)
+    if title and _LOGIN_TITLE.search(title) and short:
+        return LOGIN_WALL.format(title=title[:80])
+    if not text and "<script" not in lowered:
+        return EMPTY_PAGE
+    return None
+
+
+def accept_language_for(host: str) -> str:
+    """The Accept-Language a visitor of this site sends (amazon.de → German first)."""
+    host = (host or "").lower().rstrip(".")
+    best = ""
+    for suffix in ACCEPT_LANGUAGE_BY_SUFFIX:
+        if host.endswith(suffix) and len(suffix) > len(best):
+            best = suffix
+    return ACCEPT_LANGUAGE_BY_SUFFIX.get(best, DEFAULT_ACCEPT_LANGUAGE)
+
+
+def accepted_encodings() -> str:
+    """Only the content encodings httpx can decode here."""
+    encodings = ["gzip", "deflate"]
+    if importlib.util.find_spec("brotli") or importlib.util.find_spec("brotlicffi"):
+        encodings.append("br")
+    if importlib.util.find_spec("zstandard"):
+        encodings.append("zstd")
+    return ", ".join(encodings)
+
+
+def _config_headers(config) -> dict:
+    headers = (config or {}).get("headers") or {}
+    if not isinstance(headers, dict):
+        return {}
+    return {str(k): str(v) for k, v in headers.items() if v is not None}
+
+
+def request_headers(supplier=None, url: str = "") -> dict:
+    """Browser-like request headers for a supplier's site; the supplier's scraper_config "headers"
+    (the family template's first, then the site's own) override them."""
+    host = urlsplit(getattr(supplier, "base_url", "") or url).hostname or urlsplit(url).hostname or ""
+    headers = {
+        "User-Agent": settings.SCRAPER_USER_AGENT,
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+        "Accept-Language": accept_language_for(host),
+        "Accept-Encoding": accepted_encodings(),
+        "Upgrade-Insecure-Requests": "1",
+        "Sec-Fetch-Dest": "document",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Site": "none",
+        "Sec-Fetch-User": "?1",
+    }
+    if supplier is not None:
+        family = getattr(supplier, "family", None)
+        if family is not None:
+            headers.update(_config_headers(family.scraper_config))
+        headers.update(_config_headers(supplier.scraper_config))
+    return headers
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max((when - timezone.now()).total_seconds(), 0.0)
+
+
+def is_web_content_type(content_type: str | None) -> bool:
+    """True for what a product page can be served as (HTML, XML, JSON, plain text, or unstated)."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media.startswith("text/") or "html" in media or "xml" in media or "json" in media
+
+
+def _known_codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+
+
+def decode_html(content: bytes, header_charset: str | None) -> tuple[str, str]:
+    """The page as text and the encoding used: the header's charset, else a <meta charset>, else UTF-8."""
+    encoding = _known_codec(header_charset)
+    if encoding is None:
+        match = _META_CHARSET.search(content[:4096])
+        encoding = _known_codec(match.group(1).decode("ascii", "ignore")) if match else None
+    if encoding is None:
+        encoding = "utf-8"
+    return content.decode(encoding, errors="replace"), encoding

@@ -1,0 +1,259 @@
+"""One HTTP request with httpx, guarded at connection time, with manual redirects and caps.
+
+Direct requests use `GuardedBackend`, an httpcore network backend that resolves the host itself,
+refuses it unless every address is public (catalog.netsafety), connects to a validated IP and
+checks the peer address of the socket it opened. TLS still verifies and sends SNI for the host
+name (httpcore passes the origin host to start_tls), and the Host header is the URL's. Through a
+proxy the proxy makes the connection, so the target is checked (resolved and validated) before
+each request and each redirect hop instead. Every stream read and write is bounded by the
+request's total deadline, and the body is streamed and cut off past the size cap.
+"""
+
+import functools
+import socket
+import time
+from dataclasses import dataclass
+
+import httpcore
+import httpx
+from django.conf import settings
+
+from catalog import netsafety
+from catalog.fetching.results import (
+    HOST_NOT_FOUND,
+    TOO_MANY_REDIRECTS,
+    TOTAL_TIME_EXCEEDED,
+    FetchFailed,
+    ResponseTooLarge,
+)
+
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+
+
+@dataclass
+class RawResponse:
+    """What came back for the last hop of a request (status, headers, the body as bytes)."""
+
+    url: str
+    final_url: str
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    elapsed: float
+    charset: str | None
+
+
+class TotalTimeExceeded(httpx.TimeoutException):
+    """The whole request (redirects and body included) took longer than SCRAPER_TOTAL_TIMEOUT."""
+
+
+class DeadlineExceeded(httpcore.TimeoutException):
+    """The request's total time ran out while reading or writing (mapped by httpx to a timeout)."""
+
+
+class Deadline:
+    """When a request must be over (monotonic seconds); pushed back by time spent waiting for a rate-limit slot."""
+
+    def __init__(self, seconds: float):
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def extend(self, seconds: float) -> None:
+        self.at += seconds
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every read/write timeout is capped by the request's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: Deadline):
+        self._stream = stream
+        self._deadline = deadline
+
+    def _timeout(self, timeout: float | None) -> float:
+        remaining = self._deadline.remaining()
+        if remaining <= 0:
+            raise DeadlineExceeded("total time limit reached")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._timeout(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._timeout(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None, timeout: float | None = None):
+        stream = self._stream.start_tls(ssl_context, server_hostname, self._timeout(timeout))
+        return _DeadlineStream(stream, self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Opens TCP connections only to validated public addresses (unless `guard` is off: proxies).
+
+    With `guard`, the host is resolved here (catalog.netsafety.resolve_for_connect: every address
+    must be public unless the host is in SCRAPER_ALLOWED_HOSTS), the socket connects to one of
+    those IPs, and the peer address of the opened socket is checked again before any byte is sent.
+    """
+
+    def __init__(self, *, deadline: Deadline, guard: bool = True):
+        self._inner = httpcore.SyncBackend()
+        self._deadline = deadline
+        self._guard = guard
+
+    def _timeout(self, timeout):
+        remaining = self._deadline.remaining()
+        if remaining <= 0:
+            raise httpcore.ConnectTimeout("total time limit reached")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if not self._guard:
+            stream = self._inner.connect_tcp(host, port, self._timeout(timeout), local_address, socket_options)
+            return _DeadlineStream(stream, self._deadline)
+        try:
+            addresses = netsafety.resolve_for_connect(host, port)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(HOST_NOT_FOUND.format(host=host) + f" ({exc})") from exc
+        last_error = None
+        for address in addresses:
+            try:
+                stream = self._inner.connect_tcp(address, port, self._timeout(timeout), local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+                continue
+            peer = stream.get_extra_info("server_addr")
+            try:
+                netsafety.check_peer(host, peer[0] if peer else "")
+            except Exception:
+                stream.close()
+                raise
+            return _DeadlineStream(stream, self._deadline)
+        raise last_error or httpcore.ConnectError(HOST_NOT_FOUND.format(host=host))
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # pragma: no cover
+        raise httpcore.ConnectError("Unix sockets are not used for fetching")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _PoolTransport(httpx.HTTPTransport):
+    """httpx's transport around an httpcore pool we built (to choose its network backend)."""
+
+    def __init__(self, pool):  # super().__init__ would only build a pool we don't want
+        self._pool = pool
+
+
+@functools.lru_cache(maxsize=1)
+def ssl_context():
+    """One verifying TLS context per process (loading the CA bundle is not free)."""
+    return httpx.create_ssl_context()
+
+
+def build_transport(*, proxy=None, deadline: Deadline) -> httpx.BaseTransport:
+    """A transport for one fetch: guarded direct connections, or through the given ProxyPool row."""
+    if proxy is None:
+        backend = GuardedBackend(deadline=deadline, guard=True)
+        pool = httpcore.ConnectionPool(ssl_context=ssl_context(), network_backend=backend, retries=0)
+        return _PoolTransport(pool)
+    backend = GuardedBackend(deadline=deadline, guard=False)
+    proxy_url = httpcore.URL(
+        scheme=proxy.protocol.encode(), host=proxy.host.encode("idna"), port=proxy.port, target=b"/"
+    )
+    auth = None
+    if proxy.username:
+        auth = (proxy.username.encode(), (proxy.password or "").encode())
+    if proxy.protocol == "socks5":
+        pool = httpcore.SOCKSProxy(
+            proxy_url=proxy_url, proxy_auth=auth, ssl_context=ssl_context(), network_backend=backend
+        )
+    else:
+        pool = httpcore.HTTPProxy(
+            proxy_url=proxy_url, proxy_auth=auth, ssl_context=ssl_context(), network_backend=backend
+        )
+    return _PoolTransport(pool)
+
+
+def _read_capped(response: httpx.Response, *, limit: int, deadline: Deadline, url: str) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLarge(limit, url=url)
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise ResponseTooLarge(limit, url=url)
+        if deadline.remaining() <= 0:
+            raise TotalTimeExceeded(TOTAL_TIME_EXCEEDED.format(limit=settings.SCRAPER_TOTAL_TIMEOUT))
+    return bytes(body)
+
+
+def send(
+    url: str, *, headers: dict, proxy=None, before_request=None, total_timeout: float | None = None
+) -> RawResponse:
+    """GET the URL, following up to SCRAPER_MAX_REDIRECTS redirects by hand, every hop re-checked.
+
+    `before_request(hop_url)` runs before each request is sent (the rate limiter; the time it
+    waits does not count against the total timeout). Raises UnsafeURL, FetchFailed (too many
+    redirects, unresolvable host), ResponseTooLarge, or an httpx.HTTPError (TotalTimeExceeded
+    among them) for the caller to attribute to the proxy or the page.
+    """
+    total_timeout = total_timeout or settings.SCRAPER_TOTAL_TIMEOUT
+    started = time.monotonic()
+    waited = 0.0
+    deadline = Deadline(total_timeout)
+    timeout = httpx.Timeout(
+        connect=settings.SCRAPER_CONNECT_TIMEOUT,
+        read=settings.SCRAPER_READ_TIMEOUT,
+        write=settings.SCRAPER_READ_TIMEOUT,
+        pool=settings.SCRAPER_CONNECT_TIMEOUT,
+    )
+    transport = build_transport(proxy=proxy, deadline=deadline)
+    with httpx.Client(
+        transport=transport, headers=headers, timeout=timeout, follow_redirects=False, trust_env=False
+    ) as client:
+        current = url
+        for _hop in range(settings.SCRAPER_MAX_REDIRECTS + 1):
+            try:
+                # Before anything is sent: this also guards proxied requests, where the proxy connects.
+                netsafety.check_url(current)
+            except socket.gaierror as exc:
+                host = httpx.URL(current).host
+                raise FetchFailed(
+                    HOST_NOT_FOUND.format(host=host), retryable=exc.errno == socket.EAI_AGAIN, url=url
+                ) from exc
+            if before_request is not None:
+                wait_started = time.monotonic()
+                before_request(current)
+                waited += time.monotonic() - wait_started
+                deadline.extend(time.monotonic() - wait_started)
+            try:
+                with client.stream("GET", current) as response:
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECT_STATUSES and location:
+                        current = str(response.url.join(location))
+                        continue
+                    content = _read_capped(
+                        response, limit=settings.SCRAPER_MAX_RESPONSE_BYTES, deadline=deadline, url=url
+                    )
+                    return RawResponse(
+                        url=url,
+                        final_url=str(response.url),
+                        status_code=response.status_code,
+                        headers=response.headers,
+                        content=content,
+                        elapsed=time.monotonic() - started - waited,
+                        charset=response.charset_encoding,
+                    )
+            except httpx.TimeoutException as exc:
+                if deadline.remaining() <= 0 and not isinstance(exc, TotalTimeExceeded):
+                    raise TotalTimeExceeded(TOTAL_TIME_EXCEEDED.format(limit=total_timeout)) from exc
+                raise
+        raise FetchFailed(TOO_MANY_REDIRECTS.format(limit=settings.SCRAPER_MAX_REDIRECTS), retryable=False, url=url)

@@ -1,0 +1,198 @@
+"""Real HTTP servers on 127.0.0.1 for the fetching tests: a scripted site and a forward proxy.
+
+Each runs in a daemon thread and records what it received, so tests can prove a request was
+(or was never) sent.
+"""
+
+import base64
+import http.client
+import http.server
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Reply:
+    """What the site answers on a path; `chunks` = [(bytes, delay before it)] streams the body."""
+
+    status: int = 200
+    body: bytes | str = b"<html><head><title>Product</title></head><body><h1>A product</h1></body></html>"
+    headers: dict = field(default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"})
+    delay: float = 0.0
+    chunks: list | None = None
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict
+    at: float
+
+
+class _SiteHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        site = self.server.site
+        site.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, time.monotonic()))
+        reply = site.reply_for(self.path)
+        if callable(reply):
+            reply = reply(self)
+        if reply.delay:
+            time.sleep(reply.delay)
+        body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+        try:
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            if reply.chunks is not None:
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for chunk, pause in reply.chunks:
+                    time.sleep(pause)
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                self.close_connection = True
+                return
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+
+class Site:
+    """A scripted web site: `site.routes[path] = Reply(...)` (or a callable(handler) -> Reply)."""
+
+    def __init__(self):
+        self.routes: dict = {}
+        self.seen: list[Seen] = []
+        self.default = Reply(status=404, body="not here")
+        self._server = _Server(("127.0.0.1", 0), _SiteHandler)
+        self._server.site = self
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    def reply_for(self, path):
+        return self.routes.get(path) or self.routes.get(urlsplit(path).path) or self.default
+
+    def url(self, path="/", host="127.0.0.1"):
+        return f"http://{host}:{self.port}{path}"
+
+    def paths(self):
+        return [seen.path for seen in self.seen]
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        proxy = self.server.proxy
+        proxy.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, time.monotonic()))
+        if proxy.credentials and self.headers.get("Proxy-Authorization") != proxy.expected_auth():
+            self._answer(407, b"auth required", {"Proxy-Authenticate": 'Basic realm="test"'})
+            return
+        target = urlsplit(self.path)
+        conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
+        headers = {k: v for k, v in self.headers.items() if not k.lower().startswith("proxy-")}
+        headers["Connection"] = "close"
+        try:
+            path = target.path + (f"?{target.query}" if target.query else "")
+            conn.request("GET", path or "/", headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+        except OSError as exc:
+            self._answer(502, f"bad gateway: {exc}".encode(), {})
+            return
+        finally:
+            conn.close()
+        passed = {k: v for k, v in response.getheaders() if k.lower() not in {"content-length", "connection"}}
+        self._answer(response.status, body, passed)
+
+    def _answer(self, status, body, headers):
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class ForwardProxy:
+    """A plain-HTTP forward proxy (absolute-form GET), optionally demanding Basic credentials."""
+
+    def __init__(self, credentials: tuple[str, str] | None = None):
+        self.credentials = credentials
+        self.seen: list[Seen] = []
+        self._server = _Server(("127.0.0.1", 0), _ProxyHandler)
+        self._server.proxy = self
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def expected_auth(self):
+        user, password = self.credentials
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class DroppingProxy:
+    """Accepts connections and closes them at once without answering (breaks mid-request)."""
+
+    def __init__(self):
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            try:
+                conn.recv(65536)
+            finally:
+                conn.close()
+
+    def close(self):
+        self._stop = True
+        self._sock.close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
