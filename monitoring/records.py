@@ -8,11 +8,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import AuditLog, Job, JobStatus
+from .models import Alert, AuditLog, Job, JobStatus
 
 JOB_CANCELLED_MESSAGE = "Cancelled by the user."
 JOB_LOST_MESSAGE = "The worker running this job stopped and it was retried too often."
@@ -163,4 +163,34 @@ def audit_record(
         ip_address=ip_address,
         user_agent=user_agent,
         notes=notes,
+    )
+
+
+def alert_raise(
+    *, user, type: str, subject: str, message: str, severity: str = "warning", data=None, product=None, listing=None
+) -> tuple[Alert, bool]:
+    """Raise an alert unless one is open for (user, type, subject); returns (alert, created).
+
+    An open alert is updated with the latest message and data but not raised again, even when
+    acknowledged; only clearing lets the same condition raise a new one. Notifications for new
+    alerts are queued by the monitoring cycle.
+    """
+    fields = {"message": message, "severity": severity, "data": data or {}, "product": product, "listing": listing}
+    existing = Alert.objects.filter(user=user, type=type, subject=subject, cleared_at__isnull=True).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return Alert.objects.create(user=user, type=type, subject=subject, **fields), True
+        except IntegrityError:  # another worker raised it meanwhile
+            existing = Alert.objects.get(user=user, type=type, subject=subject, cleared_at__isnull=True)
+    for name, value in fields.items():
+        setattr(existing, name, value)
+    existing.save(update_fields=list(fields))
+    return existing, False
+
+
+def alert_clear(*, user, type: str, subject: str, now=None) -> int:
+    """Mark the open alert for (user, type, subject) cleared: its condition went away."""
+    return Alert.objects.filter(user=user, type=type, subject=subject, cleared_at__isnull=True).update(
+        cleared_at=now or timezone.now()
     )
