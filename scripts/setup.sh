@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Make the project ready to run from nothing: a .venv with requirements.txt installed and the
+# folders the embedded default writes to (SQLite file, file cache, filesystem Celery broker).
+# Idempotent and quick the second time: pip runs only when requirements.txt or Python changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pick_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3.11 python3 python; do
+        [ -n "$candidate" ] || continue
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if ! .venv/bin/python -c 'import sys' >/dev/null 2>&1; then
+    if ! PY=$(pick_python); then
+        echo "setup: Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)." >&2
+        exit 1
+    fi
+    echo "setup: creating .venv with $("$PY" --version)"
+    rm -rf .venv
+    "$PY" -m venv .venv
+fi
+
+# The stamp names what was installed: requirements.txt's content and the venv's Python.
+stamp_file=.venv/.requirements.stamp
+wanted="$(.venv/bin/python -c 'import hashlib, sys; print(hashlib.sha256(open("requirements.txt", "rb").read()).hexdigest(), sys.version.split()[0])')"
+if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$wanted" ]; then
+    echo "setup: installing requirements.txt into .venv"
+    # Playwright for Python is installed as a library only: it never downloads a browser of its
+    # own here; the browser tests use Debian's /usr/bin/chromium.
+    PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install --quiet -r requirements.txt
+    echo "$wanted" >"$stamp_file"
+fi
+
+mkdir -p var/broker var/broker-processed var/cache var/log
