@@ -1,0 +1,363 @@
+"""Admin for suppliers and their scraping rules, products, their history, and the proxy pool."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+
+from config.admin_utils import (
+    AppendOnlyAdminMixin,
+    CompleteFieldsetsMixin,
+    SecretsAdminMixin,
+    change_link,
+    changelist_link,
+    log_changes,
+)
+
+from .models import HeldReading, PriceHistory, Product, ProxyPool, StockHistory, Supplier
+from .proxies import proxy_deactivate, proxy_reactivate
+
+RECENT_HISTORY_ROWS = 10
+SCRAPER_CONFIG_NOT_OBJECT = "The scraper configuration must be a JSON object (selectors, URL patterns, headers)."
+FAMILY_NOT_TEMPLATE = "Pick a family template (a supplier without a family of its own), not a site."
+FAMILY_IS_SELF = "A supplier cannot be its own family."
+
+
+class FamilyFilter(admin.SimpleListFilter):
+    """Filter by supplier family: the template row and every site pointing at it.
+
+    A plain related filter would list every supplier row, and generic shops add one per host.
+    """
+
+    title = "supplier family"
+    parameter_name = "family"
+    supplier_path = ""
+
+    def lookups(self, request, model_admin):
+        return list(Supplier.objects.filter(family__isnull=True).order_by("name").values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        path = self.supplier_path
+        return queryset.filter(Q(**{f"{path}family_id": value}) | Q(**{f"{path}id": value}))
+
+
+class ProductFamilyFilter(FamilyFilter):
+    supplier_path = "supplier__"
+
+
+class SupplierForm(forms.ModelForm):
+    def clean_scraper_config(self):
+        config = self.cleaned_data["scraper_config"]
+        if not isinstance(config, dict):
+            raise forms.ValidationError(SCRAPER_CONFIG_NOT_OBJECT)
+        return config
+
+    def clean_family(self):
+        family = self.cleaned_data["family"]
+        if family is not None:
+            if self.instance.pk and family.pk == self.instance.pk:
+                raise forms.ValidationError(FAMILY_IS_SELF)
+            if family.family_id is not None:
+                raise forms.ValidationError(FAMILY_NOT_TEMPLATE)
+        return family
+
+
+@admin.register(Supplier)
+class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
+    """Staff fix a selector or a rate limit here without a deploy."""
+
+    form = SupplierForm
+    list_display = ("name", "family", "base_url", "currency", "rate_limit", "requires_js", "is_active", "created_at")
+    list_filter = (FamilyFilter, "is_active", "requires_js", "currency")
+    list_select_related = ("family",)
+    search_fields = ("name", "base_url")
+    autocomplete_fields = ("family",)
+    readonly_fields = ("products_summary", "sites_summary", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "family", "base_url", "currency", "rate_limit", "requires_js", "is_active")}),
+        (
+            "Scraping rules",
+            {
+                "fields": ("scraper_config",),
+                "description": "CSS selectors per field, URL patterns for the site and its product id, headers. "
+                "Sites take these from their family's template row.",
+            },
+        ),
+        ("Related", {"fields": ("products_summary", "sites_summary", "created_at", "updated_at")}),
+    )
+    formfield_overrides = {
+        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family: monospace"})}
+    }
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # The family picker only offers template rows.
+        if request.GET.get("model_name") == "supplier" and request.GET.get("field_name") == "family":
+            queryset = queryset.filter(family__isnull=True)
+        return queryset, may_have_duplicates
+
+    @admin.display(description="Products")
+    def products_summary(self, obj):
+        if not obj.pk:
+            return "—"
+        return changelist_link(Product, f"{obj.products.count()} product(s)", supplier__id__exact=obj.pk)
+
+    @admin.display(description="Sites of this family")
+    def sites_summary(self, obj):
+        if not obj.pk or obj.family_id:
+            return "—"
+        return changelist_link(Supplier, f"{obj.sites.count()} site(s)", family__id__exact=obj.pk)
+
+
+@admin.register(Product)
+class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
+    list_display = (
+        "title_short",
+        "supplier",
+        "asin",
+        "price_display",
+        "availability",
+        "stock",
+        "last_scraped_at",
+        "failure_count",
+        "is_archived",
+    )
+    list_filter = (ProductFamilyFilter, "availability", "is_archived", "last_scraped_at")
+    list_select_related = ("supplier",)
+    search_fields = ("title", "asin", "url")
+    autocomplete_fields = ("supplier",)
+    ordering = ("-id",)
+    # The table is large: skip the extra COUNT(*) of every row on each page.
+    show_full_result_count = False
+    readonly_fields = (
+        "trackers_summary",
+        "listings_summary",
+        "recent_price_history",
+        "recent_stock_history",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("supplier", "asin", "url", "title", "description", "images")}),
+        ("Price and stock", {"fields": ("price", "currency", "stock", "availability", "rating", "reviews_count")}),
+        ("Refresh", {"fields": ("last_scraped_at", "failure_count", "last_error", "is_archived")}),
+        ("Used by", {"fields": ("trackers_summary", "listings_summary")}),
+        ("History", {"fields": ("recent_price_history", "recent_stock_history")}),
+        ("Dates", {"fields": ("created_at", "updated_at")}),
+    )
+    actions = ("archive_products", "unarchive_products")
+
+    def get_queryset(self, request):
+        # __str__ falls back to the supplier's name (autocomplete results, links). This join is
+        # also the changelist's: a queryset that already joins makes it skip list_select_related.
+        return super().get_queryset(request).select_related("supplier")
+
+    @admin.display(description="Title", ordering="title")
+    def title_short(self, obj):
+        return obj.title[:80] or "—"
+
+    @admin.display(description="Price", ordering="price")
+    def price_display(self, obj):
+        return "—" if obj.price is None else f"{obj.price} {obj.currency}"
+
+    @admin.display(description="Tracked by")
+    def trackers_summary(self, obj):
+        if not obj.pk:
+            return "—"
+        user_model = Product._meta.get_field("trackers").related_model
+        return changelist_link(user_model, f"{obj.trackers.count()} seller(s)", tracked_products__id__exact=obj.pk)
+
+    @admin.display(description="Listings")
+    def listings_summary(self, obj):
+        if not obj.pk:
+            return "—"
+        listing_model = Product._meta.get_field("listings").related_model
+        return changelist_link(listing_model, f"{obj.listings.count()} listing(s)", product__id__exact=obj.pk)
+
+    @admin.display(description="Recent price changes")
+    def recent_price_history(self, obj):
+        if not obj.pk:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    date_format(timezone.localtime(row.recorded_at), "DATETIME_FORMAT"),
+                    row.old_price if row.old_price is not None else "—",
+                    row.new_price if row.new_price is not None else "—",
+                    row.currency,
+                    row.get_reason_display(),
+                )
+                for row in obj.price_history.order_by("-recorded_at")[:RECENT_HISTORY_ROWS]
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Old</th><th>New</th><th>Currency</th><th>Reason</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>{}</p>",
+            rows,
+            changelist_link(PriceHistory, f"All {obj.price_history.count()} price changes", product__id__exact=obj.pk),
+        )
+
+    @admin.display(description="Recent stock changes")
+    def recent_stock_history(self, obj):
+        if not obj.pk:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} → {}</td><td>{} → {}</td><td>{}</td></tr>",
+            (
+                (
+                    date_format(timezone.localtime(row.recorded_at), "DATETIME_FORMAT"),
+                    row.get_old_availability_display() or "—",
+                    row.get_new_availability_display(),
+                    row.old_stock if row.old_stock is not None else "—",
+                    row.new_stock if row.new_stock is not None else "—",
+                    row.get_reason_display(),
+                )
+                for row in obj.stock_history.order_by("-recorded_at")[:RECENT_HISTORY_ROWS]
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Availability</th><th>Stock</th><th>Reason</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>{}</p>",
+            rows,
+            changelist_link(StockHistory, f"All {obj.stock_history.count()} stock changes", product__id__exact=obj.pk),
+        )
+
+    def _archived_set(self, request, queryset, archived: bool) -> int:
+        products = list(queryset.filter(is_archived=not archived))
+        Product.objects.filter(pk__in=[product.pk for product in products]).update(
+            is_archived=archived, updated_at=timezone.now()
+        )
+        log_changes(request, products, "Archived." if archived else "Unarchived.")
+        return len(products)
+
+    @admin.action(description="Archive selected products (stop refreshing them)", permissions=["change"])
+    def archive_products(self, request, queryset):
+        count = self._archived_set(request, queryset, True)
+        self.message_user(request, f"{count} product(s) archived.", messages.SUCCESS)
+
+    @admin.action(description="Unarchive selected products", permissions=["change"])
+    def unarchive_products(self, request, queryset):
+        count = self._archived_set(request, queryset, False)
+        self.message_user(request, f"{count} product(s) unarchived.", messages.SUCCESS)
+
+
+class ProductHistoryAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    list_select_related = ("product__supplier",)
+    search_fields = ("product__title", "product__asin")
+    date_hierarchy = "recorded_at"
+    show_full_result_count = False
+
+    @admin.display(description="Product", ordering="product")
+    def product_link(self, obj):
+        return change_link(obj.product)
+
+
+@admin.register(PriceHistory)
+class PriceHistoryAdmin(ProductHistoryAdmin):
+    list_display = (
+        "recorded_at",
+        "product_link",
+        "old_price",
+        "new_price",
+        "currency",
+        "price_change_percent",
+        "reason",
+    )
+    list_filter = ("reason", "currency")
+
+
+@admin.register(StockHistory)
+class StockHistoryAdmin(ProductHistoryAdmin):
+    list_display = (
+        "recorded_at",
+        "product_link",
+        "old_availability",
+        "new_availability",
+        "old_stock",
+        "new_stock",
+        "reason",
+    )
+    list_filter = ("reason", "new_availability")
+
+
+@admin.register(ProxyPool)
+class ProxyPoolAdmin(SecretsAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
+    secret_fields = {"password": "Password"}
+    list_display = (
+        "host",
+        "port",
+        "protocol",
+        "country",
+        "health_score",
+        "success_count",
+        "failure_count",
+        "is_active",
+        "deactivated_reason",
+        "last_checked_at",
+    )
+    list_filter = ("is_active", "protocol", "country")
+    search_fields = ("host", "country", "deactivated_reason")
+    ordering = ("-is_active", "-health_score", "host")
+    readonly_fields = ("last_checked_at", "last_failed_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("host", "port", "protocol", "country")}),
+        ("Authentication", {"fields": ("username", ("password", "password_clear"))}),
+        (
+            "Health",
+            {
+                "fields": (
+                    "is_active",
+                    "deactivated_reason",
+                    "health_score",
+                    "success_count",
+                    "failure_count",
+                    "consecutive_failures",
+                    "last_checked_at",
+                    "last_failed_at",
+                )
+            },
+        ),
+        ("Dates", {"fields": ("created_at", "updated_at")}),
+    )
+    actions = ("deactivate_proxies", "activate_proxies")
+
+    @admin.action(description="Deactivate selected proxies", permissions=["change"])
+    def deactivate_proxies(self, request, queryset):
+        reason = f"Deactivated by staff ({request.user.email})."
+        proxies = [proxy for proxy in queryset.filter(is_active=True) if proxy_deactivate(proxy=proxy, reason=reason)]
+        log_changes(request, proxies, "Deactivated.")
+        self.message_user(request, f"{len(proxies)} proxy(ies) deactivated.", messages.SUCCESS)
+
+    @admin.action(description="Activate selected proxies (with a fresh failure streak)", permissions=["change"])
+    def activate_proxies(self, request, queryset):
+        proxies = list(queryset.filter(is_active=False))
+        for proxy in proxies:
+            proxy_reactivate(proxy=proxy)
+        log_changes(request, proxies, "Activated.")
+        self.message_user(request, f"{len(proxies)} proxy(ies) activated.", messages.SUCCESS)
+
+
+@admin.register(HeldReading)
+class HeldReadingAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Readings held back as doubtful: staff look; the next reading confirms or discards them."""
+
+    list_display = ("created_at", "product_link", "reason", "status", "resolved_at")
+    list_filter = ("status",)
+    list_select_related = ("product__supplier",)
+    search_fields = ("reason", "product__title", "product__asin")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Product", ordering="product")
+    def product_link(self, obj):
+        return change_link(obj.product)

@@ -1,0 +1,304 @@
+"""Admin for sellers' stores (credentials masked), their listings and daily listing performance."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+
+from config.admin_utils import (
+    AuditedAdminMixin,
+    CompleteFieldsetsMixin,
+    SecretsAdminMixin,
+    SingletonAdminMixin,
+    change_link,
+    changelist_link,
+    log_changes,
+)
+from monitoring.records import audit_record
+
+from .models import (
+    AutomationSwitch,
+    BlocklistTerm,
+    ExchangeRate,
+    Listing,
+    ListingStatus,
+    MarketplaceData,
+    Sale,
+    StatusReason,
+    StoreAccount,
+)
+
+LISTING_STORE_OWNER_MISMATCH = "The listing's seller must be the owner of the store."
+
+
+@admin.register(StoreAccount)
+class StoreAccountAdmin(SecretsAdminMixin, AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
+    secret_fields = {
+        "api_key": "API key",
+        "api_secret": "API secret",
+        "oauth_token": "OAuth token",
+        "oauth_refresh_token": "OAuth refresh token",
+    }
+    list_display = (
+        "account_name",
+        "user",
+        "marketplace",
+        "environment",
+        "currency",
+        "is_connected",
+        "automation_paused",
+        "last_synced_at",
+    )
+    list_filter = ("marketplace", "is_connected", "environment", "automation_paused")
+    list_select_related = ("user",)
+    search_fields = ("account_name", "shop_domain", "user__email")
+    autocomplete_fields = ("user",)
+    readonly_fields = ("listings_summary", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("user", "marketplace", "account_name", "environment", "shop_domain", "currency")}),
+        (
+            "Credentials",
+            {
+                "fields": (
+                    ("api_key", "api_key_clear"),
+                    ("api_secret", "api_secret_clear"),
+                    ("oauth_token", "oauth_token_clear"),
+                    ("oauth_refresh_token", "oauth_refresh_token_clear"),
+                    "oauth_expires_at",
+                ),
+                "description": "Stored encrypted and never shown. Leave a box blank to keep what is stored.",
+            },
+        ),
+        ("Connection", {"fields": ("is_connected", "last_synced_at", "last_error", "automation_paused")}),
+        (
+            "Pricing",
+            {
+                "fields": (
+                    "markup_percent",
+                    "markup_fixed",
+                    "fee_percent",
+                    "fee_fixed",
+                    "min_margin_percent",
+                    "price_ending",
+                    "low_margin_action",
+                )
+            },
+        ),
+        (
+            "Quantity",
+            {"fields": ("default_quantity", "max_quantity", "safety_buffer", "min_supplier_stock")},
+        ),
+        ("Related", {"fields": ("listings_summary", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Listings")
+    def listings_summary(self, obj):
+        if not obj.pk:
+            return "—"
+        return changelist_link(Listing, f"{obj.listings.count()} listing(s)", store_account__id__exact=obj.pk)
+
+
+class ListingForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        user, store = cleaned.get("user"), cleaned.get("store_account")
+        if user and store and store.user_id != user.pk:
+            self.add_error("store_account", LISTING_STORE_OWNER_MISMATCH)
+        return cleaned
+
+
+@admin.register(Listing)
+class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
+    form = ListingForm
+    list_display = (
+        "title_short",
+        "user",
+        "store_account",
+        "status",
+        "status_reason",
+        "price",
+        "quantity_available",
+        "price_locked",
+        "updated_at",
+    )
+    list_filter = ("status", "status_reason", "store_account__marketplace", "price_locked")
+    search_fields = ("title", "external_listing_id", "user__email", "product__asin")
+    autocomplete_fields = ("user", "product", "store_account")
+    readonly_fields = ("performance_summary", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("user", "store_account", "product", "external_listing_id")}),
+        ("Listing", {"fields": ("title", "description", "price", "price_locked", "quantity_available")}),
+        ("Status", {"fields": ("status", "status_reason", "ended_at")}),
+        ("Related", {"fields": ("performance_summary", "created_at", "updated_at")}),
+    )
+    actions = ("pause_listings", "resume_listings")
+
+    def get_queryset(self, request):
+        # __str__ names the store (autocomplete results, links); the changelist shows the seller.
+        # (A queryset that already joins makes the changelist skip list_select_related.)
+        return super().get_queryset(request).select_related("user", "store_account")
+
+    @admin.display(description="Title", ordering="title")
+    def title_short(self, obj):
+        return obj.title[:80]
+
+    @admin.display(description="Daily performance")
+    def performance_summary(self, obj):
+        if not obj.pk:
+            return "—"
+        return changelist_link(MarketplaceData, f"{obj.marketplace_data.count()} day(s)", listing__id__exact=obj.pk)
+
+    def _status_change(self, request, queryset, *, from_status, to_status, reason, action) -> tuple[int, int]:
+        selected = queryset.count()
+        changed = []
+        with transaction.atomic():
+            for listing in queryset.filter(status=from_status).select_related("user"):
+                old_value = {"status": listing.status, "status_reason": listing.status_reason}
+                listing.status, listing.status_reason = to_status, reason
+                listing.save(update_fields=["status", "status_reason", "updated_at"])
+                audit_record(
+                    acting_user=request.user,
+                    owner=listing.user,
+                    action=action,
+                    resource=listing,
+                    old_value=old_value,
+                    new_value={"status": to_status, "status_reason": reason},
+                    request=request,
+                    notes="From the admin.",
+                )
+                changed.append(listing)
+            log_changes(request, changed, f"{action.capitalize()}.")
+        return len(changed), selected - len(changed)
+
+    @admin.action(description="Pause selected active listings", permissions=["change"])
+    def pause_listings(self, request, queryset):
+        changed, skipped = self._status_change(
+            request,
+            queryset,
+            from_status=ListingStatus.ACTIVE,
+            to_status=ListingStatus.PAUSED,
+            reason=StatusReason.MANUAL_PAUSE,
+            action="paused",
+        )
+        self.message_user(request, f"{changed} listing(s) paused.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} listing(s) left alone: not active.", messages.WARNING)
+
+    @admin.action(description="Resume selected paused listings", permissions=["change"])
+    def resume_listings(self, request, queryset):
+        changed, skipped = self._status_change(
+            request,
+            queryset,
+            from_status=ListingStatus.PAUSED,
+            to_status=ListingStatus.ACTIVE,
+            reason=StatusReason.NONE,
+            action="resumed",
+        )
+        self.message_user(request, f"{changed} listing(s) resumed.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} listing(s) left alone: not paused.", messages.WARNING)
+
+
+@admin.register(MarketplaceData)
+class MarketplaceDataAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_owner = "listing.user"
+    list_display = (
+        "date",
+        "listing_link",
+        "views",
+        "clicks",
+        "sales",
+        "revenue",
+        "cost_of_goods_sold",
+        "fees",
+        "profit",
+        "source",
+    )
+    list_filter = ("source", "listing__store_account__marketplace")
+    list_select_related = ("listing__store_account",)
+    search_fields = ("listing__title", "listing__external_listing_id", "listing__user__email")
+    autocomplete_fields = ("listing",)
+    date_hierarchy = "date"
+    show_full_result_count = False
+    # Profit is revenue − cost of goods sold − fees: computed on save so it never disagrees.
+    readonly_fields = ("profit", "created_at", "updated_at")
+
+    @admin.display(description="Listing", ordering="listing")
+    def listing_link(self, obj):
+        return change_link(obj.listing)
+
+    def save_model(self, request, obj, form, change):
+        obj.profit = MarketplaceData.profit_of(obj.revenue, obj.cost_of_goods_sold, obj.fees)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Sale)
+class SaleAdmin(admin.ModelAdmin):
+    """Order lines as imported from the marketplaces: read-only."""
+
+    list_display = (
+        "ordered_at",
+        "order_id",
+        "line_id",
+        "listing_link",
+        "store_account",
+        "quantity",
+        "unit_price",
+        "currency",
+        "cancelled",
+    )
+    list_filter = ("cancelled", "store_account__marketplace")
+    list_select_related = ("listing__store_account", "store_account")
+    search_fields = ("=order_id", "listing__title", "store_account__account_name")
+    date_hierarchy = "ordered_at"
+    show_full_result_count = False
+
+    @admin.display(description="Listing", ordering="listing")
+    def listing_link(self, obj):
+        return change_link(obj.listing)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ("currency", "per_eur", "as_of", "source", "updated_at")
+    list_filter = ("source",)
+    search_fields = ("currency",)
+
+
+class BlocklistScopeFilter(admin.SimpleListFilter):
+    title = "scope"
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        return [("global", "Global (staff)"), ("seller", "A seller's own")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "global":
+            return queryset.filter(user__isnull=True)
+        if self.value() == "seller":
+            return queryset.filter(user__isnull=False)
+        return queryset
+
+
+@admin.register(BlocklistTerm)
+class BlocklistTermAdmin(admin.ModelAdmin):
+    """Brands and keywords never published; leave the seller empty for the global list."""
+
+    list_display = ("term", "user", "created_at")
+    list_filter = (BlocklistScopeFilter,)
+    list_select_related = ("user",)
+    search_fields = ("term", "user__email")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(AutomationSwitch)
+class AutomationSwitchAdmin(SingletonAdminMixin, admin.ModelAdmin):
+    """The global switch: while pushes are paused, changes are computed and held, not sent."""
+
+    list_display = ("__str__", "pushes_paused", "reason", "updated_at")
+    readonly_fields = ("updated_at",)
