@@ -12,7 +12,9 @@ check, and service workers are blocked (they would bypass routing).
 
 import contextlib
 import os
+import queue
 import socket
+import threading
 import time
 from urllib.parse import urljoin
 
@@ -165,12 +167,60 @@ def _failure(exc, *, proxy, url: str) -> Exception:
 
 
 def render(*, url: str, supplier, proxy, headers: dict, before_request=None) -> FetchResult:
-    """Load the page in Chromium and return the rendered HTML, or raise like fetch_page."""
+    """Load the page in Chromium and return the rendered HTML, or raise like fetch_page.
+
+    Playwright's sync API runs an event loop in its thread, where Django refuses database
+    calls; so the browser runs in a thread of its own and asks this thread to run
+    `before_request` (the rate limiter, which may use the database) for each navigation.
+    """
+    if not chromium_available():
+        raise FetchFailed(CHROMIUM_MISSING.format(path=settings.CHROMIUM_PATH), retryable=False, url=url)
+    wait_for = (supplier.scraper_config or {}).get("wait_for") or (supplier.template.scraper_config or {}).get(
+        "wait_for"
+    )
+    calls: queue.Queue = queue.Queue()
+    outcome: dict = {}
+
+    def ask(fn):
+        answer: queue.Queue = queue.Queue(maxsize=1)
+        calls.put((fn, answer))
+        ok, value = answer.get()
+        if not ok:
+            raise value
+        return value
+
+    def browse():
+        try:
+            outcome["result"] = _render(
+                url=url,
+                wait_for=wait_for,
+                proxy=proxy,
+                headers=headers,
+                before_request=((lambda hop_url: ask(lambda: before_request(hop_url))) if before_request else None),
+            )
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            outcome["error"] = exc
+        finally:
+            calls.put(None)
+
+    thread = threading.Thread(target=browse, name="fetch-browser", daemon=True)
+    thread.start()
+    while (item := calls.get()) is not None:
+        fn, answer = item
+        try:
+            answer.put((True, fn()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the browser thread
+            answer.put((False, exc))
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _render(*, url: str, wait_for: str | None, proxy, headers: dict, before_request) -> FetchResult:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    if not chromium_available():
-        raise FetchFailed(CHROMIUM_MISSING.format(path=settings.CHROMIUM_PATH), retryable=False, url=url)
     timeout_ms = settings.SCRAPER_BROWSER_TIMEOUT * 1000
     extra_headers = {k: v for k, v in headers.items() if k.lower() not in _BROWSER_OWN_HEADERS}
     extra_headers = {k: v for k, v in extra_headers.items() if not k.lower().startswith("sec-")}
@@ -226,7 +276,7 @@ def render(*, url: str, supplier, proxy, headers: dict, before_request=None) -> 
             content_type = response.headers.get("content-type")
             if not is_web_content_type(content_type):
                 raise FetchFailed(NOT_A_WEB_PAGE.format(content_type=content_type), retryable=False, url=url)
-            _settle(page, supplier)
+            _settle(page, wait_for)
             html = page.content()
             elapsed = time.monotonic() - started
         finally:
@@ -244,15 +294,13 @@ def render(*, url: str, supplier, proxy, headers: dict, before_request=None) -> 
     )
 
 
-def _settle(page, supplier) -> None:
+def _settle(page, wait_for: str | None) -> None:
     """Give scripts a moment to fill the page: network idle, and the supplier's `wait_for` selector."""
     from playwright.sync_api import Error as PlaywrightError
 
     # Pages that poll forever never go idle: what is there by then is what we get.
     with contextlib.suppress(PlaywrightError):
         page.wait_for_load_state("networkidle", timeout=_SETTLE_MS)
-    config = supplier.template.scraper_config if getattr(supplier, "template", None) else {}
-    selector = (supplier.scraper_config or {}).get("wait_for") or (config or {}).get("wait_for")
-    if selector:
+    if wait_for:
         with contextlib.suppress(PlaywrightError):
-            page.wait_for_selector(selector, timeout=_SETTLE_MS)
+            page.wait_for_selector(wait_for, timeout=_SETTLE_MS)

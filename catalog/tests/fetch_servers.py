@@ -1,7 +1,9 @@
-"""Real HTTP servers on 127.0.0.1 for the fetching tests: a scripted site and a forward proxy.
+"""Real HTTP servers on 127.0.0.1 for the fetching tests (a scripted site, forward proxies), and
+the fixtures the fetching test modules share (import the `*_fixture` functions into a module to
+use `site`, `supplier` and the autouse `fetch_settings` there).
 
-Each runs in a daemon thread and records what it received, so tests can prove a request was
-(or was never) sent.
+Each server runs in a daemon thread and records what it received, so tests can prove a request
+was (or was never) sent.
 """
 
 import base64
@@ -10,8 +12,11 @@ import http.server
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+import pytest
 
 
 @dataclass
@@ -196,3 +201,45 @@ def closed_port() -> int:
     port = sock.getsockname()[1]
     sock.close()
     return port
+
+
+# --- Shared fixtures ---------------------------------------------------------------------------
+
+PAGE = "<html><head><title>Blue kettle</title></head><body><h1>Blue kettle</h1><p>$19.99</p></body></html>"
+CAPTCHA_PAGE = (
+    "<html><head><title>Robot Check</title></head><body>"
+    "<form action='/errors/validateCaptcha'>Type the characters you see in this image</form></body></html>"
+)
+
+
+@pytest.fixture(autouse=True, name="fetch_settings")
+def fetch_settings_fixture(settings):
+    settings.SCRAPER_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.SCRAPER_MAX_ATTEMPTS = 1
+    settings.SCRAPER_BACKOFF_BASE = 0.05
+    settings.SCRAPER_BACKOFF_MAX = 0.1
+    settings.SCRAPER_CONNECT_TIMEOUT = 2.0
+    settings.SCRAPER_READ_TIMEOUT = 2.0
+    settings.SCRAPER_TOTAL_TIMEOUT = 5.0
+    settings.SCRAPER_MAX_RETRY_AFTER = 5.0
+    settings.PROXY_MAX_CONSECUTIVE_FAILURES = 8
+    return settings
+
+
+@pytest.fixture(name="site")
+def site_fixture():
+    server = Site()
+    yield server
+    server.close()
+
+
+@pytest.fixture(name="supplier")
+def supplier_fixture(site):
+    from catalog.tests.factories import SupplierFactory
+
+    # A fresh name each run: the rate-limit state in Redis outlives the test database.
+    return SupplierFactory(name=f"shop-{uuid.uuid4().hex[:10]}", base_url=site.url("/"), rate_limit=60000)
+
+
+def page(body=PAGE, **kwargs):
+    return Reply(body=body, **kwargs)
