@@ -16,7 +16,7 @@ import queue
 import socket
 import threading
 import time
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
@@ -25,6 +25,7 @@ from catalog.fetching.classify import check_status, page_result
 from catalog.fetching.content import is_web_content_type
 from catalog.fetching.results import (
     BROWSER_FAILED,
+    HOST_NOT_FOUND,
     NOT_A_WEB_PAGE,
     TOO_MANY_REDIRECTS,
     Fault,
@@ -70,6 +71,7 @@ class _Guard:
     def reset(self):
         self.redirect_to = None
         self.unsafe = None
+        self.unresolved = None
         self.main_error = None
         self.main_response = None
         self.main_url = None
@@ -98,8 +100,10 @@ class _Guard:
             return
         url = request.url
         if not self._safe(url):
-            if is_main:
+            if is_main and isinstance(self._last_refusal, netsafety.UnsafeURL):
                 self.unsafe = self._last_refusal
+            elif is_main:
+                self.unresolved = self._last_refusal
             route.abort("blockedbyclient")
             return
         method = request.method
@@ -260,6 +264,10 @@ def _render(*, url: str, wait_for: str | None, proxy, headers: dict, before_requ
                         continue
                     if guard.unsafe is not None:
                         raise netsafety.UnsafeURL(str(guard.unsafe)) from None
+                    if guard.unresolved is not None:
+                        host = urlsplit(current).hostname
+                        retryable = getattr(guard.unresolved, "errno", None) == socket.EAI_AGAIN
+                        raise FetchFailed(HOST_NOT_FOUND.format(host=host), retryable=retryable, url=url) from None
                     if guard.too_large:
                         raise ResponseTooLarge(settings.SCRAPER_MAX_RESPONSE_BYTES, url=url) from None
                     raise _failure(guard.main_error or exc, proxy=proxy, url=url) from None

@@ -393,3 +393,15 @@ def test_fetch_pages_overlaps_requests_and_keeps_order(site):
     assert isinstance(outcomes[6], PageNotFound)
     assert sorted(done) == list(range(7))
     assert ProxyPool.objects.count() == 0
+
+
+def test_unresolvable_host_is_a_fetch_failure_not_unsafe(supplier, monkeypatch):
+    import socket
+
+    def unresolvable(host, port=None):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(netsafety, "resolve_host", unresolvable)
+    with pytest.raises(FetchFailed, match="could not be resolved") as excinfo:
+        fetch_page(url="https://nowhere.example/item", supplier=supplier)
+    assert not excinfo.value.retryable

@@ -124,3 +124,18 @@ def test_missing_chromium_is_a_clear_error(site, settings):
     site.routes["/item"] = page()
     with pytest.raises(FetchFailed, match="Chromium is not installed"):
         fetch_page(url=site.url("/item"), supplier=supplier)
+
+
+def test_js_unresolvable_host_is_a_fetch_failure_not_unsafe(chromium, settings, monkeypatch):
+    import socket
+
+    from catalog import netsafety
+
+    def unresolvable(host, port=None):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(netsafety, "resolve_host", unresolvable)
+    supplier = SupplierFactory(base_url="https://nowhere.example", rate_limit=60000, requires_js=True)
+    with pytest.raises(FetchFailed, match="could not be resolved") as excinfo:
+        fetch_page(url="https://nowhere.example/item", supplier=supplier)
+    assert not excinfo.value.retryable
