@@ -1,0 +1,74 @@
+"""The result of reading one product page."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .phrases import UNKNOWN
+
+JSON_KEYS = (
+    "title",
+    "price",
+    "currency",
+    "stock",
+    "availability",
+    "rating",
+    "reviews_count",
+    "images",
+    "url",
+    "asin",
+    "blocked",
+)
+
+
+@dataclass
+class Extraction:
+    """Product fields read from one page. A field the page does not give is None (never 0 or "").
+
+    blocked: the answer was a CAPTCHA / robot check, a login wall, an empty or truncated page;
+    every product field is then empty. layout_unrecognised: neither the supplier's selectors nor
+    any structured data gave a title or a price; the page is not turned into data either.
+    price_is_range: the page shows a price range (variants), which is not a price.
+    """
+
+    title: str | None = None
+    description: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    stock: int | None = None
+    availability: str = UNKNOWN  # in_stock | low_stock | out_of_stock | unknown
+    rating: Decimal | None = None
+    reviews_count: int | None = None
+    images: list[str] = field(default_factory=list)
+    canonical_url: str | None = None
+    asin: str | None = None
+    blocked: bool = False
+    layout_unrecognised: bool = False
+    blocked_reason: str | None = None
+    price_is_range: bool = False
+    page_url: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # field → where it was read (for staff)
+
+    @property
+    def url(self) -> str | None:
+        return self.canonical_url or self.page_url
+
+    def as_json(self) -> dict:
+        """The `manage.py scrape --json` shape: price a decimal string, rating a number, missing
+        values None (null)."""
+        return {
+            "title": self.title,
+            "price": None if self.price is None else str(self.price),
+            "currency": self.currency,
+            "stock": self.stock,
+            "availability": self.availability,
+            "rating": None if self.rating is None else float(self.rating),
+            "reviews_count": self.reviews_count,
+            "images": list(self.images),
+            "url": self.url,
+            "asin": self.asin,
+            "blocked": self.blocked,
+        }
+
+    @classmethod
+    def for_blocked_page(cls, reason: str, *, page_url: str | None = None) -> "Extraction":
+        return cls(blocked=True, blocked_reason=reason, page_url=page_url)

@@ -1,0 +1,347 @@
+"""Reading product pages: the shared saved pages (every expected field), regional phrases and
+number formats the pages do not cover, block pages, missing fields, and the fast path."""
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from catalog.extraction import FAMILY_CONFIGS, JSON_KEYS, extract
+from catalog.extraction import pipeline as extraction_pipeline
+from catalog.extraction.numbers import parse_count, parse_price, parse_rating
+from catalog.extraction.phrases import read_availability
+from catalog.models import Supplier
+from conftest import skip_or_fail
+
+PAGES_DIR = Path(settings.BASE_DIR).parent / "shared" / "pages"
+EXPECTED = (
+    json.loads((PAGES_DIR / "expected.json").read_text("utf-8")) if (PAGES_DIR / "expected.json").exists() else []
+)
+CHECKED_KEYS = ("title", "price", "currency", "availability", "stock", "rating", "reviews_count", "asin", "blocked")
+
+
+def _collapse(text):
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("case", EXPECTED or [None], ids=[c["file"] for c in EXPECTED] or ["shared-pages"])
+def test_saved_page_reads_as_expected(case):
+    if case is None:
+        skip_or_fail(f"The saved product pages are not at {PAGES_DIR} (../shared/pages beside the repository)")
+    family = case["supplier"]
+    result = extract(
+        (PAGES_DIR / case["file"]).read_bytes(), supplier_config=FAMILY_CONFIGS[family], family=family, url=None
+    )
+    checked = [key for key in CHECKED_KEYS if key in case]
+    assert checked, "expected.json gives no field to check for this page"
+    for key in checked:
+        want, got = case[key], getattr(result, key)
+        if key == "title":
+            # The page may follow the title with a format/edition suffix (" Hardcover – 7 Apr 2016").
+            assert got is not None and (_collapse(got) + " ").startswith(_collapse(want) + " "), (got, want)
+        elif key in ("price", "rating"):
+            assert (got is None, got) == (want is None, None if want is None else Decimal(str(want))), key
+        else:
+            assert got == want, f"{key}: got {got!r}, want {want!r}"
+    if case["blocked"]:
+        assert (result.title, result.price, result.rating, result.images) == (None, None, None, [])
+
+
+def test_shipped_selectors_are_what_the_template_rows_hold(db):
+    for name, config in FAMILY_CONFIGS.items():
+        row = Supplier.objects.get(name=name, family__isnull=True).scraper_config
+        for key in ("hosts", "product_id_patterns", "selectors"):
+            assert row[key] == config[key], (name, key)
+
+
+# --- Regional sites: phrases and number formats the saved pages do not cover ------------------
+
+
+def amazon_page(body: str, *, url: str | None = None) -> object:
+    html = (
+        '<html><head><title>Amazon</title></head><body><div id="dp-container">'
+        f'<span id="productTitle"> Widget </span>{body}</div></body></html>'
+    )
+    return extract(html, supplier_config=FAMILY_CONFIGS["amazon"], family="amazon", url=url)
+
+
+@pytest.mark.parametrize(
+    ("text", "availability", "stock"),
+    [
+        ("Il ne reste plus que 4 exemplaire(s) en stock.", "low_stock", 4),
+        (
+            "Derzeit nicht verfügbar. Ob und wann dieser Artikel wieder vorrätig sein wird, ist unbekannt.",
+            "out_of_stock",
+            None,
+        ),
+        ("Nur noch 1 auf Lager (mehr ist unterwegs).", "low_stock", 1),
+        ("Solo quedan 2 en stock (hay más unidades en camino).", "low_stock", 2),
+        ("Temporalmente sin stock.", "out_of_stock", None),
+        ("Disponibilità immediata", "in_stock", None),
+        ("Attualmente non disponibile.", "out_of_stock", None),
+        ("Solo 3 pezzi disponibili. Ordina subito.", "low_stock", 3),
+        ("Em estoque", "in_stock", None),
+        ("残り3点 ご注文はお早めに", "low_stock", 3),
+        ("現在お取り扱いできません。", "out_of_stock", None),
+        ("在庫あり。", "in_stock", None),
+        ("Nog maar 5 op voorraad", "low_stock", 5),
+        ("Stokta sadece 2 adet kaldı", "low_stock", 2),
+        ("غير متوفر حاليًا.", "out_of_stock", None),
+        ("Temporarily out of stock. Order now and we'll deliver when available.", "out_of_stock", None),
+        ("Currently unavailable. We don't know when or if this item will be back in stock.", "out_of_stock", None),
+        ("Only 6 left in stock (more on the way).", "low_stock", 6),
+    ],
+)
+def test_availability_phrases_of_regional_sites(text, availability, stock):
+    result = amazon_page(f'<div id="availability"><span>{text}</span></div>')
+    assert (result.availability, result.stock) == (availability, stock)
+
+
+@pytest.mark.parametrize(
+    ("shown", "site", "price", "currency"),
+    [
+        ("EUR 10,99", "https://www.amazon.de/dp/B000000001", "10.99", "EUR"),
+        ("1.234,56 €", "https://www.amazon.it/dp/B000000001", "1234.56", "EUR"),
+        ("CDN$ 16.65", "https://www.amazon.ca/dp/B000000001", "16.65", "CAD"),
+        ("$16.65", "https://www.amazon.ca/dp/B000000001", "16.65", "CAD"),
+        ("$16.65", "https://www.amazon.com.mx/dp/B000000001", "16.65", "MXN"),
+        ("R$ 1.299,00", "https://www.amazon.com.br/dp/B000000001", "1299.00", "BRL"),
+        ("￥1,280", "https://www.amazon.co.jp/dp/B000000001", "1280.00", "JPY"),
+        ("AED 49.00", "https://www.amazon.ae/dp/B000000001", "49.00", "AED"),
+        ("1 234,56 €", "https://www.amazon.fr/dp/B000000001", "1234.56", "EUR"),
+        ("£6.39", "https://www.amazon.co.uk/dp/B000000001", "6.39", "GBP"),
+        ("$8.99", None, "8.99", "USD"),
+    ],
+)
+def test_price_formats_of_regional_sites(shown, site, price, currency):
+    result = amazon_page(f'<span id="priceblock_ourprice">{shown}</span>', url=site)
+    assert (result.price, result.currency) == (Decimal(price), currency)
+
+
+@pytest.mark.parametrize(
+    ("rating_text", "reviews_text", "rating", "reviews"),
+    [
+        ("4,5 de 5 estrelas", "1.033 avaliações", "4.5", 1033),
+        ("5つ星のうち4.3", "1,234個の評価", "4.3", 1234),
+        ("4,2 su 5 stelle", "2.345 voti", "4.2", 2345),
+        ("4,6 von 5 Sternen", "56 Kundenrezensionen", "4.6", 56),
+        ("4,1 sur 5 étoiles", "1 234 évaluations", "4.1", 1234),
+        ("5 yıldız üzerinden 4,4", "(1.005)", "4.4", 1005),
+    ],
+)
+def test_ratings_and_review_counts_of_regional_sites(rating_text, reviews_text, rating, reviews):
+    result = amazon_page(
+        f'<span id="acrPopover" title="{rating_text}"></span><span id="acrCustomerReviewText">{reviews_text}</span>'
+    )
+    assert (result.rating, result.reviews_count) == (Decimal(rating), reviews)
+
+
+def test_number_readers_keep_locales_apart():
+    assert parse_price("€ 97,39 - 128,72").is_range and parse_price("€ 97,39 - 128,72").amount is None
+    assert parse_price("$12.48 ($6.24 / Pack)").amount == Decimal("12.48")
+    assert parse_price("Price: $25.99 - Save 20%").amount == Decimal("25.99")
+    assert parse_price("CHF 1'234.50").amount == Decimal("1234.50")
+    assert parse_price("$0.00").amount is None
+    assert parse_count("No customer reviews") is None
+    assert parse_count("1,2 mil valoraciones") == 1200
+    assert parse_rating("0.0 out of 5 stars") is None
+    assert parse_rating(8, best=10) == Decimal("4")
+    assert read_availability("Ask a question about this item") is None
+
+
+# --- What must never be read as data -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   \n  ",
+        "<html><head><title>Robot Check</title></head><body><p>x</p></body></html>",
+        '<html><body><form action="/errors/validateCaptcha"><input name="field-keywords"></form></body></html>',
+        "<html><head><title>Just a moment...</title></head><body><div id='challenge-running'></div></body></html>",
+        "<html><body><div id='px-captcha'></div><p>Press &amp; Hold to confirm you are a human</p></body></html>",
+        "<html><head><title>Amazon Anmelden</title></head><body><form name='signIn'>"
+        "<input type='email'><input type='password'></form></body></html>",
+        "<html><body><p>Geben Sie die unten angezeigten Zeichen ein</p><img src='/captcha/x.jpg'></body></html>",
+        "<html><head><title>Sign in</title></head><body><form><input type=password></form></body></html>",
+        '<html><head><title>Widget</title></head><body><span id="productTitle">Widget</span>'
+        '<span id="priceblock_ourprice">$9.99</span><div',  # cut off mid-page
+    ],
+    ids=[
+        "empty",
+        "whitespace",
+        "robot-title",
+        "amazon-captcha-form",
+        "cloudflare",
+        "perimeterx",
+        "amazon-sign-in",
+        "captcha-text-de",
+        "login-wall",
+        "truncated",
+    ],
+)
+def test_block_pages_are_never_read_as_product_data(html):
+    result = extract(html, supplier_config=FAMILY_CONFIGS["amazon"], family="amazon", url=None)
+    assert result.blocked is True and result.blocked_reason
+    assert (result.title, result.price, result.currency, result.stock, result.rating, result.reviews_count) == (
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (result.availability, result.images, result.asin) == ("unknown", [], None)
+
+
+def test_a_review_form_with_recaptcha_does_not_make_a_product_page_blocked():
+    result = amazon_page('<span id="priceblock_ourprice">$9.99</span><div class="g-recaptcha"></div>')
+    assert (result.blocked, result.price) == (False, Decimal("9.99"))
+
+
+def test_a_page_whose_layout_changed_is_reported_not_turned_into_data():
+    html = "<html><head><title>Amazon.com: Widget</title></head><body><h1>Widget</h1><p>$9.99</p></body></html>"
+    result = extract(
+        html, supplier_config=FAMILY_CONFIGS["amazon"], family="amazon", url="https://www.amazon.com/dp/B000000001"
+    )
+    assert result.layout_unrecognised is True and result.blocked is False
+    assert (result.title, result.price, result.currency, result.availability) == (None, None, None, "unknown")
+
+
+def test_missing_fields_are_none_not_zero():
+    result = amazon_page(
+        '<span id="priceblock_ourprice">$9.99</span><span data-hook="rating-out-of-text">0.0 out of 5 stars</span>'
+        '<span data-hook="total-review-count">No customer reviews</span>'
+    )
+    assert (result.rating, result.reviews_count, result.stock, result.availability) == (None, None, None, "unknown")
+
+
+# --- Which price ----------------------------------------------------------------------------------
+
+
+def test_deal_price_wins_over_list_price():
+    result = amazon_page(
+        '<span id="priceblock_ourprice" class="a-text-strike">$25.99</span>'
+        '<span id="priceblock_dealprice">$20.39</span>'
+    )
+    assert result.price == Decimal("20.39")
+
+
+def test_buy_box_price_wins_over_struck_list_price_and_other_widgets():
+    result = amazon_page(
+        '<div class="carousel"><span class="a-price"><span class="a-offscreen">$3.99</span></span></div>'
+        '<div id="corePriceDisplay_desktop_feature_div"><span class="a-price a-text-price">'
+        '<span class="a-offscreen">$109.99</span></span>'
+        '<span class="a-price priceToPay"><span class="a-offscreen"> </span>'
+        '<span aria-hidden="true"><span class="a-price-symbol">$</span><span class="a-price-whole">99.</span>'
+        '<span class="a-price-fraction">95</span></span></span></div>'
+    )
+    assert result.price == Decimal("99.95")
+
+
+def test_another_products_price_is_not_taken_when_there_is_no_buy_box():
+    result = amazon_page(
+        '<div class="carousel"><span class="a-price"><span class="a-offscreen">$3.99</span></span></div>'
+    )
+    assert result.price is None and result.layout_unrecognised is False
+
+
+def test_out_of_stock_page_has_no_price_even_if_structured_data_gives_one():
+    html = (
+        '<script type="application/ld+json">{"@type":"Product","name":"Lamp","offers":{"@type":"Offer",'
+        '"price":"40.00","priceCurrency":"USD","availability":"https://schema.org/OutOfStock"}}</script>'
+    )
+    result = extract(html, supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
+    assert (result.availability, result.price, result.currency) == ("out_of_stock", None, "USD")
+
+
+@pytest.mark.parametrize(
+    "offers",
+    [
+        '{"@type":"AggregateOffer","lowPrice":"10.00","highPrice":"14.00","priceCurrency":"EUR"}',
+        '[{"@type":"Offer","price":"10.00","priceCurrency":"EUR"},{"@type":"Offer","price":"14.00","priceCurrency":"EUR"}]',
+    ],
+)
+def test_a_price_range_is_not_a_price(offers):
+    html = f'<script type="application/ld+json">{{"@type":"Product","name":"Ring","offers":{offers}}}</script>'
+    result = extract(html, supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
+    assert (result.price, result.price_is_range, result.currency) == (None, True, "EUR")
+
+
+# --- Sources and their order ----------------------------------------------------------------------
+
+
+def test_invalid_json_ld_is_read_tolerantly():
+    html = (
+        '<script type=\'application/ld+json\'><!--\n{"@type": "Product", "name": "Mug",\n'
+        '"offers": {"price": 12.5, "priceCurrency": "GBP",},}\n--></script>'
+    )
+    result = extract(html, supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
+    assert (result.title, result.price, result.currency) == ("Mug", Decimal("12.50"), "GBP")
+
+
+def test_supplier_selectors_come_before_structured_data_and_a_broken_one_is_skipped():
+    config = {"selectors": {"title": ["div[", ".shop-name"], "price": [".now@data-amount"]}}
+    html = (
+        '<div class="shop-name">Staff Title</div><span class="now" data-amount="7,50 €"></span>'
+        '<script type="application/ld+json">{"@type":"Product","name":"LD Title","offers":{"price":"9.00",'
+        '"priceCurrency":"EUR"}}</script>'
+    )
+    result = extract(html, supplier_config=config, family="generic", url=None)
+    assert (result.title, result.price, result.currency) == ("Staff Title", Decimal("7.50"), "EUR")
+    assert result.sources["title"] == "selectors"
+
+
+def test_the_page_is_parsed_once_and_extruct_stays_off_the_fast_path(monkeypatch):
+    import extruct
+
+    parses, extruct_calls = [], []
+    real_parser = extraction_pipeline.LexborHTMLParser
+    monkeypatch.setattr(extraction_pipeline, "LexborHTMLParser", lambda html: parses.append(1) or real_parser(html))
+    monkeypatch.setattr(extruct, "extract", lambda *a, **k: extruct_calls.append(1) or {})
+    amazon_page('<span id="priceblock_ourprice">$9.99</span>')
+    assert (len(parses), extruct_calls) == (1, [])
+
+
+def test_extruct_reads_what_the_fast_path_cannot():
+    html = (
+        '<div itemscope itemtype="http://schema.org/Product" itemref="o n"></div><span id="n" itemprop="name">Anvil'
+        '</span><div id="o" itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+        '<meta itemprop="price" content="12.50"><meta itemprop="priceCurrency" content="USD"></div>'
+    )
+    result = extract(html, supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
+    assert (result.title, result.price, result.sources["price"]) == ("Anvil", Decimal("12.50"), "extruct")
+
+
+@pytest.mark.parametrize("late_charset", [True, False], ids=["charset-after-title", "undeclared"])
+def test_bytes_are_decoded_by_their_declared_or_likely_charset(late_charset):
+    head = "<title>Café</title>" + ('<meta charset="windows-1252">' if late_charset else "")
+    page = (
+        f"<html><head>{head}</head><body><script type='application/ld+json'>"
+        '{"@type":"Product","name":"Café crème","offers":{"price":"3.50","priceCurrency":"EUR"}}</script></body></html>'
+    )
+    result = extract(page.encode("cp1252"), supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
+    assert (result.title, result.price) == ("Café crème", Decimal("3.50"))
+
+
+def test_scraped_markup_comes_back_as_plain_text():
+    html = (
+        '<script type="application/ld+json">{"@type":"Product","name":"<b>Lamp</b><script>alert(1)<\\/script>",'
+        '"offers":{"price":"5","priceCurrency":"USD"}}</script>'
+    )
+    assert extract(html, supplier_config={}, family="generic", url=None).title == "Lamp"
+
+
+def test_as_json_has_the_scrape_command_shape():
+    result = amazon_page(
+        '<span id="priceblock_ourprice">$9.99</span><span id="acrPopover" title="4.6 out of 5 stars"></span>',
+        url="https://www.amazon.com/dp/B000000001",
+    )
+    data = result.as_json()
+    assert tuple(data) == JSON_KEYS
+    assert (data["price"], data["rating"], data["blocked"], data["stock"]) == ("9.99", 4.6, False, None)
+    assert json.loads(json.dumps(data)) == data
