@@ -295,6 +295,48 @@ PROXY_CHECK_TIMEOUT = env.float("PROXY_CHECK_TIMEOUT", default=15.0)
 PROXY_MAX_CONSECUTIVE_FAILURES = env.int("PROXY_MAX_CONSECUTIVE_FAILURES", default=8)
 # --- end Fetching (catalog) ---
 
+# --- Notifications ---
+# Links in emails, text messages and webhooks point here (the site's public address).
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
+# Text messages go through Twilio's REST API (Messages resource); empty = SMS channels fail with a clear error.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")  # E.164, e.g. +15005550006
+TWILIO_API_BASE = env("TWILIO_API_BASE", default="https://api.twilio.com")
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=15.0)
+# A webhook POST, connection to last byte, takes at most this many seconds.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# Tries per notification (first send included); waits between them double, up to 10 minutes.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+# notifications_queue() without alerts looks at alerts raised this recently.
+NOTIFICATION_QUEUE_WINDOW = timedelta(days=1)
+# A finished job is reported by email when it ran at least this long or handled this many items.
+JOB_NOTIFY_MIN_SECONDS = env.int("JOB_NOTIFY_MIN_SECONDS", default=60)
+JOB_NOTIFY_MIN_ITEMS = env.int("JOB_NOTIFY_MIN_ITEMS", default=100)
+# Alert rules: a reprice moving the price more than this percent is worth an alert.
+ALERT_REPRICE_PERCENT = env.int("ALERT_REPRICE_PERCENT", default=20)
+# A price drop is measured from the highest price of this period.
+ALERT_PRICE_DROP_LOOKBACK = timedelta(days=env.int("ALERT_PRICE_DROP_LOOKBACK_DAYS", default=7))
+# Staff are alerted when products are overdue for refresh by more than this.
+ALERT_TRACKING_STALE_AFTER = timedelta(minutes=env.int("ALERT_TRACKING_STALE_MINUTES", default=60))
+# ... and when this many Jobs of one type failed within the window.
+ALERT_JOB_FAILURES = env.int("ALERT_JOB_FAILURES", default=3)
+ALERT_JOB_FAILURE_WINDOW = timedelta(hours=1)
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "service-alerts": {"task": "monitoring.tasks.service_alerts_check_task", "schedule": 600.0},
+        "notifications-sweep": {"task": "monitoring.tasks.notifications_sweep_task", "schedule": 600.0},
+        "notifications-digest": {
+            "task": "monitoring.tasks.notifications_send_digests_task",
+            "schedule": crontab(hour=7, minute=0),
+        },
+        "prune": {"task": "monitoring.tasks.prune_task", "schedule": crontab(hour=2, minute=15)},
+    }
+)
+# --- end Notifications ---
+
 # --- Production hardening -----------------------------------------------------------------
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
