@@ -1,9 +1,55 @@
 from celery import shared_task
 
+from .alerts import service_alerts_check
+from .notifications import notification_deliver, notifications_queue, notifications_send_digests, notifications_sweep
 from .records import jobs_sweep
+from .retention import retention_prune
 
 
 @shared_task(name="monitoring.tasks.jobs_sweep_task")
 def jobs_sweep_task():
     """Periodic: re-enqueue Jobs whose task was lost, so no seller waits on a dead worker."""
     return jobs_sweep()
+
+
+# --- Alerts and notifications ---
+
+
+@shared_task(
+    bind=True, name="monitoring.tasks.notification_deliver_task", max_retries=None, soft_time_limit=120, time_limit=180
+)
+def notification_deliver_task(self, notification_id):
+    """Deliver one Notification (email, SMS or webhook); retried with backoff while the failure may pass.
+
+    Attempts are counted on the row (NOTIFICATION_MAX_ATTEMPTS), so a redelivered or duplicated
+    message never sends twice nor tries forever.
+    """
+    outcome = notification_deliver(notification_id=notification_id)
+    if outcome.status == "retry":
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="monitoring.tasks.service_alerts_check_task")
+def service_alerts_check_task():
+    """Periodic (10 min): raise or clear staff's service alerts and notify them of new ones."""
+    alerts = service_alerts_check()
+    return {"alerts": len(alerts), "notifications": len(notifications_queue(alerts=alerts))}
+
+
+@shared_task(name="monitoring.tasks.notifications_send_digests_task")
+def notifications_send_digests_task():
+    """Daily: the digest of the day's alerts for sellers who want one message a day."""
+    return {"notifications": len(notifications_send_digests())}
+
+
+@shared_task(name="monitoring.tasks.notifications_sweep_task")
+def notifications_sweep_task():
+    """Periodic: enqueue again the deliveries whose task was lost, so no message waits forever."""
+    return {"requeued": len(notifications_sweep())}
+
+
+@shared_task(name="monitoring.tasks.prune_task")
+def prune_task():
+    """Daily: remove jobs, notifications and audit rows older than the retention policy."""
+    return retention_prune()

@@ -1,0 +1,55 @@
+"""Retention: removing old Job, Notification and AuditLog rows as staff's RetentionPolicy says.
+
+Price and stock history are never removed here (they are the product's record). Unfinished jobs
+are kept whatever their age. Rows go in batches so a large backlog never holds one long transaction.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import AuditLog, Job, JobStatus, Notification, RetentionPolicy
+
+BATCH_SIZE = 2000
+
+
+def retention_querysets(*, now=None) -> dict:
+    """Per table: (rows past retention, days kept)."""
+    now = now or timezone.now()
+    policy = RetentionPolicy.current()
+    return {
+        "jobs": (
+            Job.objects.filter(
+                created_at__lt=now - timedelta(days=policy.job_days),
+                status__in=[JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED],
+            ),
+            policy.job_days,
+        ),
+        "notifications": (
+            Notification.objects.filter(created_at__lt=now - timedelta(days=policy.notification_days)),
+            policy.notification_days,
+        ),
+        "audit_log": (
+            AuditLog.objects.filter(timestamp__lt=now - timedelta(days=policy.audit_days)),
+            policy.audit_days,
+        ),
+    }
+
+
+def _delete_in_batches(queryset) -> int:
+    removed = 0
+    while True:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
+        if not ids:
+            return removed
+        # delete() through the model, so a job other jobs retried has their retry_of set to null.
+        queryset.model.objects.filter(pk__in=ids).delete()
+        removed += len(ids)
+
+
+def retention_prune(*, now=None, dry_run: bool = False) -> dict[str, int]:
+    """Remove (or, dry run, count) the rows older than the retention policy; returns counts per table."""
+    return {
+        table: queryset.count() if dry_run else _delete_in_batches(queryset)
+        for table, (queryset, _days) in retention_querysets(now=now).items()
+    }
