@@ -252,7 +252,7 @@ def family_for_host(host: str, configs: dict | None = None) -> str:
     for family, config in configs.items():
         if family == "generic":
             continue
-        for pattern in (config or {}).get("hosts") or []:
+        for pattern in _patterns(config, "hosts"):
             try:
                 if re.search(pattern, host):
                     return family
@@ -261,15 +261,24 @@ def family_for_host(host: str, configs: dict | None = None) -> str:
     return "generic"
 
 
+def _patterns(config, key) -> list[str]:
+    """A config's list of regexes; a malformed edit (not a list of strings) is ignored."""
+    value = config.get(key) if isinstance(config, dict) else None
+    if isinstance(value, str):
+        value = [value]
+    return [p for p in value if isinstance(p, str)] if isinstance(value, list | tuple) else []
+
+
 def product_id_from_path(path: str, config: dict | None) -> str | None:
     """Group 1 of the first of the family's product_id_patterns found in a URL path."""
-    for pattern in (config or {}).get("product_id_patterns") or []:
+    for pattern in _patterns(config, "product_id_patterns"):
         try:
             match = re.search(pattern, path or "")
-        except re.error:
+            found = match.group(1) if match else None
+        except (re.error, IndexError):  # a broken or group-less pattern from an edited config
             continue
-        if match and match.group(1):
-            return match.group(1)
+        if found:
+            return found
     return None
 
 

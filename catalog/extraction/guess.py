@@ -1,6 +1,6 @@
 """Which supplier family a saved page belongs to, when nobody said (`manage.py scrape page.html`)."""
 
-from selectolax.lexbor import LexborHTMLParser  # noqa: I001
+from selectolax.lexbor import LexborHTMLParser
 
 from catalog.identify import family_for_host, normalise_host
 

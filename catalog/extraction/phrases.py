@@ -57,6 +57,8 @@ LOW_STOCK_PHRASES = {
 
 OUT_OF_STOCK_PHRASES = {
     "en": [
+        r"\bin stock on\b",  # "In Stock on March 3": back later, nothing to ship now
+        r"\bpre-?order\b",
         r"\bcurrently unavailable\b",
         r"\btemporarily (?:out of stock|unavailable)\b",
         r"\bout of stock\b",
@@ -66,12 +68,15 @@ OUT_OF_STOCK_PHRASES = {
         r"\bnot in stock\b",
     ],
     "de": [
+        r"\bvorbestellbar\b",
         r"\bderzeit nicht (?:verfügbar|auf lager|lieferbar)",
         r"\bvorübergehend nicht (?:auf lager|verfügbar|vorrätig)",
         r"\bnicht (?:auf lager|vorrätig|verfügbar|lieferbar)",
         r"\bausverkauft\b",
     ],
     "fr": [
+        r"\ben stock le\b",
+        r"\bpré-?commande\b",
         r"\bactuellement indisponible\b",
         r"\btemporairement (?:en rupture de stock|indisponible)",
         r"\ben rupture de stock\b",

@@ -30,6 +30,10 @@ from .structured import (
     reading_from_product,
 )
 
+MAX_TITLE = 500  # Product.title's length
+MAX_DESCRIPTION = 10_000
+MAX_IMAGES = 20
+
 
 class _Metas:
     """The page's <meta> tags, read the first time something asks (a page whose fields all come
@@ -144,8 +148,8 @@ def extract(
         return Extraction.for_blocked_page(blocking.EMPTY_PAGE, page_url=url)
     raw = decode(html)
     tree = LexborHTMLParser(raw)
-    config = supplier_config or {}
-    selectors = config.get("selectors") or {}
+    config = supplier_config if isinstance(supplier_config, dict) else {}
+    selectors = config.get("selectors") if isinstance(config.get("selectors"), dict) else {}
 
     finder = Finder(tree)
     reason = blocking.strong_block_reason(
@@ -203,7 +207,7 @@ def extract(
 
     if title is None:
         title, title_source = guess_title(tree, metas, host=_host(base_url)), sources.HEURISTICS
-    result.title = take("title", title, title_source)
+    result.title = take("title", title[:MAX_TITLE] if title else None, title_source)
 
     if price_reading is not None:
         result.price = take("price", price_reading.price, price_reading.source)
@@ -239,12 +243,12 @@ def extract(
     images, source = found.first("images")
     if not images:
         images, source = guess_images(tree, base_url=base_url), sources.HEURISTICS
-    result.images = take("images", list(images or [])[:20], source) or []
+    result.images = take("images", list(images or [])[:MAX_IMAGES], source) or []
 
     description, source = found.first("description")
     if description is None:
         description, source = guess_description(metas), sources.HEURISTICS
-    result.description = take("description", description, source)
+    result.description = take("description", description[:MAX_DESCRIPTION] if description else None, source)
 
     result.asin = take("asin", *_product_id(found, selector_reading, family, config, page_urls))
     return result

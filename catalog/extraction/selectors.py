@@ -53,9 +53,12 @@ def split_selector(spec: str) -> tuple[str, str | None]:
 
 
 def selector_list(selectors: dict, name: str) -> list[str]:
-    value = (selectors or {}).get(name) or []
+    """The selectors configured for a field; anything malformed in an edited config is ignored."""
+    value = selectors.get(name) if isinstance(selectors, dict) else None
     if isinstance(value, str):
         value = [value]
+    if not isinstance(value, list | tuple):
+        return []
     return [s for s in value if isinstance(s, str) and s.strip()]
 
 
@@ -128,8 +131,8 @@ class Finder:
         anchor, unique = self._lookup(element_id)
         if anchor is None:
             return []
-        if not unique:
-            return None
+        if not unique and (rest or not first_only):
+            return None  # an id used twice: matches may sit under either element
         if compound != "#" + element_id and not anchor.css_matches(compound):
             return []
         if not rest:
@@ -157,9 +160,30 @@ class Finder:
         return None
 
 
+def _range_around(node):
+    """The price-range element a price sits in ("$12.99 - $24.99" across variants), if any."""
+    parent = node
+    for _ in range(3):
+        parent = parent.parent
+        if parent is None:
+            return None
+        if any("price-range" in name for name in (parent.attributes.get("class") or "").split()):
+            return parent
+    return None
+
+
 def price_text(node) -> str:
     """A price element's text. Amazon-style prices carry it twice (an off-screen copy and the
-    visible digits); take the off-screen one, or the visible one when the copy is blank."""
+    visible digits); take the off-screen one, or the visible one when the copy is blank. A price
+    that is one end of a range reads as the whole range (which is no price)."""
+    around = _range_around(node)
+    if around is not None:
+        ends = [_one_price_text(n) for n in around.css(".a-price") if n.mem_id != around.mem_id]
+        return " - ".join(ends) if len(ends) > 1 else node_text(around)
+    return _one_price_text(node)
+
+
+def _one_price_text(node) -> str:
     offscreen = node.css_first(".a-offscreen")
     if offscreen is not None and offscreen.mem_id != node.mem_id:
         text = collapse(offscreen.text())

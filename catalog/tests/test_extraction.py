@@ -93,6 +93,9 @@ def amazon_page(body: str, *, url: str | None = None) -> object:
         ("Temporarily out of stock. Order now and we'll deliver when available.", "out_of_stock", None),
         ("Currently unavailable. We don't know when or if this item will be back in stock.", "out_of_stock", None),
         ("Only 6 left in stock (more on the way).", "low_stock", 6),
+        ("In Stock on March 3, 2025. Order it now.", "out_of_stock", None),
+        ("Available for Pre-order. This item will be released on May 1.", "out_of_stock", None),
+        ("Dieser Artikel ist vorbestellbar.", "out_of_stock", None),
     ],
 )
 def test_availability_phrases_of_regional_sites(text, availability, stock):
@@ -243,6 +246,14 @@ def test_buy_box_price_wins_over_struck_list_price_and_other_widgets():
     assert result.price == Decimal("99.95")
 
 
+def test_a_variation_price_range_is_not_read_as_its_lower_end():
+    result = amazon_page(
+        '<div id="corePrice_feature_div"><span class="a-price-range"><span class="a-price"><span class="a-offscreen">'
+        '$12.99</span></span> - <span class="a-price"><span class="a-offscreen">$24.99</span></span></span></div>'
+    )
+    assert (result.price, result.price_is_range, result.currency) == (None, True, "USD")
+
+
 def test_another_products_price_is_not_taken_when_there_is_no_buy_box():
     result = amazon_page(
         '<div class="carousel"><span class="a-price"><span class="a-offscreen">$3.99</span></span></div>'
@@ -294,6 +305,19 @@ def test_supplier_selectors_come_before_structured_data_and_a_broken_one_is_skip
     result = extract(html, supplier_config=config, family="generic", url=None)
     assert (result.title, result.price, result.currency) == ("Staff Title", Decimal("7.50"), "EUR")
     assert result.sources["title"] == "selectors"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"selectors": "oops"}, {"selectors": {"title": 5, "price": [None, "div@"]}}, {"product_id_patterns": "("}, None],
+)
+def test_a_malformed_supplier_config_falls_back_to_structured_data(config):
+    html = (
+        '<script type="application/ld+json">{"@type":"Product","name":"Mug",'
+        '"offers":{"price":"3","priceCurrency":"EUR"}}</script>'
+    )
+    result = extract(html, supplier_config=config, family="amazon", url=None)
+    assert (result.title, result.price, result.currency) == ("Mug", Decimal("3.00"), "EUR")
 
 
 def test_the_page_is_parsed_once_and_extruct_stays_off_the_fast_path(monkeypatch):
