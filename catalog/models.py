@@ -93,8 +93,12 @@ class Product(models.Model):
     # Consecutive failed refreshes; the seller is warned past a threshold (catalog issue).
     failure_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    # Set while a worker refreshes the product, so no other worker claims it meanwhile.
+    # Set while a worker refreshes the product (or while it backs off after failures), so no
+    # other worker claims it meanwhile.
     refresh_claimed_until = models.DateTimeField(null=True, blank=True)
+    # A change was applied whose follow-up (listings, alerts) has not finished yet; the next
+    # tracking round does it, so a worker killed in between loses nothing.
+    follow_pending = models.BooleanField(default=False)
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

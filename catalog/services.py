@@ -1,20 +1,29 @@
 """Catalog services: adding products, refreshing them (fetch → extract → apply), and what is due."""
 
+import codecs
+import csv
+import io
+import random
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Tier
 from monitoring.records import audit_record
 
+from .extraction import extract
+from .fetching import Blocked, FetchError, UnsafeURL, fetch_page
+from .identify import IdentifyError, family_configs_from_db, generic_product_id, identify
 from .models import Availability, HeldReading, PriceHistory, Product, StockHistory, Supplier
 
 IN_STOCK_STATES = (Availability.IN_STOCK, Availability.LOW_STOCK)
+BLOCKED_PAGE = "The supplier answered with a robot check instead of the product page."
+LAYOUT_UNRECOGNISED = "The page no longer looks like a product page we know for this supplier (no title or price)."
 LIMIT_REACHED_MESSAGE = "Your {tier} plan tracks at most {limit} products; untrack some or upgrade to add more."
 
 
@@ -84,73 +93,104 @@ def extraction_as_dict(extraction) -> dict:
     }
 
 
-@transaction.atomic
-def product_apply(*, product: Product, extraction, reason: str = "scrape", now=None) -> RefreshOutcome:
-    """Write a good reading onto the product; history rows only where a value changed.
+APPLY_BOOKKEEPING = ["last_scraped_at", "failure_count", "last_error", "refresh_claimed_until", "updated_at"]
+APPLY_CONTENT = ["price", "currency", "stock", "availability", "title", "description", "rating", "reviews_count"]
 
-    A field the page did not give (None, or availability "unknown") keeps its known value.
-    """
-    now = now or timezone.now()
+
+def _reading_changes(product: Product, extraction, *, reason: str, now):
+    """Set a good reading's values on the product (in memory); return the outcome and the history
+    rows to write. A field the page did not give (None, or availability "unknown") keeps its value."""
     outcome = RefreshOutcome(product_id=product.pk, status="unchanged", currency=product.currency)
-    fields = []
-
+    rows = []
     new_currency = extraction.currency or product.currency
     if extraction.price is not None and (extraction.price != product.price or new_currency != product.currency):
-        PriceHistory.build(
-            product=product,
-            old_price=product.price,
-            new_price=extraction.price,
-            currency=new_currency,
-            reason=reason,
-            recorded_at=now,
-        ).save()
+        rows.append(
+            PriceHistory.build(
+                product=product,
+                old_price=product.price,
+                new_price=extraction.price,
+                currency=new_currency,
+                reason=reason,
+                recorded_at=now,
+            )
+        )
         outcome.price_changed = True
         outcome.old_price, outcome.new_price = product.price, extraction.price
         product.price, product.currency = extraction.price, new_currency
-        fields += ["price", "currency"]
+        outcome.changed_fields += ["price", "currency"]
     outcome.currency = product.currency
 
     if extraction.availability and extraction.availability != Availability.UNKNOWN:
         new_stock = extraction.stock
         if (new_stock, extraction.availability) != (product.stock, product.availability):
-            StockHistory.objects.create(
-                product=product,
-                old_stock=product.stock,
-                new_stock=new_stock,
-                old_availability=product.availability,
-                new_availability=extraction.availability,
-                reason=reason,
-                recorded_at=now,
+            rows.append(
+                StockHistory(
+                    product=product,
+                    old_stock=product.stock,
+                    new_stock=new_stock,
+                    old_availability=product.availability,
+                    new_availability=extraction.availability,
+                    reason=reason,
+                    recorded_at=now,
+                )
             )
             outcome.stock_changed = True
             outcome.old_stock, outcome.new_stock = product.stock, new_stock
             outcome.old_availability, outcome.new_availability = product.availability, extraction.availability
             product.stock, product.availability = new_stock, extraction.availability
-            fields += ["stock", "availability"]
+            outcome.changed_fields += ["stock", "availability"]
 
     for name in ("title", "description", "rating", "reviews_count"):
         value = getattr(extraction, name)
         if value not in (None, "") and value != getattr(product, name):
             setattr(product, name, value[:500] if name == "title" else value)
-            fields.append(name)
+            outcome.changed_fields.append(name)
     if extraction.images and extraction.images != product.images:
         product.images = extraction.images
-        fields.append("images")
+        outcome.changed_fields.append("images")
 
-    outcome.changed_fields = list(fields)
+    if outcome.changed:
+        product.follow_pending = True
+    if outcome.changed_fields:
+        outcome.status = "updated"
     product.last_scraped_at = now
     product.failure_count = 0
     product.last_error = ""
     product.refresh_claimed_until = None
-    product.save(
-        update_fields=[*fields, "last_scraped_at", "failure_count", "last_error", "refresh_claimed_until", "updated_at"]
-    )
-    product.held_readings.filter(status=HeldReading.Status.OPEN).update(
+    return outcome, rows
+
+
+@transaction.atomic
+def products_apply(readings, *, reason: str = "scrape", now=None) -> list[RefreshOutcome]:
+    """Write good readings [(product, extraction), …] in a few statements: history rows only
+    where a value changed, every product in one UPDATE, open held readings discarded."""
+    now = now or timezone.now()
+    outcomes, price_rows, stock_rows, fields = [], [], [], set(APPLY_BOOKKEEPING)
+    for product, extraction in readings:
+        outcome, rows = _reading_changes(product, extraction, reason=reason, now=now)
+        outcomes.append(outcome)
+        price_rows += [row for row in rows if isinstance(row, PriceHistory)]
+        stock_rows += [row for row in rows if isinstance(row, StockHistory)]
+        fields.update(outcome.changed_fields)
+        if outcome.changed:
+            fields.add("follow_pending")
+    products = [product for product, _ in readings]
+    if not products:
+        return outcomes
+    PriceHistory.objects.bulk_create(price_rows)
+    StockHistory.objects.bulk_create(stock_rows)
+    for product in products:
+        product.updated_at = now
+    Product.objects.bulk_update(products, sorted(fields))
+    HeldReading.objects.filter(product__in=products, status=HeldReading.Status.OPEN).update(
         status=HeldReading.Status.DISCARDED, resolved_at=now
     )
-    if outcome.changed_fields:
-        outcome.status = "updated"
-    return outcome
+    return outcomes
+
+
+def product_apply(*, product: Product, extraction, reason: str = "scrape", now=None) -> RefreshOutcome:
+    """Write one good reading onto its product (see products_apply)."""
+    return products_apply([(product, extraction)], reason=reason, now=now)[0]
 
 
 def product_hold(*, product: Product, extraction, reason: str, now=None) -> RefreshOutcome:
@@ -161,13 +201,92 @@ def product_hold(*, product: Product, extraction, reason: str, now=None) -> Refr
     return RefreshOutcome(product_id=product.pk, status="held", currency=product.currency, message=reason)
 
 
-def product_record_failure(*, product: Product, status: str, message: str) -> RefreshOutcome:
-    """Count a failed refresh; known values stay as they were (a blocked page is never data)."""
+def failure_backoff(failure_count: int, retry_after: float | None = None) -> timedelta:
+    """How long a product that failed `failure_count` times in a row waits before its next try."""
+    if retry_after:
+        return timedelta(seconds=retry_after)
+    ceiling = min(settings.REFRESH_BACKOFF_MAX.total_seconds(), 300 * 2 ** (failure_count - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def product_record_failure(
+    *, product: Product, status: str, message: str, retry_after: float | None = None, now=None
+) -> RefreshOutcome:
+    """Count a failed refresh and back off; known values stay as they were (a blocked page is never data)."""
+    now = now or timezone.now()
     product.failure_count += 1
     product.last_error = message[:1000]
-    product.refresh_claimed_until = None
+    product.refresh_claimed_until = now + failure_backoff(product.failure_count, retry_after)
     product.save(update_fields=["failure_count", "last_error", "refresh_claimed_until", "updated_at"])
     return RefreshOutcome(product_id=product.pk, status=status, currency=product.currency, message=message)
+
+
+# --- Reading a product page -----------------------------------------------------------------
+
+
+def page_extract(*, html: str, supplier: Supplier, url: str):
+    """Extract product fields from a page with the supplier family's rules."""
+    template = supplier.template
+    return extract(html, supplier_config=template.scraper_config, family=template.name, url=url)
+
+
+def product_read(*, url: str, supplier: Supplier, avoid_proxy_ids=()):
+    """Fetch and extract one page; a blocked page raises Blocked, never returns data."""
+    result = fetch_page(url=url, supplier=supplier, avoid_proxy_ids=avoid_proxy_ids)
+    extraction = page_extract(html=result.html, supplier=supplier, url=result.final_url)
+    if extraction.blocked:
+        raise Blocked(extraction.blocked_reason or BLOCKED_PAGE, url=url)
+    return extraction, result
+
+
+@dataclass
+class PageReading:
+    """What reading a product's page gave, before anything is written."""
+
+    kind: str  # good | held | blocked | failed | unrecognised
+    extraction: object = None
+    message: str = ""
+    retry_after: float | None = None
+
+
+def product_read_checked(*, product: Product) -> PageReading:
+    """Fetch and extract a product's page, writing nothing. A doubtful reading is confirmed by a
+    second fetch through another proxy; unconfirmed, it comes back "held"."""
+    try:
+        extraction, result = product_read(url=product.url, supplier=product.supplier)
+    except Blocked as exc:
+        return PageReading("blocked", message=exc.message, retry_after=exc.retry_after)
+    except (FetchError, UnsafeURL) as exc:
+        return PageReading("failed", message=str(exc))
+    if extraction.layout_unrecognised:
+        return PageReading("unrecognised", message=LAYOUT_UNRECOGNISED)
+    doubt = reading_doubt(product, extraction)
+    if doubt:
+        avoid = [result.proxy_id] if result.proxy_id else []
+        try:
+            second, _ = product_read(url=product.url, supplier=product.supplier, avoid_proxy_ids=avoid)
+        except (FetchError, UnsafeURL):
+            return PageReading("held", extraction, f"{doubt}; the second fetch failed")
+        if not readings_agree(extraction, second):
+            return PageReading("held", extraction, f"{doubt}; a second fetch disagreed")
+    return PageReading("good", extraction)
+
+
+def product_reading_record(*, product: Product, reading: PageReading) -> RefreshOutcome:
+    """Record a reading that is not applied: held for the seller to see, or a failure."""
+    if reading.kind == "held":
+        return product_hold(product=product, extraction=reading.extraction, reason=reading.message)
+    return product_record_failure(
+        product=product, status=reading.kind, message=reading.message, retry_after=reading.retry_after
+    )
+
+
+def product_refresh(*, product: Product) -> RefreshOutcome:
+    """Fetch → extract → apply for one product (see product_read_checked and products_apply)."""
+    reading = product_read_checked(product=product)
+    if reading.kind == "good":
+        return product_apply(product=product, extraction=reading.extraction)
+    return product_reading_record(product=product, reading=reading)
 
 
 # --- What is due ----------------------------------------------------------------------------
@@ -190,13 +309,19 @@ def products_due(now=None):
     return Product.objects.live().filter(due, claimable).distinct()
 
 
-def products_claim(*, limit: int, now=None) -> list[Product]:
-    """Claim up to `limit` due products for this worker; rows other workers hold are skipped."""
+def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
+    """Claim up to `limit` due products (and any whose follow-up a stopped worker left unfinished),
+    or the given ones, for this worker; rows another worker holds are skipped."""
     now = now or timezone.now()
+    claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
+    if product_ids is not None:
+        candidates = Product.objects.live().filter(claimable, pk__in=product_ids)
+    else:
+        unfinished = Q(follow_pending=True, is_archived=False) & claimable
+        candidates = Product.objects.filter(Q(pk__in=products_due(now).values("pk")) | unfinished)
     with transaction.atomic():
         ids = list(
-            Product.objects.filter(pk__in=products_due(now).values("pk"))
-            .order_by("last_scraped_at", "pk")
+            candidates.order_by(F("last_scraped_at").asc(nulls_first=True), "pk")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]
         )
@@ -252,3 +377,171 @@ def product_untrack(*, user, product: Product, request=None) -> None:
 
 def refresh_interval_for(user) -> timedelta:
     return settings.TIER_REFRESH_INTERVALS[user.tier]
+
+
+# --- Adding products ------------------------------------------------------------------------
+
+
+@dataclass
+class AddResult:
+    """The outcome of one pasted link, ASIN or CSV row, as the seller sees it."""
+
+    status: str  # added | tracking | already_tracked | error
+    message: str
+    product_id: int | None = None
+
+
+NO_PRODUCT_DATA = "No product data found on this page (no title or price); only product pages can be tracked."
+ALREADY_TRACKED = "You already track this product."
+NOW_TRACKING = "Known product: now in your list."
+ADDED = "Added."
+ADDED_READ_LATER = "Added; it will be read in the next tracking round."
+ADDED_FIRST_READ_FAILED = "Added; the first read failed ({message}); it will be tried again."
+
+
+def tracking_allowed(user) -> None:
+    """Raise ProductAddError when the seller's tier allows no more tracked products."""
+    limit = settings.TIER_PRODUCT_LIMITS.get(user.tier)
+    if limit is not None and user.tracked_products.count() >= limit:
+        raise ProductAddError(LIMIT_REACHED_MESSAGE.format(tier=user.get_tier_display(), limit=limit))
+
+
+def amazon_site_hint(hint: str, default: str) -> str:
+    """The Amazon site a CSV `supplier` column names ("amazon.de", "amazon-de"), else the default."""
+    hint = (hint or "").strip().lower()
+    if not hint.startswith("amazon"):
+        return default
+    return hint.replace("amazon-", "amazon.").replace("co-uk", "co.uk").replace("com-", "com.")
+
+
+def product_add(*, user, text: str, supplier_hint: str = "", read_now: bool = True, request=None) -> AddResult:
+    """Add a product by link or ASIN to the seller's list; a product already known is not read again.
+
+    A generic shop's page is read at once (its product id comes from the page). A known family's
+    product is created from its link and read here when `read_now`, else by the next tracking
+    round (CSV imports: thousands of rows must not wait on the supplier's rate limit).
+    """
+    try:
+        identified = identify(
+            text,
+            default_amazon_site=amazon_site_hint(supplier_hint, user.amazon_site),
+            configs=family_configs_from_db(),
+        )
+        supplier = supplier_for_site(
+            family=identified.family,
+            site_name=identified.site_name,
+            base_url=identified.base_url,
+            currency=identified.currency or "",
+        )
+        if identified.product_id:
+            existing = Product.objects.filter(supplier=supplier, asin=identified.product_id).first()
+            if existing is not None:
+                return _track_existing(user=user, product=existing, request=request)
+            tracking_allowed(user)
+            product = Product.objects.create(
+                supplier=supplier,
+                asin=identified.product_id,
+                url=identified.canonical_url,
+                currency=identified.currency or supplier.currency,
+            )
+            product_track(user=user, product=product, request=request)
+            if not read_now:
+                return AddResult("added", ADDED_READ_LATER, product.pk)
+            outcome = product_refresh(product=product)
+            if outcome.status in ("updated", "unchanged", "held"):
+                return AddResult("added", ADDED, product.pk)
+            return AddResult("added", ADDED_FIRST_READ_FAILED.format(message=outcome.message), product.pk)
+        tracking_allowed(user)
+        return _add_generic(user=user, identified=identified, supplier=supplier, request=request)
+    except (IdentifyError, ProductAddError, UnsafeURL) as exc:
+        return AddResult("error", str(exc))
+    except FetchError as exc:
+        return AddResult("error", f"The page could not be read: {exc.message}")
+
+
+def _track_existing(*, user, product, request) -> AddResult:
+    if not product_track(user=user, product=product, request=request):
+        return AddResult("already_tracked", ALREADY_TRACKED, product.pk)
+    return AddResult("tracking", NOW_TRACKING, product.pk)
+
+
+def _add_generic(*, user, identified, supplier, request) -> AddResult:
+    extraction, result = product_read(url=identified.canonical_url, supplier=supplier)
+    if extraction.layout_unrecognised or (extraction.title is None and extraction.price is None):
+        return AddResult("error", NO_PRODUCT_DATA)
+    asin = generic_product_id(extraction.canonical_url or identified.canonical_url, sku=extraction.asin)
+    product, created = Product.objects.get_or_create(
+        supplier=supplier,
+        asin=asin,
+        defaults={"url": extraction.canonical_url or result.final_url, "currency": extraction.currency or ""},
+    )
+    if not created:
+        return _track_existing(user=user, product=product, request=request)
+    product_track(user=user, product=product, request=request)
+    product_apply(product=product, extraction=extraction)
+    return AddResult("added", ADDED, product.pk)
+
+
+# --- CSV import -----------------------------------------------------------------------------
+
+CSV_COLUMNS = "url or asin, and optionally supplier and note"
+CSV_NOT_TEXT = "The file is not UTF-8 or UTF-16 text; save it as CSV (UTF-8) and upload it again."
+CSV_NO_HEADER = "The file is empty; the first line must name the columns: " + CSV_COLUMNS + "."
+CSV_WRONG_COLUMNS = "Unexpected columns ({found}); expected " + CSV_COLUMNS + "."
+CSV_TOO_MANY_ROWS = "The file has more than {limit} rows; split it into smaller files."
+CSV_EMPTY_ROW = "Empty row: no url or asin."
+
+
+class CsvImportError(Exception):
+    """The whole file is unusable; the message says why."""
+
+
+def csv_rows_parse(data: bytes) -> list[dict]:
+    """Rows of a product CSV as {"row", "text", "supplier", "note"}; a whole-file problem raises."""
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise CsvImportError(CSV_NOT_TEXT) from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        raise CsvImportError(CSV_NO_HEADER)
+    columns = [cell.strip().lower() for cell in header]
+    known = {"url", "asin", "supplier", "note"}
+    if not ({"url", "asin"} & set(columns)) or set(columns) - known - {""}:
+        raise CsvImportError(CSV_WRONG_COLUMNS.format(found=", ".join(cell.strip() for cell in header)))
+    rows = []
+    for number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(rows) >= settings.CSV_IMPORT_MAX_ROWS:
+            raise CsvImportError(CSV_TOO_MANY_ROWS.format(limit=settings.CSV_IMPORT_MAX_ROWS))
+        values = dict(zip(columns, (cell.strip() for cell in cells), strict=False))
+        rows.append(
+            {
+                "row": number,
+                "text": values.get("url") or values.get("asin") or "",
+                "supplier": values.get("supplier", ""),
+                "note": values.get("note", ""),
+            }
+        )
+    return rows
+
+
+def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict:
+    """Add each row in turn, with progress on the Job; every row's outcome is in the result."""
+    from monitoring.records import job_progress
+
+    outcomes, counts = [], {"added": 0, "tracking": 0, "already_tracked": 0, "error": 0}
+    job_progress(job, done=0, total=len(rows))
+    for index, row in enumerate(rows, start=1):
+        if not row["text"]:
+            result = AddResult("error", CSV_EMPTY_ROW)
+        else:
+            result = product_add(user=user, text=row["text"], supplier_hint=row.get("supplier", ""), read_now=read_now)
+        counts[result.status] += 1
+        outcomes.append({**row, "status": result.status, "message": result.message, "product_id": result.product_id})
+        if index % 25 == 0 or index == len(rows):
+            job_progress(job, done=index)
+    return {**counts, "rows": outcomes}

@@ -1,8 +1,11 @@
 from celery import shared_task
 
 from .alerts import service_alerts_check
+from .cycle import TRACKING_JOB_TYPE, cycle_run
+from .jobs import job_task
+from .models import Job
 from .notifications import notification_deliver, notifications_queue, notifications_send_digests, notifications_sweep
-from .records import jobs_sweep
+from .records import job_start, jobs_sweep
 from .retention import retention_prune
 
 
@@ -53,3 +56,20 @@ def notifications_sweep_task():
 def prune_task():
     """Daily: remove jobs, notifications and audit rows older than the retention policy."""
     return retention_prune()
+
+
+# --- The tracking cycle ---
+
+
+@job_task()
+def tracking_cycle_task(job):
+    """One tracking round (Job params: product_ids for "refresh now", else whatever is due)."""
+    return cycle_run(job=job, product_ids=job.params.get("product_ids"))
+
+
+@shared_task(name="monitoring.tasks.tracking_cycle_start")
+def tracking_cycle_start():
+    """Beat: start a tracking round as a system Job unless the last one is still going."""
+    if Job.objects.filter(user=None, type=TRACKING_JOB_TYPE).unfinished().exists():
+        return None
+    return job_start(tracking_cycle_task, type=TRACKING_JOB_TYPE).pk

@@ -83,6 +83,9 @@ _SCRIPT_OR_STYLE = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.I | r
 _TAG = re.compile(r"<[^>]+>")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 _SHORT_PAGE_TEXT = 2000
+# Block pages are small. Of a larger page only its head and tail are read: scanning a few
+# hundred kilobytes of a real product page for markers would cost more than parsing it.
+_SAMPLE_HEAD, _SAMPLE_TAIL = 150_000, 20_000
 
 
 def looks_blocked(html: str) -> str | None:
@@ -93,22 +96,25 @@ def looks_blocked(html: str) -> str | None:
     """
     if not html or not html.strip():
         return EMPTY_PAGE
-    lowered = html.lower()
+    large = len(html) > _SAMPLE_HEAD + _SAMPLE_TAIL
+    sample = html[:_SAMPLE_HEAD] + "\n" + html[-_SAMPLE_TAIL:] if large else html
+    lowered = sample.lower()
     if "<html" in lowered and "</html" not in lowered and "</body" not in lowered:
         return TRUNCATED_PAGE
     for marker in _STRONG_MARKERS:
         if marker in lowered:
             return CAPTCHA_PAGE.format(marker=marker)
-    title_match = _TITLE.search(html)
+    title_match = _TITLE.search(sample)
     title = " ".join(title_match.group(1).split()) if title_match else ""
-    text = " ".join(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", html)).split()).lower()
-    short = len(text) < _SHORT_PAGE_TEXT
+    # A large page is never short of text; only a small one is worth stripping to its text.
+    text = "" if large else " ".join(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", html)).split()).lower()
+    short = not large and len(text) < _SHORT_PAGE_TEXT
     for marker in _WEAK_MARKERS:
         if marker in title.lower() or (short and marker in text):
             return CAPTCHA_PAGE.format(marker=marker)
     if title and _LOGIN_TITLE.search(title) and short:
         return LOGIN_WALL.format(title=title[:80])
-    if not text and "<script" not in lowered:
+    if not large and not text and "<script" not in lowered:
         return EMPTY_PAGE
     return None
 

@@ -38,17 +38,18 @@ from catalog.fetching.results import (
 logger = logging.getLogger(__name__)
 
 
-def fetch_page(*, url: str, supplier) -> FetchResult:
+def fetch_page(*, url: str, supplier, avoid_proxy_ids=()) -> FetchResult:
     """Fetch one supplier page safely; return it, or raise Blocked / PageNotFound / UnsafeURL / FetchFailed.
 
     `supplier` is a catalog.models.Supplier: its `rate_limit` (per minute, shared by all workers),
     `requires_js` (render with Chromium) and `scraper_config["headers"]` are used. A page that
-    looks blocked is never returned.
+    looks blocked is never returned. `avoid_proxy_ids`: proxies not to use while others are
+    active (a second reading that must come through another proxy).
     """
     netsafety.check_url(url, resolve=False)  # scheme and host now; addresses are checked per hop
     headers = request_headers(supplier, url)
     attempts = max(1, settings.SCRAPER_MAX_ATTEMPTS)
-    tried: list[int] = []
+    tried: list[int] = list(avoid_proxy_ids)
     unclear: list[tuple] = []  # (proxy, error) that broke mid-transfer: charged only if another proxy succeeds
     last_error: FetchError | None = None
     for attempt in range(attempts):

@@ -1,0 +1,216 @@
+"""Benchmark of the refresh pipeline against the real saved pages, served on 127.0.0.1.
+
+Runs in a throwaway test database (created and dropped here), never in the configured one.
+"""
+
+import http.server
+import json
+import multiprocessing
+import os
+import queue
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
+from selectolax.lexbor import LexborHTMLParser
+
+PAGES = Path(settings.BASE_DIR).parent / "shared" / "pages"
+
+
+class _PageServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+
+    def __init__(self, pages: dict, delay: float, sent: multiprocessing.Queue):
+        self.pages, self.delay, self.sent = pages, delay, sent
+        super().__init__(("127.0.0.1", 0), _PageHandler)
+
+
+class _PageHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        server = self.server
+        server.sent.put(time.time())
+        if server.delay:
+            time.sleep(server.delay)
+        body = server.pages.get(self.path.split("?")[0].rsplit("/", 1)[-1])
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _serve(pages: dict, delay: float, port, sent):
+    server = _PageServer(pages, delay, sent)
+    port.put(server.server_address[1])
+    server.serve_forever()
+
+
+class SupplierSite:
+    """The saved pages served by a separate process, as a remote supplier would be (its CPU is
+    not ours); it reports the time of every request it received."""
+
+    def __init__(self, pages: dict, delay: float = 0.0):
+        self._sent, port = multiprocessing.Queue(), multiprocessing.Queue()
+        self._process = multiprocessing.Process(target=_serve, args=(pages, delay, port, self._sent), daemon=True)
+        self._process.start()
+        self.base_url = f"http://127.0.0.1:{port.get(timeout=30)}"
+
+    def request_times(self) -> list[float]:
+        times = []
+        while True:
+            try:
+                times.append(self._sent.get(timeout=0.5))
+            except queue.Empty:
+                return sorted(times)
+
+    def close(self):
+        self._process.terminate()
+        self._process.join()
+
+
+def busiest_window(times: list[float], width: float = 60.0) -> int:
+    """Most requests that fell in any `width`-second span."""
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= width:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the refresh pipeline (claim, fetch, extract, apply) on the saved supplier pages "
+        "served from a local HTTP server, in a throwaway database. Prints products refreshed per "
+        "second against the selectolax parse ceiling, then the request rate achieved under a "
+        "supplier rate limit with a slow server."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--products", type=int, default=400, help="Products refreshed in the throughput run.")
+        parser.add_argument("--duration", type=float, default=70.0, help="Seconds of the rate-limit run (≥ 30).")
+        parser.add_argument("--limit", type=int, default=600, help="Supplier rate limit (requests/minute).")
+        parser.add_argument("--delay", type=float, default=0.5, help="Server delay per response in the rate run.")
+        parser.add_argument("--concurrency", type=int, default=8, help="Fetches in flight in one worker.")
+
+    def handle(self, *args, **options):
+        if not (PAGES / "expected.json").exists():
+            raise CommandError(f"No saved pages at {PAGES}.")
+        if options["duration"] < 30:
+            raise CommandError("--duration must be at least 30 seconds.")
+        entries = [e for e in json.loads((PAGES / "expected.json").read_text()) if not e.get("blocked")]
+        pages = {f"p{i}": (PAGES / e["file"]).read_bytes() for i, e in enumerate(entries)}
+        families = {f"p{i}": e["supplier"] for i, e in enumerate(entries)}
+        self.stdout.write(
+            f"{len(pages)} pages, {statistics.mean(map(len, pages.values())) / 1024:.0f} KiB on average; "
+            f"database {connection.vendor}; {os.cpu_count()} CPUs"
+        )
+        ceiling = self._parse_ceiling(list(pages.values()))
+
+        setup_test_environment()
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            with override_settings(SCRAPER_ALLOWED_HOSTS=["127.0.0.1"], TRACK_CONCURRENCY=options["concurrency"]):
+                refreshed = self._throughput(pages, families, options)
+                rate, window, limit = self._rate(pages, families, options)
+        finally:
+            connections.close_all()
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+            teardown_test_environment()
+
+        self.stdout.write(f"refresh: {refreshed:.1f} products/s, parse ceiling {ceiling:.1f} pages/s, "
+                          f"ratio {refreshed / ceiling:.2f}")
+        self.stdout.write(f"rate: {rate:.0f}/min of {limit}/min, fraction {rate / limit:.3f}, "
+                          f"busiest 60 s window {window}/min")
+
+    def _parse_ceiling(self, bodies: list[bytes]) -> float:
+        """Pages per second that parsing alone manages (lexbor), the same pages, this process."""
+        rounds, started = 0, time.perf_counter()
+        while time.perf_counter() - started < 3.0:
+            for body in bodies:
+                LexborHTMLParser(body.decode("utf-8", "replace")).css_first("title")
+            rounds += 1
+        return rounds * len(bodies) / (time.perf_counter() - started)
+
+    def _setup(self, pages, families, count, *, base_url, rate_limit):
+        from accounts.models import User
+        from catalog.models import Product, Supplier
+
+        seller = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}@example.com", tier="enterprise")
+        sites = {
+            name: Supplier.objects.create(
+                name=f"bench-{name}-{uuid.uuid4().hex[:6]}",
+                family=Supplier.objects.get(name=name),
+                base_url=base_url,
+                rate_limit=rate_limit,
+            )
+            for name in set(families.values())
+        }
+        keys = list(pages)
+        products = Product.objects.bulk_create(
+            Product(
+                supplier=sites[families[keys[i % len(keys)]]],
+                asin=f"BENCH{i:06d}",
+                url=f"{base_url}/item/{i}/{keys[i % len(keys)]}",
+            )
+            for i in range(count)
+        )
+        seller.tracked_products.add(*products)
+        return [product.pk for product in products]
+
+    def _run_rounds(self, product_ids):
+        from monitoring.cycle import cycle_run
+        from monitoring.models import Job, JobStatus
+
+        remaining = list(product_ids)
+        while remaining:
+            job = Job.objects.create(type="bench", status=JobStatus.RUNNING, params={})
+            batch, remaining = remaining[: settings.TRACK_BATCH_SIZE], remaining[settings.TRACK_BATCH_SIZE :]
+            cycle_run(job=job, product_ids=batch)
+
+    def _throughput(self, pages, families, options) -> float:
+        site = SupplierSite(pages)
+        try:
+            ids = self._setup(pages, families, options["products"], base_url=site.base_url, rate_limit=10**6)
+            started = time.perf_counter()
+            self._run_rounds(ids)
+            elapsed = time.perf_counter() - started
+        finally:
+            site.close()
+        from catalog.models import Product
+
+        done = Product.objects.filter(pk__in=ids, last_scraped_at__isnull=False).count()
+        self.stdout.write(f"throughput run: {done}/{len(ids)} products refreshed in {elapsed:.1f} s")
+        return done / elapsed
+
+    def _rate(self, pages, families, options):
+        limit, duration = options["limit"], options["duration"]
+        site = SupplierSite(pages, delay=options["delay"])
+        try:
+            # One supplier site for the whole run, so one limit governs every request.
+            one_family = {key: "generic" for key in families}
+            count = int(limit / 60 * duration)
+            ids = self._setup(pages, one_family, count, base_url=site.base_url, rate_limit=limit)
+            self._run_rounds(ids)
+            times = site.request_times()
+        finally:
+            site.close()
+        span = times[-1] - times[0] if len(times) > 1 else 1.0
+        achieved = (len(times) - 1) / span * 60
+        self.stdout.write(f"rate run: {len(times)} requests in {span:.1f} s")
+        return achieved, busiest_window(times), limit

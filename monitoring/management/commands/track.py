@@ -1,0 +1,31 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog.models import Product
+from monitoring.cycle import TRACKING_JOB_TYPE
+from monitoring.models import Job, JobStatus
+from monitoring.tasks import tracking_cycle_task
+
+
+class Command(BaseCommand):
+    help = (
+        "Run one tracking round now, in this process: refresh the products that are due (or the "
+        "given ones), make their listings follow, raise alerts and queue notifications. The round "
+        "is recorded as a Job; beat runs the same round every few minutes."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--product", type=int, action="append", dest="products", help="Product id (repeatable).")
+
+    def handle(self, *args, products=None, **options):
+        if products:
+            missing = set(products) - set(Product.objects.filter(pk__in=products).values_list("pk", flat=True))
+            if missing:
+                raise CommandError(f"No product with id {', '.join(map(str, sorted(missing)))}.")
+        params = {"product_ids": products} if products else {}
+        job = Job.objects.create(type=TRACKING_JOB_TYPE, params=params, task_name=tracking_cycle_task.name)
+        tracking_cycle_task.apply(args=[job.pk])
+        job.refresh_from_db()
+        if job.status != JobStatus.SUCCESS:
+            raise CommandError(f"Tracking round {job.pk} {job.status}: {job.error_message}")
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(job.result.get("counts", {}).items()))
+        self.stdout.write(f"Tracking round {job.pk}: {job.result['products']} products ({counts or 'none due'}).")

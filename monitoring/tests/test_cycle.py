@@ -1,0 +1,81 @@
+"""The tracking cycle and `manage.py track`, against real saved pages served on 127.0.0.1."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from accounts.tests.factories import UserFactory
+from catalog.models import PriceHistory, Product, Supplier
+from catalog.tests.factories import ProductFactory, SupplierFactory
+from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
+    CAPTCHA_PAGE,
+    Reply,
+    fetch_settings_fixture,
+    site_fixture,
+)
+from monitoring.models import Job, JobStatus
+
+# The round fetches in worker threads, which see only committed rows.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+PAGES = Path(settings.BASE_DIR).parent / "shared" / "pages"
+
+
+@pytest.fixture
+def tracked(site):
+    if not PAGES.exists():
+        pytest.skip("../shared/pages is not beside the repository")
+    site.routes["/dp/B00FLYWNYQ"] = Reply(body=(PAGES / "thereyouwish/amazon.html").read_bytes())
+    site.routes["/dp/CAPTCHA"] = Reply(body=CAPTCHA_PAGE)
+    supplier = SupplierFactory(
+        name="amazon-local", family=Supplier.objects.get(name="amazon"), base_url=site.url("/"), rate_limit=60000
+    )
+    seller = UserFactory(tier="pro")
+    good = ProductFactory(supplier=supplier, asin="B00FLYWNYQ", url=site.url("/dp/B00FLYWNYQ"), price=Decimal("95"))
+    blocked = ProductFactory(supplier=supplier, asin="CAPTCHA0001", url=site.url("/dp/CAPTCHA"), price=Decimal("5"))
+    seller.tracked_products.add(good, blocked)
+    return good, blocked
+
+
+def test_track_refreshes_what_is_due_and_records_a_job(tracked):
+    good, blocked = tracked
+    call_command("track")
+
+    job = Job.objects.get(type="track_products")
+    assert job.status == JobStatus.SUCCESS
+    assert job.result["counts"] == {"updated": 1, "blocked": 1}
+    assert (job.progress_done, job.progress_total) == (2, 2)
+    good.refresh_from_db()
+    blocked.refresh_from_db()
+    assert good.price == Decimal("99.95") and not good.follow_pending
+    assert blocked.price == Decimal("5") and blocked.failure_count == 1
+
+
+def test_a_second_round_does_nothing_twice(tracked):
+    call_command("track")
+    call_command("track")
+    assert PriceHistory.objects.count() == 1
+    assert Job.objects.filter(type="track_products").order_by("pk").last().result["products"] == 0
+
+
+def test_a_product_left_half_done_by_a_stopped_worker_is_followed_up(tracked):
+    good, _ = tracked
+    Product.objects.filter(pk=good.pk).update(last_scraped_at="2099-01-01T00:00Z", follow_pending=True)
+    call_command("track", product=None)
+    good.refresh_from_db()
+    assert not good.follow_pending
+
+
+def test_track_given_products_only(tracked):
+    good, blocked = tracked
+    call_command("track", "--product", str(good.pk))
+    assert Job.objects.get().result["products"] == 1
+    blocked.refresh_from_db()
+    assert blocked.failure_count == 0
+
+
+def test_track_refuses_an_unknown_product():
+    with pytest.raises(CommandError, match="No product with id 999999"):
+        call_command("track", "--product", "999999")
