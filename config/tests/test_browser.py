@@ -1,0 +1,97 @@
+"""The real app in headless Chromium (Debian's package, driven by Playwright): sign up, log in as
+the demo seller, open every page of the navigation. Any server error or browser console error
+fails the test; a screenshot of each page is saved under test-artifacts/screenshots/."""
+
+import io
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from conftest import skip_or_fail
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+NAVIGATION = ["Dashboard", "Products", "Listings", "Stores", "Alerts", "Jobs", "Settings"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch):
+    chromium = settings.CHROMIUM_PATH
+    if not Path(chromium).exists():
+        skip_or_fail(f"Chromium is not installed at {chromium} (make test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda msg: msg.type == "error" and problems.append(f"console: {msg.text}"))
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.on(
+            "response",
+            lambda response: response.status >= 500 and problems.append(f"HTTP {response.status} {response.url}"),
+        )
+        page.problems = problems
+        page.base = live_server.url
+        yield page
+        browser.close()
+
+
+def shoot(page, name: str):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
+    page = browser_page
+    call_command("seed_demo", stdout=io.StringIO())
+
+    page.goto(page.base + "/accounts/signup/")
+    page.fill("input[name=email]", "new.seller@example.com")
+    page.fill("input[name=password1]", "a-long-new-password-1")
+    page.fill("input[name=password2]", "a-long-new-password-1")
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+    assert "/accounts/" not in page.url, page.content()[:500]
+    shoot(page, "00-after-signup")
+    page.click("nav .nav-user [type=submit]")  # log out
+    page.wait_for_load_state()
+
+    page.goto(page.base + "/accounts/login/")
+    page.fill("input[name=username]", "demo@example.com")
+    page.fill("input[name=password]", "demo-seller-password")
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+    shoot(page, "01-dashboard")
+
+    for number, label in enumerate(NAVIGATION, start=2):
+        page.click(f"nav .nav-links >> text={label}")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("nav .nav-links [aria-current=page]").count() == 1, label
+        shoot(page, f"{number:02d}-{label.lower()}")
+        detail = page.locator("main table tbody a").first
+        if detail.count():
+            detail.click()
+            page.wait_for_load_state("networkidle")
+            shoot(page, f"{number:02d}-{label.lower()}-detail")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.base + "/")
+    page.wait_for_load_state("networkidle")
+    shoot(page, "20-dashboard-phone")
+    assert page.problems == []
