@@ -27,6 +27,7 @@ from catalog.models import Availability, ChangeReason, PriceHistory, Product, Pr
 from marketplaces.models import (
     DataSource,
     Environment,
+    ExchangeRate,
     Listing,
     ListingStatus,
     Marketplace,
@@ -1022,6 +1023,18 @@ def _demo_audit(seller, stores, listings, plans, today, created) -> None:
         created["auditlog"] += 1
 
 
+# Euro reference rates of a recent day, so the dashboard converts before the first ECB refresh.
+DEMO_RATES = {"USD": "1.0830", "GBP": "0.8420", "JPY": "162.50", "CAD": "1.4710", "AED": "3.9770", "BRL": "5.8900"}
+
+
+def _demo_exchange_rates(today: date, created: Counter) -> None:
+    for currency, per_eur in DEMO_RATES.items():
+        _, made = ExchangeRate.objects.get_or_create(
+            currency=currency, defaults={"per_eur": Decimal(per_eur), "as_of": today, "source": "demo"}
+        )
+        created["exchange rate"] += made
+
+
 @transaction.atomic
 def demo_seed(*, today: date | None = None, use_copy: bool | None = None) -> SeedResult:
     """Make (or complete) the demo seller's data set: what a new visitor sees behind every screen.
@@ -1047,6 +1060,7 @@ def demo_seed(*, today: date | None = None, use_copy: bool | None = None) -> See
     seller.tracked_products.add(*products.values())
     created["tracked product"] += seller.tracked_products.count() - tracked_before
     _demo_proxies(created)
+    _demo_exchange_rates(today, created)
     stores = {
         "ebay": _store(
             seller,
