@@ -374,6 +374,10 @@ class MarketplaceClient:
         """Revoke the store's grant at the marketplace where it can be done; True if done."""
         return False
 
+    def fetch_publish_defaults(self) -> dict:
+        """Publish settings the marketplace can tell us (policies, profiles, location); {} if none."""
+        return {}
+
     def publish(self, listing: ListingData) -> str:
         raise NotImplementedError
 

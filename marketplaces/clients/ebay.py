@@ -40,6 +40,7 @@ from . import (
 )
 
 INVENTORY = "/sell/inventory/v1"
+ACCOUNT = "/sell/account/v1"
 FULFILLMENT = "/sell/fulfillment/v1"
 ANALYTICS = "/sell/analytics/v1"
 TOKEN_PATH = "/identity/v1/oauth2/token"
@@ -63,6 +64,13 @@ TRAFFIC_METRICS = (
     "CLICK_THROUGH_RATE",
 )
 TWO_PLACES = Decimal("0.01")
+# (publish setting, Account API path, list key, id key) of the business policies a listing needs.
+POLICY_KINDS = (
+    ("fulfillment_policy_id", "/fulfillment_policy", "fulfillmentPolicies", "fulfillmentPolicyId"),
+    ("payment_policy_id", "/payment_policy", "paymentPolicies", "paymentPolicyId"),
+    ("return_policy_id", "/return_policy", "returnPolicies", "returnPolicyId"),
+)
+NON_MOTORS = "ALL_EXCLUDING_MOTORS_VEHICLES"
 
 
 def _money(value: Decimal) -> str:
@@ -355,6 +363,33 @@ class EbayClient(MarketplaceClient):
             currency=price.get("currency"),
             raw_status=listing_status or offer.get("status", ""),
         )
+
+    # --- Store defaults ---------------------------------------------------------------------
+
+    def fetch_publish_defaults(self) -> dict:
+        """The seller's business policies (one of each kind, for non-vehicle categories) and first
+        enabled inventory location, as publish settings. The category is the seller's choice."""
+        defaults: dict = {}
+        for setting, path, list_key, id_key in POLICY_KINDS:
+            body = self._json(self._call("GET", f"{ACCOUNT}{path}", params={"marketplace_id": self.marketplace_id}))
+            policies = (body or {}).get(list_key) or []
+            suitable = [
+                p
+                for p in policies
+                if not p.get("categoryTypes") or any(c.get("name") == NON_MOTORS for c in p["categoryTypes"])
+            ]
+            chosen = (suitable or policies or [None])[0]
+            if chosen and chosen.get(id_key):
+                defaults[setting] = str(chosen[id_key])
+        body = self._json(self._call("GET", f"{INVENTORY}/location", params={"limit": 100, "offset": 0})) or {}
+        enabled = [
+            location
+            for location in body.get("locations") or []
+            if location.get("merchantLocationStatus", "ENABLED") == "ENABLED" and location.get("merchantLocationKey")
+        ]
+        if enabled:
+            defaults["merchant_location_key"] = enabled[0]["merchantLocationKey"]
+        return defaults
 
     # --- Orders -----------------------------------------------------------------------------
 

@@ -378,6 +378,24 @@ class EtsyClient(MarketplaceClient):
             raw_status=state,
         )
 
+    # --- Store defaults ---------------------------------------------------------------------
+
+    def fetch_publish_defaults(self) -> dict:
+        """The shop's first shipping profile and processing profile (readiness state) as publish
+        settings. Taxonomy, who_made and when_made describe the goods: the seller's choice."""
+        defaults: dict = {}
+        profiles = self._call("GET", f"/shops/{self.shop_id}/shipping-profiles").json().get("results") or []
+        live = [p for p in profiles if not p.get("is_deleted")]
+        if live:
+            defaults["shipping_profile_id"] = int(live[0]["shipping_profile_id"])
+        readiness = self._call(
+            "GET", f"/shops/{self.shop_id}/readiness-state-definitions", params={"limit": 25, "offset": 0}
+        ).json()
+        states = readiness.get("results") or []
+        if states and states[0].get("readiness_state_id"):
+            defaults["readiness_state_id"] = int(states[0]["readiness_state_id"])
+        return defaults
+
     # --- Orders and traffic -----------------------------------------------------------------
 
     def fetch_orders(self, since: datetime) -> list[OrderLine]:

@@ -356,6 +356,13 @@ class ShopifyClient(MarketplaceClient):
             raw_status=product["status"],
         )
 
+    # --- Store defaults ---------------------------------------------------------------------
+
+    def fetch_publish_defaults(self) -> dict:
+        """The shop's first active location: where published products keep their stock."""
+        nodes = self.graphql(q.LOCATIONS, {"first": 5})["locations"]["nodes"]
+        return {"location_id": nodes[0]["id"]} if nodes else {}
+
     # --- Orders and traffic -----------------------------------------------------------------
 
     def fetch_orders(self, since: datetime) -> list[OrderLine]:

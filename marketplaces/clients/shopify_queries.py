@@ -86,6 +86,14 @@ query Orders($first: Int!, $after: String, $query: String) {
 }
 """
 
+LOCATIONS = """
+query Locations($first: Int!) {
+  locations(first: $first) {
+    nodes { id name }
+  }
+}
+"""
+
 PRICE_FIELDS = "productVariants { id price } userErrors { field message }"
 INVENTORY_FIELDS = "inventoryAdjustmentGroup { id } userErrors { field message }"
 
@@ -131,7 +139,8 @@ type ProductSetUserError { field: [String!] message: String! }
 type ProductVariantsBulkUpdateUserError { field: [String!] message: String! }
 type InventorySetQuantitiesUserError { field: [String!] message: String! }
 
-type Location implements Node { id: ID! name: String! }
+type Location implements Node { id: ID! name: String! isActive: Boolean! }
+type LocationConnection { nodes: [Location!]! pageInfo: PageInfo! }
 type InventoryLevel implements Node { id: ID! location: Location! }
 type InventoryLevelConnection { nodes: [InventoryLevel!]! pageInfo: PageInfo! }
 type InventoryItem implements Node {
@@ -187,6 +196,7 @@ type QueryRoot {
   product(id: ID!): Product
   productVariants(first: Int, after: String, query: String): ProductVariantConnection!
   nodes(ids: [ID!]!): [Node]!
+  locations(first: Int, after: String, query: String, includeInactive: Boolean = false): LocationConnection!
   orders(first: Int, after: String, sortKey: OrderSortKeys = PROCESSED_AT, reverse: Boolean = false,
     query: String): OrderConnection!
 }

@@ -33,6 +33,7 @@ SPECS = {
     "/sell/inventory/v1": ("ebay/sell_inventory_v1_oas3.json", "/sell/inventory/v1"),
     "/sell/fulfillment/v1": ("ebay/sell_fulfillment_v1_oas3.json", "/sell/fulfillment/v1"),
     "/sell/analytics/v1": ("ebay/sell_analytics_v1_oas3.json", "/sell/analytics/v1"),
+    "/sell/account/v1": ("ebay/sell_account_v1_oas3.json", "/sell/account/v1"),
     "/v3/application": ("etsy/etsy_open_api_v3.json", ""),
 }
 

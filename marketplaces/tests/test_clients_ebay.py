@@ -636,3 +636,73 @@ def test_error_messages_never_echo_a_token(api, client):
     with pytest.raises(Rejected) as caught:
         client.publish(listing_data())
     assert ACCESS not in str(caught.value) and "[redacted]" in caught.value.message
+
+
+# --- Store defaults ------------------------------------------------------------------------
+
+
+def test_publish_defaults_are_the_sellers_policies_for_non_vehicles_and_first_enabled_location(api, client):
+    account = f"{API}/sell/account/v1"
+
+    def policies(key, id_key, ids):
+        return {
+            key: [
+                {
+                    id_key: policy_id,
+                    "name": f"Policy {policy_id}",
+                    "marketplaceId": "EBAY_US",
+                    "categoryTypes": [{"name": category}],
+                }
+                for policy_id, category in ids
+            ],
+            "total": len(ids),
+        }
+
+    fulfillment = spec_route(
+        api,
+        "GET",
+        f"{account}/fulfillment_policy",
+        status=200,
+        json=policies(
+            "fulfillmentPolicies",
+            "fulfillmentPolicyId",
+            [("5000", "MOTORS_VEHICLES"), ("6196932000", "ALL_EXCLUDING_MOTORS_VEHICLES")],
+        ),
+    )
+    spec_route(
+        api,
+        "GET",
+        f"{account}/payment_policy",
+        status=200,
+        json=policies("paymentPolicies", "paymentPolicyId", [("6196936000", "ALL_EXCLUDING_MOTORS_VEHICLES")]),
+    )
+    spec_route(
+        api,
+        "GET",
+        f"{account}/return_policy",
+        status=200,
+        json=policies("returnPolicies", "returnPolicyId", [("6196940000", "ALL_EXCLUDING_MOTORS_VEHICLES")]),
+    )
+    spec_route(
+        api,
+        "GET",
+        f"{INV}/location",
+        status=200,
+        json={
+            "locations": [
+                {"merchantLocationKey": "OLD", "merchantLocationStatus": "DISABLED", "name": "Old shed"},
+                {"merchantLocationKey": "WH1", "merchantLocationStatus": "ENABLED", "name": "Warehouse"},
+            ],
+            "total": 2,
+        },
+    )
+
+    defaults = client.fetch_publish_defaults()
+
+    assert defaults == {
+        "fulfillment_policy_id": "6196932000",
+        "payment_policy_id": "6196936000",
+        "return_policy_id": "6196940000",
+        "merchant_location_key": "WH1",
+    }
+    assert dict(sent(fulfillment).url.params) == {"marketplace_id": "EBAY_US"}

@@ -566,3 +566,54 @@ def test_5xx_is_retryable(api, client):
     spec_route(api, "GET", f"{BASE}/listings/1800001", status=500, json={"error": "Internal error"})
     with pytest.raises(Retryable):
         client.get_remote_state(ListingRef("AM-7", "1800001"))
+
+
+# --- Store defaults ------------------------------------------------------------------------
+
+
+def test_publish_defaults_are_the_shops_shipping_and_processing_profiles(api, client):
+    profile = {
+        "user_id": 12345678,
+        "origin_country_iso": "US",
+        "shipping_profile_destinations": [],
+        "shipping_profile_upgrades": [],
+        "origin_postal_code": "10001",
+        "profile_type": "manual",
+        "domestic_handling_fee": 0,
+        "international_handling_fee": 0,
+    }
+    spec_route(
+        api,
+        "GET",
+        f"{BASE}/shops/{SHOP_ID}/shipping-profiles",
+        status=200,
+        json={
+            "count": 2,
+            "results": [
+                {**profile, "shipping_profile_id": 206000, "title": "Gone", "is_deleted": True},
+                {**profile, "shipping_profile_id": 206001, "title": "Standard", "is_deleted": False},
+            ],
+        },
+    )
+    readiness = spec_route(
+        api,
+        "GET",
+        f"{BASE}/shops/{SHOP_ID}/readiness-state-definitions",
+        status=200,
+        json={
+            "count": 1,
+            "results": [
+                {
+                    "shop_id": SHOP_ID,
+                    "readiness_state_id": 99001,
+                    "readiness_state": "ready_to_ship",
+                    "min_processing_days": 1,
+                    "max_processing_days": 3,
+                    "processing_days_display_label": "1-3 days",
+                }
+            ],
+        },
+    )
+
+    assert client.fetch_publish_defaults() == {"shipping_profile_id": 206001, "readiness_state_id": 99001}
+    assert sent(readiness).headers["x-api-key"] == API_KEY

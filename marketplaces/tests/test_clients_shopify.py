@@ -598,3 +598,10 @@ def test_other_graphql_errors_are_rejected_without_tokens(api, client):
     with pytest.raises(Rejected) as caught:
         client.get_remote_state(ListingRef("AM-7", PRODUCT))
     assert ACCESS not in caught.value.message and "Field 'x' doesn't exist" in caught.value.message
+
+
+def test_publish_defaults_are_the_first_active_location(shop, client):
+    shop.answer("Locations", {"locations": {"nodes": [{"id": "gid://shopify/Location/7", "name": "Main"}]}})
+
+    assert client.fetch_publish_defaults() == {"location_id": "gid://shopify/Location/7"}
+    assert shop.operations() == ["Locations"]
