@@ -5,6 +5,7 @@ from . import views
 app_name = "monitoring"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("dashboard/revenue.csv", views.dashboard_csv, name="dashboard_csv"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/read/", views.alert_read, name="alert_read"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
@@ -13,4 +14,15 @@ urlpatterns = [
     path("jobs/<int:pk>/row/", views.job_row, name="job_row"),
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("activity/", views.audit_list, name="audit_list"),
+    path("notifications/settings/", views.notification_settings, name="notification_settings"),
+    path("notifications/channels/add/", views.notification_channel_add, name="notification_channel_add"),
+    path(
+        "notifications/channels/<int:pk>/toggle/", views.notification_channel_toggle, name="notification_channel_toggle"
+    ),
+    path(
+        "notifications/channels/<int:pk>/delete/", views.notification_channel_delete, name="notification_channel_delete"
+    ),
+    path("notifications/webhook-secret/", views.webhook_secret_regenerate, name="webhook_secret_regenerate"),
+    path("service-health/", views.service_health, name="service_health"),
 ]

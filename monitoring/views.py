@@ -1,22 +1,30 @@
 import json
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count
-from django.http import JsonResponse
+from django.db.models import Avg, Count, Q
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from catalog.models import Product, ProxyPool
+from catalog.services import products_due
 from config.celery import app as celery_app
+from config.csv_export import csv_response
 from marketplaces.models import ListingStatus
 
-from . import records
-from .models import Job, JobStatus
+from . import analytics, preferences, records
+from .analytics import PERIOD_DAYS
+from .forms import CUSTOM, AlertSettingsForm, AuditLogFilter, ChannelForm, PeriodForm
+from .models import AlertSettings, AlertType, AuditLog, Channel, Job, JobStatus, Notification
 
 PAGE_SIZE = 25
 JOB_CANCELLED = "Job cancelled."
@@ -89,27 +97,74 @@ def _job_display(job: Job) -> Job:
     return job
 
 
+def _period_query(form: PeriodForm) -> str:
+    """The query string that asks for the dashboard's current window (for links and the CSV)."""
+    period = form.chosen()
+    if form.choice() == CUSTOM:
+        return urlencode({"period": CUSTOM, "start": period.start.isoformat(), "end": period.end.isoformat()})
+    return urlencode({"period": form.choice()})
+
+
+def _dashboard_figures(request) -> dict:
+    form = PeriodForm(request.GET or None, today=timezone.localdate())
+    figures = analytics.dashboard_analytics(user=request.user, period=form.chosen())
+    return {
+        "period_form": form,
+        "period_choice": form.choice(),
+        "period_options": [(str(days), f"{days} days", urlencode({"period": days})) for days in PERIOD_DAYS],
+        "period_query": _period_query(form),
+        "figures": figures,
+        "chart_json": json.dumps(figures.chart),
+    }
+
+
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def dashboard(request):
-    """The seller's day at a glance: tracked products, listings by status, open alerts, recent jobs."""
+    """The seller's business at a glance: revenue, profit, margin and units for a window against the
+    window before it, over time, best and worst listings, listings at risk, latest alerts and jobs.
+    An HTMX period switch gets only the figures region."""
+    context = _dashboard_figures(request)
+    if request.htmx and not request.htmx.history_restore_request:
+        return TemplateResponse(request, "monitoring/dashboard.html#analytics", context)
     user = request.user
     listing_counts = dict(user.listings.order_by().values_list("status").annotate(n=Count("pk")))
+    stores = user.store_accounts.aggregate(total=Count("pk"), connected=Count("pk", filter=Q(is_connected=True)))
     open_alerts = user.alerts.open()
-    context = {
-        "tracked_count": user.tracked_products.count(),
-        "product_limit": user.product_limit,
-        "listing_total": sum(listing_counts.values()),
-        "listing_counts": [(value, label, listing_counts.get(value, 0)) for value, label in ListingStatus.choices],
-        "store_count": user.store_accounts.count(),
-        "connected_store_count": user.store_accounts.connected().count(),
-        "open_alert_count": open_alerts.count(),
-        "unread_alert_count": open_alerts.filter(is_read=False).count(),
-        "recent_alerts": open_alerts.select_related("product", "listing")[:5],
-        "running_job_count": user.jobs.unfinished().count(),
-        "recent_jobs": [_job_display(job) for job in user.jobs.order_by("-created_at", "-pk")[:5]],
-    }
+    alert_counts = open_alerts.aggregate(total=Count("pk"), unread=Count("pk", filter=Q(is_read=False)))
+    context.update(
+        {
+            "tracked_count": user.tracked_products.count(),
+            "product_limit": user.product_limit,
+            "listing_total": sum(listing_counts.values()),
+            "listing_counts": [(value, label, listing_counts.get(value, 0)) for value, label in ListingStatus.choices],
+            "store_count": stores["total"],
+            "connected_store_count": stores["connected"],
+            "open_alert_count": alert_counts["total"],
+            "unread_alert_count": alert_counts["unread"],
+            "recent_alerts": open_alerts.select_related("product", "listing")[:5],
+            "running_job_count": user.jobs.unfinished().count(),
+            "recent_jobs": [_job_display(job) for job in user.jobs.order_by("-created_at", "-pk")[:5]],
+        }
+    )
     return TemplateResponse(request, "monitoring/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def dashboard_csv(request):
+    """The dashboard's revenue and profit over time, as a CSV download (same window as the page)."""
+    form = PeriodForm(request.GET or None, today=timezone.localdate())
+    figures = analytics.dashboard_analytics(user=request.user, period=form.chosen())
+    excluded = " ".join(item.currency for item in figures.unconverted)
+    header = ["from", "to", "revenue", "profit", "margin_percent", "units_sold", "currency", "not_converted"]
+    rows = [
+        (row.start, row.end, row.revenue, row.profit, row.margin, row.units, figures.currency, excluded)
+        for row in figures.series
+    ]
+    period = figures.period
+    return csv_response(f"revenue-profit-{period.start}-{period.end}.csv", header, rows)
 
 
 @login_required
@@ -233,3 +288,277 @@ def job_retry(request, pk):
     new_job = records.job_retry(job)
     messages.success(request, JOB_RETRIED)
     return redirect(new_job)
+
+
+# ---- Audit log -----------------------------------------------------------------------------
+
+RESOURCE_LABELS = {
+    "alertsettings": "Alert settings",
+    "notificationchannel": "Notification channel",
+    "storeaccount": "Store",
+    "user": "Account",
+}
+
+
+def _audit_display(row: AuditLog, viewer) -> AuditLog:
+    """Attach what the audit table shows: who, what, and each changed field old → new."""
+    if row.user_id is None:
+        row.actor = "System"
+    elif row.user_id == viewer.pk:
+        row.actor = "You"
+    else:
+        row.actor = "Support staff"
+    row.resource_label = RESOURCE_LABELS.get(row.resource_type, row.resource_type.replace("_", " ").capitalize())
+    old, new = row.old_value or {}, row.new_value or {}
+    if not isinstance(old, dict):
+        old = {"value": old}
+    if not isinstance(new, dict):
+        new = {"value": new}
+    changes = []
+    for key in list(old) + [key for key in new if key not in old]:
+        before, after = old.get(key), new.get(key)
+        if key in records.SECRET_FIELDS:
+            # Masked when written; masked again here so a row written by older code shows no secret.
+            before, after = ("••••••" if before else before), ("••••••" if after else after)
+        changes.append((key.replace("_", " "), _audit_text(before), _audit_text(after)))
+    row.changes = changes
+    return row
+
+
+def _audit_text(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def audit_list(request):
+    """The seller's audit trail: every change to their stores, listings, tracked products and
+    settings, by them, by the system or by support; filterable, newest first."""
+    rows = AuditLog.objects.filter(owner=request.user).order_by("-timestamp", "-pk")
+    filterset = AuditLogFilter(request.GET or None, queryset=rows)
+    page_obj = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filter": filterset,
+        "page_obj": page_obj,
+        "entries": [_audit_display(row, request.user) for row in page_obj.object_list],
+    }
+    return TemplateResponse(request, _template(request, "monitoring/audit_list.html", "audit-table"), context)
+
+
+# ---- Notification settings -----------------------------------------------------------------
+
+SETTINGS_SAVED = "Alert settings saved."
+SETTINGS_UNCHANGED = "Nothing to save: the thresholds are as they were."
+CHANNEL_ADDED = "Channel added: alerts will go to {address}."
+CHANNEL_REMOVED = "Channel removed."
+CHANNEL_PAUSED = "Channel paused: nothing is sent to {address} until you resume it."
+CHANNEL_RESUMED = "Channel resumed."
+
+
+def _channels(user) -> list:
+    labels = dict(AlertType.choices)
+    channels = list(user.notification_channels.order_by("channel", "address"))
+    for channel in channels:
+        channel.type_labels = [labels.get(value, value) for value in channel.alert_types]
+    return channels
+
+
+def _notification_settings_page(
+    request, *, settings_form=None, channel_form=None, new_secret=None, status=200
+) -> TemplateResponse:
+    alert_settings = preferences.alert_settings_for(user=request.user)
+    context = {
+        "alert_settings": alert_settings,
+        "settings_form": settings_form or AlertSettingsForm(instance=alert_settings),
+        "channel_form": channel_form or ChannelForm(user=request.user),
+        "channels": _channels(request.user),
+        "secret_masked": preferences.secret_masked(alert_settings.webhook_secret),
+        "new_secret": new_secret,
+    }
+    response = TemplateResponse(request, "monitoring/notification_settings.html", context, status=status)
+    if new_secret:
+        # The clear secret must not linger in any cache or in the browser's back history.
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def notification_settings(request):
+    """Alert thresholds, where alerts are sent, and the webhook signing secret (shown masked)."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method != "POST":
+        return _notification_settings_page(request)
+    alert_settings = preferences.alert_settings_for(user=request.user)
+    form = AlertSettingsForm(request.POST, instance=AlertSettings.objects.get(pk=alert_settings.pk))
+    if not form.is_valid():
+        return _notification_settings_page(request, settings_form=form)
+    _old, changes = form.changes()
+    if not changes:
+        messages.info(request, SETTINGS_UNCHANGED)
+    else:
+        preferences.alert_settings_update(
+            alert_settings=alert_settings, changes=changes, acting_user=request.user, request=request
+        )
+        messages.success(request, SETTINGS_SAVED)
+    return redirect("monitoring:notification_settings")
+
+
+@login_required
+@require_POST
+def notification_channel_add(request):
+    """Add an e-mail address, a phone number (SMS) or a webhook URL to send alerts to. The first
+    webhook also gets a signing secret, shown once on the response."""
+    form = ChannelForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _notification_settings_page(request, channel_form=form)
+    data = form.cleaned_data
+    channel = preferences.channel_add(
+        user=request.user,
+        channel=data["channel"],
+        address=data["address"],
+        min_severity=data["min_severity"],
+        alert_types=data["alert_types"],
+        acting_user=request.user,
+        request=request,
+    )
+    messages.success(request, CHANNEL_ADDED.format(address=channel.address))
+    if channel.channel == Channel.WEBHOOK and not preferences.alert_settings_for(user=request.user).webhook_secret:
+        secret = preferences.webhook_secret_regenerate(user=request.user, acting_user=request.user, request=request)
+        return _notification_settings_page(request, new_secret=secret)
+    return redirect("monitoring:notification_settings")
+
+
+def _channel_list_response(request):
+    if request.htmx:
+        context = {"channels": _channels(request.user)}
+        return TemplateResponse(request, "monitoring/notification_settings.html#channel-list", context)
+    return redirect("monitoring:notification_settings")
+
+
+@login_required
+@require_POST
+def notification_channel_toggle(request, pk):
+    """Pause a channel (kept for later) or resume it."""
+    channel = get_object_or_404(request.user.notification_channels, pk=pk)
+    preferences.channel_toggle(channel=channel, acting_user=request.user, request=request)
+    if not request.htmx:
+        if channel.is_active:
+            messages.success(request, CHANNEL_RESUMED)
+        else:
+            messages.success(request, CHANNEL_PAUSED.format(address=channel.address))
+    return _channel_list_response(request)
+
+
+@login_required
+@require_POST
+def notification_channel_delete(request, pk):
+    """Stop sending alerts to a channel and forget it."""
+    channel = get_object_or_404(request.user.notification_channels, pk=pk)
+    preferences.channel_remove(channel=channel, acting_user=request.user, request=request)
+    if not request.htmx:
+        messages.success(request, CHANNEL_REMOVED)
+    return _channel_list_response(request)
+
+
+@login_required
+@require_POST
+def webhook_secret_regenerate(request):
+    """Make a new webhook signing secret and show it on this response only."""
+    secret = preferences.webhook_secret_regenerate(user=request.user, acting_user=request.user, request=request)
+    return _notification_settings_page(request, new_secret=secret)
+
+
+# ---- Service health (staff) ----------------------------------------------------------------
+
+# What a refresh that was refused looks like in Product.last_error (catalog.fetching: Blocked
+# answers are "HTTP 401/403/429/503", CAPTCHA / robot check, login wall, empty or truncated page).
+BLOCKED_MARKERS = (
+    "HTTP 401",
+    "HTTP 403",
+    "HTTP 429",
+    "HTTP 503",
+    "captcha",
+    "robot check",
+    "login wall",
+    "blocked",
+    "empty page",
+    "truncated page",
+)
+STALE_GRACE = timedelta(hours=1)
+HEALTH_LIST_LIMIT = 20
+
+
+def _blocked_q() -> Q:
+    blocked = Q()
+    for marker in BLOCKED_MARKERS:
+        blocked |= Q(last_error__icontains=marker)
+    return blocked
+
+
+@staff_member_required
+@require_GET
+def service_health(request):
+    """Staff's view of the service: jobs in the last 24 hours, refreshes refused per supplier,
+    the proxy pool, failed notifications and products overdue for a refresh."""
+    now = timezone.now()
+    since = now - timedelta(hours=24)
+    job_rows = (
+        Job.objects.filter(created_at__gte=since).order_by().values_list("type", "status").annotate(n=Count("pk"))
+    )
+    statuses = JobStatus.values
+    by_type = {}
+    for job_type, status, count in job_rows:
+        by_type.setdefault(job_type, dict.fromkeys(statuses, 0))[status] = count
+    job_totals = {status: sum(counts[status] for counts in by_type.values()) for status in statuses}
+
+    failing = Q(failure_count__gt=0)
+    suppliers = list(
+        Product.objects.live()
+        .order_by()
+        .values("supplier__name")
+        .annotate(
+            products=Count("pk"),
+            failing=Count("pk", filter=failing),
+            blocked=Count("pk", filter=failing & _blocked_q()),
+        )
+        .filter(failing__gt=0)
+        .order_by("-blocked", "-failing", "supplier__name")
+    )
+    for row in suppliers:
+        row["blocked_percent"] = round(100 * row["blocked"] / row["products"], 1) if row["products"] else 0
+
+    proxy_stats = ProxyPool.objects.aggregate(
+        active=Count("pk", filter=Q(is_active=True)),
+        inactive=Count("pk", filter=Q(is_active=False)),
+        avg_health=Avg("health_score", filter=Q(is_active=True)),
+    )
+    deactivated = ProxyPool.objects.filter(is_active=False).order_by("-updated_at")[:HEALTH_LIST_LIMIT]
+
+    failed_notifications = (
+        Notification.objects.filter(created_at__gte=since, error__isnull=False)
+        .exclude(error="")
+        .order_by("-created_at")
+    )
+    failed_by_channel = dict(failed_notifications.order_by().values_list("recipient").annotate(n=Count("pk")))
+    context = {
+        "now": now,
+        "job_statuses": statuses,
+        "jobs_by_type": sorted(by_type.items()),
+        "job_totals": job_totals,
+        "suppliers": suppliers,
+        "blocked_markers": BLOCKED_MARKERS,
+        "proxy_stats": proxy_stats,
+        "deactivated_proxies": deactivated,
+        "failed_notification_count": sum(failed_by_channel.values()),
+        "failed_by_channel": sorted(failed_by_channel.items()),
+        "failed_notifications": failed_notifications.select_related("user")[:HEALTH_LIST_LIMIT],
+        "overdue_count": products_due(now - STALE_GRACE).count(),
+        "stale_grace_hours": int(STALE_GRACE.total_seconds() // 3600),
+    }
+    return TemplateResponse(request, "monitoring/service_health.html", context)

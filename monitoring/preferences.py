@@ -1,0 +1,136 @@
+"""A seller's notification settings: alert thresholds, channels and the webhook signing secret.
+
+Each change goes through one function here and writes its audit row (settings are seller-owned,
+DESIGN.md). The webhook secret is masked in audit rows (records.audit_values) and shown in clear
+only once, on the response that made it. Delivery code reads `alert_settings_for(user=…)`.
+"""
+
+import secrets
+from urllib.parse import urlsplit
+
+from django.db import transaction
+
+from .models import AlertSettings, Channel, NotificationChannel
+from .records import audit_record
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+MASK = "••••••••"
+
+
+def alert_settings_for(*, user) -> AlertSettings:
+    """The seller's alert settings, made with the defaults the first time they are needed."""
+    alert_settings, _ = AlertSettings.objects.get_or_create(user=user)
+    return alert_settings
+
+
+def secret_masked(secret: str) -> str:
+    """What the page shows of a secret: its prefix and last four characters, never the rest."""
+    if not secret:
+        return ""
+    prefix = WEBHOOK_SECRET_PREFIX if secret.startswith(WEBHOOK_SECRET_PREFIX) else ""
+    return f"{prefix}{MASK}{secret[-4:]}"
+
+
+def _channel_audit_values(channel: NotificationChannel) -> dict:
+    address = channel.address
+    if channel.channel == Channel.WEBHOOK:
+        # A webhook URL's path often is the credential (Slack, Discord): keep only where it goes.
+        parts = urlsplit(address)
+        address = f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else MASK
+    return {
+        "channel": channel.channel,
+        "address": address,
+        "min_severity": channel.min_severity,
+        "alert_types": list(channel.alert_types),
+        "is_active": channel.is_active,
+    }
+
+
+@transaction.atomic
+def alert_settings_update(*, alert_settings: AlertSettings, changes: dict, acting_user, request=None) -> AlertSettings:
+    """Save changed thresholds and record who changed what."""
+    old_value = {name: getattr(alert_settings, name) for name in changes}
+    for name, value in changes.items():
+        setattr(alert_settings, name, value)
+    alert_settings.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        acting_user=acting_user,
+        owner=alert_settings.user,
+        action="updated",
+        resource=alert_settings,
+        old_value=old_value,
+        new_value=changes,
+        request=request,
+    )
+    return alert_settings
+
+
+@transaction.atomic
+def channel_add(
+    *, user, channel: str, address: str, min_severity: str, alert_types: list, acting_user, request=None
+) -> NotificationChannel:
+    """A new place the seller's alerts go to (validated by ChannelForm)."""
+    row = NotificationChannel.objects.create(
+        user=user, channel=channel, address=address, min_severity=min_severity, alert_types=list(alert_types)
+    )
+    audit_record(
+        acting_user=acting_user,
+        owner=user,
+        action="created",
+        resource=row,
+        new_value=_channel_audit_values(row),
+        request=request,
+    )
+    return row
+
+
+@transaction.atomic
+def channel_toggle(*, channel: NotificationChannel, acting_user, request=None) -> NotificationChannel:
+    """Switch a channel off (keeping it for later) or back on."""
+    channel.is_active = not channel.is_active
+    channel.save(update_fields=["is_active"])
+    audit_record(
+        acting_user=acting_user,
+        owner=channel.user,
+        action="resumed" if channel.is_active else "paused",
+        resource=channel,
+        old_value={"is_active": not channel.is_active},
+        new_value={"is_active": channel.is_active},
+        request=request,
+    )
+    return channel
+
+
+@transaction.atomic
+def channel_remove(*, channel: NotificationChannel, acting_user, request=None) -> None:
+    """Stop sending to a channel and forget it."""
+    audit_record(
+        acting_user=acting_user,
+        owner=channel.user,
+        action="deleted",
+        resource=channel,
+        old_value=_channel_audit_values(channel),
+        request=request,
+    )
+    channel.delete()
+
+
+@transaction.atomic
+def webhook_secret_regenerate(*, user, acting_user, request=None) -> str:
+    """Make a new webhook signing secret (the old one stops verifying at once); return it once."""
+    alert_settings = alert_settings_for(user=user)
+    had_secret = bool(alert_settings.webhook_secret)
+    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+    alert_settings.webhook_secret = secret
+    alert_settings.save(update_fields=["webhook_secret", "updated_at"])
+    audit_record(
+        acting_user=acting_user,
+        owner=user,
+        action="updated",
+        resource=alert_settings,
+        old_value={"webhook_secret": had_secret or None},
+        new_value={"webhook_secret": secret},
+        request=request,
+        notes="Webhook signing secret regenerated." if had_secret else "Webhook signing secret created.",
+    )
+    return secret
