@@ -255,6 +255,75 @@ ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
 ETSY_SKU_LOOKUP_PAGES = env.int("ETSY_SKU_LOOKUP_PAGES", default=3)  # pages of 100 per state
 # --- end Marketplaces ---
 
+# --- Marketplace sync ---
+# How often each store's new orders are fetched (beat), and how far back the first fetch looks.
+MARKETPLACE_ORDERS_SYNC_MINUTES = env.int("MARKETPLACE_ORDERS_SYNC_MINUTES", default=15)
+MARKETPLACE_ORDERS_FIRST_SYNC = timedelta(days=env.int("MARKETPLACE_ORDERS_FIRST_SYNC_DAYS", default=2))
+# Each fetch starts this much before the last one ended (lines seen twice are deduplicated).
+MARKETPLACE_ORDERS_OVERLAP = timedelta(minutes=10)
+# Revisions a marketplace allows per listing and calendar day (eBay: 250); beyond it changes wait.
+MARKETPLACE_DAILY_REVISION_CAPS = {"ebay": env.int("EBAY_DAILY_REVISIONS", default=250)}
+# eBay's traffic-report allowance, treated as per application (DESIGN.md: quotas are shared).
+EBAY_TRAFFIC_DAILY_CALLS = env.int("EBAY_TRAFFIC_DAILY_CALLS", default=100)
+# Etsy requests kept for price/stock pushes: statistics wait when fewer remain today.
+ETSY_STATS_QUOTA_RESERVE = env.int("ETSY_STATS_QUOTA_RESERVE", default=2000)
+# The daily import catches up on days whose statistics waited, at most this many days back.
+MARKETPLACE_STATS_CATCH_UP_DAYS = env.int("MARKETPLACE_STATS_CATCH_UP_DAYS", default=7)
+# A push the marketplace asked to slow down is tried again by a task, this many times.
+MARKETPLACE_FOLLOW_RETRIES = env.int("MARKETPLACE_FOLLOW_RETRIES", default=3)
+# ECB euro reference rates (units per EUR), refreshed daily by `refresh_rates` / beat.
+ECB_RATES_URL = env("ECB_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
+# Documented fee defaults offered for a new store (shared/MARKETPLACE_APIS.md, D); dated because
+# marketplaces change them. Percent of the sale price plus a fixed amount per sale.
+MARKETPLACE_FEE_DEFAULTS = {
+    "ebay": {
+        "fee_percent": "13.60",
+        "fee_fixed": "0.40",
+        "as_of": "2026-01",
+        "note": "eBay final value fee, most categories (13.6% up to $7,500) plus the $0.40 per-order fee "
+        "for orders over $10 ($0.30 at or under $10). Some categories differ: check yours.",
+    },
+    "shopify": {
+        "fee_percent": "2.90",
+        "fee_fixed": "0.30",
+        "as_of": "2026-01",
+        "note": "Shopify Payments, Basic plan, US online cards: 2.9% + 30¢. Higher plans pay less; third-party "
+        "gateways add 0.5–2%.",
+    },
+    "etsy": {
+        "fee_percent": "9.50",
+        "fee_fixed": "0.45",
+        "as_of": "2026-01",
+        "note": "Etsy transaction fee 6.5% plus US payment processing 3% + $0.25, plus the $0.20 listing fee "
+        "renewed after each sale. Offsite Ads (12–15%) are not included.",
+    },
+}
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "marketplace-orders-sync": {
+            "task": "marketplaces.tasks.stores_orders_sync_task",
+            "schedule": MARKETPLACE_ORDERS_SYNC_MINUTES * 60.0,
+        },
+        "marketplace-performance-import": {
+            "task": "marketplaces.tasks.stores_performance_import_task",
+            "schedule": crontab(hour=3, minute=30),
+        },
+        "marketplace-pending-push": {
+            # Changes held for a revision cap, a busy marketplace or a switch go out once they may.
+            "task": "marketplaces.tasks.store_pending_push_task",
+            "schedule": crontab(minute=5),
+        },
+        "exchange-rates-refresh": {
+            # The ECB publishes around 16:00 CET on working days.
+            "task": "marketplaces.tasks.rates_refresh_task",
+            "schedule": crontab(hour=16, minute=30),
+        },
+    }
+)
+# --- end Marketplace sync ---
+
 # --- Fetching (catalog) ---
 # Supplier pages are fetched only from public addresses; these hosts (exact names or IP literals)
 # skip that rule, e.g. SCRAPER_ALLOWED_HOSTS=127.0.0.1 for tests and the benchmark.

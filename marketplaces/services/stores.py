@@ -1,0 +1,287 @@
+"""Store connections and settings: tokens in, tokens out, re-authorisation, fee defaults.
+
+The OAuth views (later) send the seller to the marketplace and exchange the code; these
+services apply the result, each writing its audit row. No secret ever reaches an audit row,
+a log line or a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from marketplaces.clients import NEEDS_REAUTH_MESSAGE, MarketplaceError, TokenSet, adapter_for, apply_tokens
+from marketplaces.models import AutomationSwitch, StoreAccount
+from monitoring.records import alert_clear, alert_raise, audit_record
+
+logger = logging.getLogger(__name__)
+
+STORE_AUTH_ALERT = "store_auth"
+DEFAULTS_UNAVAILABLE_MESSAGE = "The store's publishing defaults could not be read ({reason}); set them on the store."
+SECRET_FIELDS = ("api_key", "api_secret", "oauth_token", "oauth_refresh_token")
+
+
+@dataclass(frozen=True)
+class FeeDefaults:
+    """A marketplace's documented fees for a new store: percent of the price plus a fixed amount."""
+
+    marketplace: str
+    fee_percent: Decimal
+    fee_fixed: Decimal
+    as_of: str
+    note: str
+
+
+def store_fee_defaults(marketplace: str) -> FeeDefaults:
+    """The documented default fees of a marketplace (settings.MARKETPLACE_FEE_DEFAULTS, dated)."""
+    try:
+        values = settings.MARKETPLACE_FEE_DEFAULTS[marketplace]
+    except KeyError:
+        raise ValueError(f"No fee defaults for marketplace {marketplace!r}") from None
+    return FeeDefaults(
+        marketplace=marketplace,
+        fee_percent=Decimal(str(values["fee_percent"])),
+        fee_fixed=Decimal(str(values["fee_fixed"])),
+        as_of=values.get("as_of", ""),
+        note=values.get("note", ""),
+    )
+
+
+def store_subject(store: StoreAccount) -> str:
+    return f"store:{store.pk}"
+
+
+def store_mark_needs_reauth(store: StoreAccount, message: str = NEEDS_REAUTH_MESSAGE) -> StoreAccount:
+    """The marketplace refused the store's tokens: flag it, keep the message, tell the seller.
+
+    Automatic changes for the store are held until the seller connects it again.
+    """
+    store.needs_reauth = True
+    store.last_error = message
+    store.save(update_fields=["needs_reauth", "last_error", "updated_at"])
+    alert_raise(
+        user=store.user,
+        type=STORE_AUTH_ALERT,
+        subject=store_subject(store),
+        message=f"{store}: {message}",
+        severity="critical",
+        data={"store_id": store.pk, "marketplace": store.marketplace},
+    )
+    return store
+
+
+def store_publish_defaults_fetch(*, store: StoreAccount, adapter=None) -> dict:
+    """Ask the marketplace for publishing defaults and fill the ones the store lacks.
+
+    Values the seller already set are kept. Returns what the marketplace gave.
+    """
+    fetched = (adapter or adapter_for(store)).fetch_publish_defaults()
+    merged = {**fetched, **{key: value for key, value in (store.publish_defaults or {}).items() if value}}
+    if merged != store.publish_defaults:
+        store.publish_defaults = merged
+        store.save(update_fields=["publish_defaults", "updated_at"])
+    return fetched
+
+
+@transaction.atomic
+def store_connect_finish(*, store: StoreAccount, tokens: TokenSet, acting_user, request=None) -> StoreAccount:
+    """Apply the tokens of a finished OAuth grant: the store is connected (again).
+
+    Clears a pending re-authorisation, reads the publishing defaults the marketplace offers
+    (a failure there is noted on the store, not fatal) and writes the "connected" audit row.
+    """
+    was = {"is_connected": store.is_connected, "needs_reauth": store.needs_reauth}
+    if store.pk is None:
+        store.save()
+    apply_tokens(store, tokens)
+    store.refresh_token_expires_at = tokens.refresh_expires_at
+    store.is_connected = True
+    store.needs_reauth = False
+    store.last_error = ""
+    store.save(update_fields=["refresh_token_expires_at", "is_connected", "needs_reauth", "last_error", "updated_at"])
+    alert_clear(user=store.user, type=STORE_AUTH_ALERT, subject=store_subject(store))
+    defaults_note = ""
+    try:
+        store_publish_defaults_fetch(store=store)
+    except MarketplaceError as exc:
+        defaults_note = DEFAULTS_UNAVAILABLE_MESSAGE.format(reason=exc.message or type(exc).__name__)
+        store.last_error = defaults_note
+        store.save(update_fields=["last_error", "updated_at"])
+        logger.info("Store %s connected without publish defaults: %s", store.pk, exc.message)
+    audit_record(
+        acting_user=acting_user,
+        owner=store.user,
+        action="connected",
+        resource=store,
+        old_value=was,
+        new_value={
+            "is_connected": True,
+            "needs_reauth": False,
+            "marketplace": store.marketplace,
+            "oauth_expires_at": store.oauth_expires_at,
+            "publish_defaults": sorted(store.publish_defaults or {}),
+        },
+        request=request,
+        notes=defaults_note or None,
+    )
+    from marketplaces.tasks import store_pending_push_task
+
+    transaction.on_commit(lambda: store_pending_push_task.delay(store.pk))  # what waited for the connection
+    return store
+
+
+def store_disconnect(*, store: StoreAccount, acting_user, request=None) -> StoreAccount:
+    """Revoke the grant at the marketplace where it can be done, then forget every secret.
+
+    Listings stay (ended or not, they are the seller's history); nothing is sent to the store
+    until it is connected again.
+    """
+    revoked = False
+    if store.is_connected and store.oauth_token:
+        try:
+            revoked = adapter_for(store).revoke()
+        except MarketplaceError as exc:
+            logger.info("Revoking store %s at the marketplace failed: %s", store.pk, exc.message)
+    with transaction.atomic():
+        for name in SECRET_FIELDS:
+            setattr(store, name, None)
+        store.oauth_expires_at = None
+        store.refresh_token_expires_at = None
+        store.is_connected = False
+        store.needs_reauth = False
+        store.save(
+            update_fields=[
+                *SECRET_FIELDS,
+                "oauth_expires_at",
+                "refresh_token_expires_at",
+                "is_connected",
+                "needs_reauth",
+                "updated_at",
+            ]
+        )
+        alert_clear(user=store.user, type=STORE_AUTH_ALERT, subject=store_subject(store))
+        audit_record(
+            acting_user=acting_user,
+            owner=store.user,
+            action="disconnected",
+            resource=store,
+            old_value={"is_connected": True},
+            new_value={"is_connected": False, "revoked_at_marketplace": revoked},
+            request=request,
+        )
+    return store
+
+
+def store_set_automation_paused(*, store: StoreAccount, paused: bool, acting_user, request=None) -> StoreAccount:
+    """Pause or resume automatic changes for one store; resuming sends what was held meanwhile."""
+    if store.automation_paused == paused:
+        return store
+    store.automation_paused = paused
+    store.save(update_fields=["automation_paused", "updated_at"])
+    audit_record(
+        acting_user=acting_user,
+        owner=store.user,
+        action="automation_paused" if paused else "automation_resumed",
+        resource=store,
+        old_value={"automation_paused": not paused},
+        new_value={"automation_paused": paused},
+        request=request,
+    )
+    if not paused:
+        from marketplaces.tasks import store_pending_push_task
+
+        transaction.on_commit(lambda: store_pending_push_task.delay(store.pk))
+    return store
+
+
+# --- Settings -------------------------------------------------------------------------------
+
+# What a seller may change on a store, and which of those move prices or quantities.
+PRICING_FIELDS = (
+    "currency",
+    "markup_percent",
+    "markup_fixed",
+    "fee_percent",
+    "fee_fixed",
+    "min_margin_percent",
+    "price_ending",
+    "default_quantity",
+    "max_quantity",
+    "safety_buffer",
+    "min_supplier_stock",
+    "low_margin_action",
+)
+STORE_SETTING_FIELDS = ("account_name", "publish_defaults", *PRICING_FIELDS)
+
+
+class StoreSettingsError(Exception):
+    """Store settings the seller entered do not hold; `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items()))
+        self.errors = errors
+
+
+def store_settings_update(*, store: StoreAccount, changes: dict, acting_user, request=None) -> StoreAccount:
+    """Change a store's pricing and publishing settings (validated, audited).
+
+    When a pricing setting changed, the store's live listings are repriced by the new rules
+    (after commit, as a task; subject to the automation switches like any automatic change).
+    """
+    unknown = set(changes) - set(STORE_SETTING_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a store setting: {', '.join(sorted(unknown))}")
+    old = {name: getattr(store, name) for name in changes}
+    for name, value in changes.items():
+        setattr(store, name, value)
+    if "currency" in changes and store.currency:
+        store.currency = store.currency.upper()
+    try:
+        store.full_clean(exclude=[f.name for f in store._meta.fields if f.name not in changes])
+    except ValidationError as exc:
+        for name, value in old.items():
+            setattr(store, name, value)
+        raise StoreSettingsError(exc.message_dict) from exc
+    changed = [name for name in changes if getattr(store, name) != old[name]]
+    if not changed:
+        return store
+    with transaction.atomic():
+        store.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            acting_user=acting_user,
+            owner=store.user,
+            action="settings_updated",
+            resource=store,
+            old_value={name: old[name] for name in changed},
+            new_value={name: getattr(store, name) for name in changed},
+            request=request,
+        )
+        if set(changed) & set(PRICING_FIELDS):
+            from marketplaces.tasks import store_reprice_task
+
+            transaction.on_commit(lambda: store_reprice_task.delay(store.pk))
+    return store
+
+
+def automation_switch_set(*, pushes_paused: bool, reason: str = "") -> AutomationSwitch:
+    """Staff's global switch: stop (or allow again) every automatic push to marketplaces.
+
+    Changes keep being computed and held meanwhile; switching back on sends what was held.
+    """
+    switch = AutomationSwitch.current()
+    was_paused = switch.pushes_paused
+    switch.pushes_paused, switch.reason = pushes_paused, reason
+    switch.save(update_fields=["pushes_paused", "reason", "updated_at"])
+    logger.warning(
+        "Automatic marketplace pushes %s%s", "paused" if pushes_paused else "resumed", f": {reason}" * bool(reason)
+    )
+    if was_paused and not pushes_paused:
+        from marketplaces.tasks import store_pending_push_task
+
+        transaction.on_commit(lambda: store_pending_push_task.delay())
+    return switch

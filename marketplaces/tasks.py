@@ -1,0 +1,150 @@
+"""Background work of the marketplaces: publishing, held changes, orders, statistics, exchange rates.
+
+Each task takes ids, loads rows and calls one service. The scheduled fan-outs (beat) leave demo
+sellers' stores alone, and those that are disconnected or waiting for the seller to connect again.
+"""
+
+import logging
+from datetime import date
+
+from celery import shared_task
+
+from catalog.models import Product
+from marketplaces.clients import MarketplaceError, NeedsReauth, Retryable
+from marketplaces.models import StoreAccount
+from marketplaces.services import (
+    RatesUnavailable,
+    listings_follow,
+    listings_publish,
+    listings_push_pending,
+    rates_refresh,
+    store_orders_sync,
+    store_performance_import,
+    store_reprice,
+    store_statistics_catch_up,
+    store_sync_skip_reason,
+)
+from monitoring.jobs import job_task
+from monitoring.records import job_progress, job_start
+
+logger = logging.getLogger(__name__)
+
+# Waits longer than this are left to the next scheduled run rather than parked in the broker.
+LONGEST_RETRY_WAIT = 300
+RATES_RETRY_WAIT = 1800
+
+
+def schedulable_stores():
+    """Stores the schedule syncs: connected, authorised, of an active seller who is not the demo."""
+    return StoreAccount.objects.filter(
+        is_connected=True, needs_reauth=False, user__is_demo=False, user__is_active=True
+    ).select_related("user")
+
+
+@job_task()
+def listing_publish_task(job):
+    """Publish the listings of a Job (params {"listing_ids": [...]}) with progress for the seller.
+
+    A marketplace asking us to wait retries the Job; listings already published are skipped then.
+    """
+    ids = job.params.get("listing_ids") or []
+
+    def progress(done, total):
+        job_progress(job, done=done, total=total)
+
+    return listings_publish(listing_ids=ids, user=job.user, acting_user=job.user, progress=progress)
+
+
+@shared_task(name="marketplaces.tasks.listings_follow_task")
+def listings_follow_task(product_id, attempt=0):
+    """Make a product's listings follow it again (a marketplace asked us to wait last time)."""
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        return None
+    changes = listings_follow(product=product, attempt=attempt)
+    return {"changes": [change.as_dict() for change in changes]}
+
+
+@shared_task(name="marketplaces.tasks.store_pending_push_task")
+def store_pending_push_task(store_id=None):
+    """Send the changes held while automation was paused (one store, or every store)."""
+    store = StoreAccount.objects.filter(pk=store_id).first() if store_id is not None else None
+    if store_id is not None and store is None:
+        return None
+    changes = listings_push_pending(store=store)
+    return {"changes": len(changes), "pushed": sum(change.pushed for change in changes)}
+
+
+@shared_task(name="marketplaces.tasks.store_reprice_task")
+def store_reprice_task(store_id):
+    """Reprice a store's live listings by its (changed) pricing settings."""
+    store = StoreAccount.objects.filter(pk=store_id).first()
+    if store is None:
+        return None
+    changes = store_reprice(store=store)
+    return {"changes": len(changes), "pushed": sum(change.pushed for change in changes)}
+
+
+@shared_task(bind=True, name="marketplaces.tasks.store_orders_sync_task", max_retries=3)
+def store_orders_sync_task(self, store_id):
+    """Import one store's new orders (every MARKETPLACE_ORDERS_SYNC_MINUTES, from the fan-out)."""
+    store = StoreAccount.objects.select_related("user").filter(pk=store_id).first()
+    if store is None or store_sync_skip_reason(store):
+        return None
+    try:
+        return store_orders_sync(store).as_dict()
+    except NeedsReauth as exc:  # the store is flagged and the seller alerted
+        return {"error": exc.message}
+    except Retryable as exc:
+        wait = exc.retry_after if exc.retry_after is not None else 60
+        if wait <= LONGEST_RETRY_WAIT:
+            raise self.retry(countdown=wait, exc=exc) from exc
+        return {"error": exc.message}
+    except MarketplaceError as exc:
+        StoreAccount.objects.filter(pk=store.pk).update(last_error=exc.message)
+        return {"error": exc.message}
+
+
+@shared_task(name="marketplaces.tasks.stores_orders_sync_task")
+def stores_orders_sync_task():
+    """Periodic: queue the orders sync of every store the schedule syncs."""
+    ids = list(schedulable_stores().values_list("pk", flat=True))
+    for store_id in ids:
+        store_orders_sync_task.delay(store_id)
+    return len(ids)
+
+
+@job_task()
+def store_performance_import_task(job):
+    """Import a store's daily performance (params {"store_id", "day"?}); without a day, every day
+    since the last complete import up to the seller's yesterday."""
+    store = StoreAccount.objects.select_related("user").get(pk=job.params["store_id"])
+    skipped = store_sync_skip_reason(store)
+    if skipped:
+        return {"skipped": skipped}
+    day = job.params.get("day")
+    imports = [store_performance_import(store, date.fromisoformat(day))] if day else store_statistics_catch_up(store)
+    return {"imports": [item.as_dict() for item in imports]}
+
+
+@shared_task(name="marketplaces.tasks.stores_performance_import_task")
+def stores_performance_import_task():
+    """Periodic (daily): one import Job per store the schedule syncs, visible to its seller."""
+    jobs = [
+        job_start(
+            store_performance_import_task, type="import_performance", user=store.user, params={"store_id": store.pk}
+        )
+        for store in schedulable_stores()
+    ]
+    return len(jobs)
+
+
+@shared_task(bind=True, name="marketplaces.tasks.rates_refresh_task", max_retries=3)
+def rates_refresh_task(self):
+    """Periodic (daily): the ECB reference rates; the rates kept so far stay while it is unreachable."""
+    try:
+        refresh = rates_refresh()
+    except RatesUnavailable as exc:
+        logger.warning("%s", exc)
+        raise self.retry(countdown=RATES_RETRY_WAIT, exc=exc) from exc
+    return {"as_of": refresh.as_of.isoformat(), "currencies": len(refresh.currencies)}
