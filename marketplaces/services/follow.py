@@ -156,7 +156,9 @@ class Plan:
 # --- Entry point ----------------------------------------------------------------------------
 
 
-def listings_follow(*, product, outcome=None, listing_ids: Iterable[int] | None = None, attempt: int = 0):
+def listings_follow(
+    *, product, outcome=None, listing_ids: Iterable[int] | None = None, attempt: int = 0
+) -> list[ListingChange]:
     """Make every live listing of `product` follow its supplier; one ListingChange per listing.
 
     `outcome` (catalog.services.RefreshOutcome, optional) only words the rule ("supplier price
