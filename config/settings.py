@@ -139,6 +139,15 @@ PRICE_CHANGE_CONFIRM_PERCENT = env.int("PRICE_CHANGE_CONFIRM_PERCENT", default=5
 SCRAPE_FAILURE_THRESHOLD = env.int("SCRAPE_FAILURE_THRESHOLD", default=5)
 # How long a worker holds the products it claimed for refresh.
 REFRESH_CLAIM_DURATION = timedelta(minutes=10)
+# One tracking round claims at most this many products and fetches this many at a time.
+TRACK_BATCH_SIZE = env.int("TRACK_BATCH_SIZE", default=500)
+TRACK_CONCURRENCY = env.int("TRACK_CONCURRENCY", default=8)
+TRACK_RESULT_ROWS = 1000  # outcomes kept in the Job result
+# A product that keeps failing waits longer each time, up to this.
+REFRESH_BACKOFF_MAX = timedelta(hours=6)
+
+CSV_IMPORT_MAX_ROWS = env.int("CSV_IMPORT_MAX_ROWS", default=100_000)
+CSV_IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
 # Failed logins: locked per account and per address after AXES_FAILURE_LIMIT tries.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -206,6 +215,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "monitoring.tasks.jobs_sweep_task", "schedule": 300.0},
+    "tracking-cycle": {"task": "monitoring.tasks.tracking_cycle_start", "schedule": 300.0},
 }
 # A Job still running this long after it started is taken as lost and re-enqueued.
 JOB_DEADLINE = timedelta(minutes=35)
@@ -241,7 +251,14 @@ SHOPIFY_CLIENT_ID = env("SHOPIFY_CLIENT_ID", default="")
 SHOPIFY_CLIENT_SECRET = env("SHOPIFY_CLIENT_SECRET", default="")
 SHOPIFY_API_VERSION = "2026-07"  # pinned: behaviour differs per quarterly version
 SHOPIFY_REDIRECT_URI = env("SHOPIFY_REDIRECT_URI", default="http://localhost:8000/stores/shopify/callback/")
-SHOPIFY_SCOPES = ["read_products", "write_products", "read_inventory", "write_inventory", "read_locations", "read_orders"]
+SHOPIFY_SCOPES = [
+    "read_products",
+    "write_products",
+    "read_inventory",
+    "write_inventory",
+    "read_locations",
+    "read_orders",
+]
 SHOPIFY_SHOP_BASE_URL = env("SHOPIFY_SHOP_BASE_URL", default="https://{shop}")  # {shop} = x.myshopify.com
 SHOPIFY_MIN_AVAILABLE_POINTS = env.int("SHOPIFY_MIN_AVAILABLE_POINTS", default=100)
 ETSY_KEYSTRING = env("ETSY_KEYSTRING", default="")
@@ -424,5 +441,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # one line per request would drown the workers' logs
+        "httpcore": {"level": "WARNING"},
+    },
 }

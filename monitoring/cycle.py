@@ -12,11 +12,15 @@ from django.db import connection
 from catalog.models import Product
 from catalog.services import (
     PageReading,
+    RefreshOutcome,
     product_read_checked,
     product_reading_record,
     products_apply,
     products_claim,
 )
+from marketplaces.services import listings_follow
+from monitoring.alerts import alerts_for_listing_changes, alerts_for_refresh
+from monitoring.notifications import notifications_queue
 from monitoring.records import JobCancelled, job_progress
 
 logger = logging.getLogger(__name__)
@@ -24,6 +28,7 @@ TRACKING_JOB_TYPE = "track_products"
 REFRESH_JOB_TYPE = "refresh_product"
 PROGRESS_EVERY = 1.0  # seconds between progress writes
 APPLY_BATCH = 50  # good readings written together
+FAILED_STATUSES = ("blocked", "failed", "unrecognised")
 
 
 def _read_safely(product) -> PageReading:
@@ -47,12 +52,23 @@ def _reader(todo: queue.Queue, done: queue.Queue, stop: threading.Event):
         connection.close()
 
 
-def products_follow_up(products_outcomes) -> None:
-    """After a refresh: listings follow, alert rules run; then the products' follow_pending mark
-    is cleared (a worker stopped before this point leaves it for the next round)."""
-    products = [product for product, _ in products_outcomes]
-    if products:
-        Product.objects.filter(pk__in=[product.pk for product in products]).update(follow_pending=False)
+def product_follow_up(*, product: Product, outcome: RefreshOutcome) -> list:
+    """After a refresh: the product's listings follow, then the alert rules run, then their
+    notifications are queued; last, the product's follow_pending mark is cleared (a worker stopped
+    before that leaves it for the next round, and every step is safe to run again)."""
+    changes = listings_follow(product=product, outcome=outcome) if outcome.changed or product.follow_pending else []
+    alerts = alerts_for_refresh(product=product, outcome=outcome)
+    alerts += alerts_for_listing_changes(changes=changes)
+    notifications_queue(alerts=[alert for alert in alerts if getattr(alert, "is_new", False)])
+    if product.follow_pending:
+        Product.objects.filter(pk=product.pk).update(follow_pending=False)
+        product.follow_pending = False
+    return changes
+
+
+def _needs_follow_up(product: Product, outcome: RefreshOutcome) -> bool:
+    failing = outcome.status in FAILED_STATUSES and product.failure_count >= settings.SCRAPE_FAILURE_THRESHOLD
+    return outcome.changed or product.follow_pending or failing
 
 
 class _Round:
@@ -75,15 +91,16 @@ class _Round:
             return
         outcome = product_reading_record(product=product, reading=reading)
         self.record(product, outcome)
-        if product.follow_pending:
-            products_follow_up([(product, outcome)])
+        if _needs_follow_up(product, outcome):
+            product_follow_up(product=product, outcome=outcome)
 
     def flush(self):
         good, self.good = self.good, []
         outcomes = products_apply(good)
         for (product, _), outcome in zip(good, outcomes, strict=True):
             self.record(product, outcome)
-        products_follow_up([(p, o) for (p, _), o in zip(good, outcomes, strict=True) if o.changed])
+            if _needs_follow_up(product, outcome):
+                product_follow_up(product=product, outcome=outcome)
 
 
 def cycle_run(*, job, product_ids=None) -> dict:

@@ -26,21 +26,33 @@ say "Setting up .venv"
 bash scripts/setup.sh || exit 1
 PY=.venv/bin/python
 
-say "Chromium for the browser tests"
+say "Debian packages the tests use: chromium (browser tests, JS suppliers), docker-compose (compose file check)"
+packages=()
 if [ -x "$CHROMIUM" ]; then
     echo "$CHROMIUM is there."
 elif [ "$CHROMIUM" != /usr/bin/chromium ]; then
     missing "CHROMIUM_PATH=$CHROMIUM is not an executable"
-elif ! command -v apt-get >/dev/null 2>&1; then
-    missing "$CHROMIUM is missing and there is no apt-get to install it"
-elif [ "$(id -u)" != "0" ]; then
-    missing "$CHROMIUM is missing and installing it needs root (apt-get install chromium)"
 else
-    echo "Installing Debian's chromium with apt-get."
-    export DEBIAN_FRONTEND=noninteractive
-    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; } \
-        || [ ! -x "$CHROMIUM" ]; then
-        missing "apt-get could not install chromium"
+    packages+=(chromium fonts-liberation)
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+    echo "docker-compose is there."
+else
+    packages+=(docker-compose)
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        missing "${packages[*]} missing and there is no apt-get to install them"
+    elif [ "$(id -u)" != "0" ]; then
+        missing "${packages[*]} missing and installing them needs root (apt-get install ${packages[*]})"
+    else
+        echo "Installing ${packages[*]} with apt-get."
+        export DEBIAN_FRONTEND=noninteractive
+        if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; }; then
+            missing "apt-get could not install ${packages[*]}"
+        fi
+        [ -x "$CHROMIUM" ] || missing "chromium is still missing at $CHROMIUM"
+        command -v docker-compose >/dev/null 2>&1 || missing "docker-compose is still missing"
     fi
 fi
 
