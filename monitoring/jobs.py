@@ -6,9 +6,11 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from .models import Job, JobStatus
+from .notifications import notify_job_complete
 from .records import JobCancelled, TransientError, retry_backoff
 
 logger = logging.getLogger(__name__)
@@ -68,5 +70,8 @@ def _finish(job, status, *, result=None, error=None):
         fields.update(result=result, error_message=None, progress_done=max(job.progress_done, job.progress_total))
     if error is not None:
         fields["error_message"] = error
-    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
+    with transaction.atomic():
+        finished = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
+        if finished and job.user_id:
+            notify_job_complete(job)  # only long jobs a seller waits on get a message
     return status

@@ -140,3 +140,24 @@ def test_a_url_the_site_refuses_is_reported_blocked(monkeypatch):
     monkeypatch.setattr(fetching, "fetch_page", refused)
     data = json.loads(scrape("B00FLYWNYQ", "--json"))
     assert data["blocked"] is True and data["price"] is None
+
+
+def test_save_stores_the_reading_on_the_product(monkeypatch):
+    def fake_fetch(*, url, supplier):
+        html = AMAZON_DE_PAGE.replace("B0WIDGET01", "B00FLYWNYQ")
+        return FetchResult(url=url, final_url=url, status_code=200, html=html, encoding="utf-8", elapsed=0.1)
+
+    monkeypatch.setattr(fetching, "fetch_page", fake_fetch)
+    scrape("https://www.amazon.de/dp/B00FLYWNYQ", "--json", "--save")
+    product = Product.objects.get(supplier__name="amazon-de", asin="B00FLYWNYQ")
+    assert (str(product.price), product.currency) == ("1299.00", "EUR")
+    assert product.price_history.count() == 1
+
+
+def test_save_refuses_a_blocked_page_and_a_file(monkeypatch, page_file):
+    monkeypatch.setattr(fetching, "fetch_page", lambda **kw: (_ for _ in ()).throw(Blocked("HTTP 503")))
+    with pytest.raises(CommandError, match="Nothing saved"):
+        scrape("B00FLYWNYQ", "--save")
+    with pytest.raises(CommandError, match="needs a product URL"):
+        scrape(page_file("<html><title>A saved page</title></html>"), "--save")
+    assert not Product.objects.exists()

@@ -150,3 +150,18 @@ def test_sweep_fails_a_lost_job_retried_too_often(settings):
     assert outcome["failed"] == [lost.pk]
     lost.refresh_from_db()
     assert lost.status == JobStatus.FAILED and lost.error_message == JOB_LOST_MESSAGE
+
+
+def test_a_long_job_a_seller_started_emails_them_when_it_finishes(django_capture_on_commit_callbacks, settings, user):
+    from django.core import mail
+
+    from monitoring.models import Notification
+
+    settings.JOB_NOTIFY_MIN_ITEMS = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_start(count_to_three, type="import_csv", user=user)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCESS
+    note = Notification.objects.get(user=user, type="job_complete")
+    assert note.metadata["job_id"] == job.pk
+    assert any(user.email in message.to for message in mail.outbox)

@@ -15,7 +15,7 @@ from django.db import DatabaseError
 
 from catalog.extraction import FAMILIES, FAMILY_CONFIGS, Extraction, extract
 from catalog.extraction.guess import guess_family
-from catalog.identify import IdentifyError, family_configs_from_db, identify
+from catalog.identify import IdentifyError, family_configs_from_db, generic_product_id, identify
 
 UNKNOWN_SUPPLIER = "Unknown supplier {name!r}: choose one of {choices}."
 NO_SUCH_FILE = "No such file: {target} (a URL must start with http:// or https://)"
@@ -39,6 +39,11 @@ class Command(BaseCommand):
             "default: recognised from the URL or the page, else generic",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--save",
+            action="store_true",
+            help="store what was read on the product (created if new; a URL or ASIN only; nothing when blocked)",
+        )
 
     def handle(self, *args, **options):
         target, supplier = options["target"], options.get("supplier")
@@ -46,11 +51,39 @@ class Command(BaseCommand):
         if family is not None and family not in FAMILIES:
             raise CommandError(UNKNOWN_SUPPLIER.format(name=supplier, choices=", ".join(FAMILIES)))
         configs = _family_configs()
-        if _URL.match(target) or _ASIN.match(target.strip()):
+        is_url = bool(_URL.match(target) or _ASIN.match(target.strip()))
+        if options.get("save") and not is_url:
+            raise CommandError(SAVE_NEEDS_URL)
+        if is_url:
             result = self._from_url(target.strip(), family, configs)
         else:
             result = self._from_file(Path(target).expanduser(), family, configs)
         self._print(result, as_json=options.get("json", False))
+        if options.get("save"):
+            self._save(target.strip(), result, configs)
+
+    def _save(self, target: str, result: Extraction, configs):
+        if result.blocked or result.layout_unrecognised:
+            raise CommandError(NOTHING_SAVED.format(reason=result.blocked_reason or "no product data on the page"))
+        from catalog.models import Product
+        from catalog.services import product_apply, supplier_for_site
+
+        identified = identify(target, configs=configs)
+        supplier = supplier_for_site(
+            family=identified.family,
+            site_name=identified.site_name,
+            base_url=identified.base_url,
+            currency=identified.currency or "",
+        )
+        asin = identified.product_id or generic_product_id(
+            result.canonical_url or identified.canonical_url, sku=result.asin
+        )
+        product, created = Product.objects.get_or_create(
+            supplier=supplier, asin=asin, defaults={"url": result.canonical_url or identified.canonical_url}
+        )
+        outcome = product_apply(product=product, extraction=result)
+        verb = "created" if created else outcome.status
+        self.stderr.write(f"Saved product {product.pk} ({supplier.name} {asin}): {verb}.")
 
     def _from_file(self, path: Path, family, configs) -> Extraction:
         if not path.exists():
@@ -106,6 +139,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{label + ':':<14}{'—' if value is None else value}")
         for image in result.images[:5]:
             self.stdout.write(f"{'':<14}{image}")
+
+
+SAVE_NEEDS_URL = "--save needs a product URL or ASIN (a saved file does not say which product it is)."
+NOTHING_SAVED = "Nothing saved: {reason}."
 
 
 def _price(result: Extraction) -> str | None:
