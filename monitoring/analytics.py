@@ -160,9 +160,11 @@ def _money(value) -> str:
 
 
 def _stores(user) -> dict:
+    """The stores of the seller's listings, by id (their currency, fees and minimum margin)."""
     # only() keeps the encrypted credentials out: nothing here needs them decrypted.
     fields = ("id", "account_name", "marketplace", "currency", "fee_percent", "fee_fixed", "min_margin_percent")
-    return {store.pk: store for store in StoreAccount.objects.filter(user=user).only(*fields)}
+    stores = StoreAccount.objects.filter(pk__in=Listing.objects.filter(user=user).values("store_account_id"))
+    return {store.pk: store for store in stores.only(*fields)}
 
 
 def _compute_summary_and_series(user, period: Period, stores: dict) -> tuple[dict, dict]:

@@ -267,3 +267,39 @@ def test_csv_is_scoped_to_the_seller(seller_client, other_user):
 def test_dashboard_link_is_the_csv_of_the_same_window(seller_client):
     page = seller_client.get(DASHBOARD, {"period": "90"}).content.decode()
     assert f"{reverse('monitoring:dashboard_csv')}?period=90" in page
+
+
+# ---- bench_dashboard -----------------------------------------------------------------------
+
+
+def test_percentile_is_the_nearest_rank():
+    from monitoring.management.commands.bench_dashboard import percentile
+
+    samples = [float(n) for n in range(1, 101)]
+    assert (percentile(samples, 50), percentile(samples, 95), percentile(samples, 100)) == (50.0, 95.0, 100.0)
+    assert percentile([7.0], 95) == 7.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_dashboard_runs_against_a_server_and_prints_the_summary_line(live_server, user):
+    from django.core.management import call_command
+
+    seller_with_listings(user, 3)
+    out = io.StringIO()
+
+    call_command(
+        "bench_dashboard",
+        url=live_server.url,
+        email=user.email,
+        clients=2,
+        duration=0.5,
+        think=0.1,
+        workers=1,
+        stdout=out,
+    )
+
+    lines = out.getvalue().strip().splitlines()
+    assert lines[-1].startswith("dashboard: p50 ") and " ms warm, cold " in lines[-1]
+    assert lines[-1].endswith(" queries")
+    assert "0 failed" in out.getvalue()
+    assert AnalyticsCache.objects.filter(user=user).exists()
