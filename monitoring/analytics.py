@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import transaction
 from django.db.models import DecimalField, IntegerField, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -376,13 +377,15 @@ def figures_for(*, user, period: Period, rates: Rates, now: datetime | None = No
             for name, data in fresh.items()
             if name in missing
         ]
-        AnalyticsCache.objects.filter(user=user, expires_at__lte=now).delete()
-        AnalyticsCache.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["user", "metric_type", "time_period"],
-            update_fields=["data", "computed_at", "expires_at"],
-        )
+        with transaction.atomic():
+            # Expired rows of other windows go; the new ones replace any a concurrent request wrote.
+            AnalyticsCache.objects.filter(user=user, expires_at__lte=now).delete()
+            AnalyticsCache.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["user", "metric_type", "time_period"],
+                update_fields=["data", "computed_at", "expires_at"],
+            )
         found.update({name: fresh[name] for name in missing})
     return CachedFigures(data=found, computed_at=computed_at, hits=set(keys) - missing)
 
