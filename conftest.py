@@ -45,3 +45,18 @@ def other_user(db):
 def seller_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def supplier_families(transactional_db):
+    """The supplier family rows the data migrations make, for transactional tests (whose database
+    is emptied between tests, so migration-made rows are gone)."""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in (
+        ("catalog.migrations.0002_supplier_families", "create_families"),
+        ("catalog.migrations.0005_family_selectors", "write_configs"),
+    ):
+        getattr(importlib.import_module(module), function)(apps, None)

@@ -378,7 +378,7 @@ def test_rate_limit_booked_too_far_ahead_is_rate_limited(site, settings):
     assert len(site.seen) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_fetch_pages_overlaps_requests_and_keeps_order(site):
     supplier = SupplierFactory(base_url=site.url("/"), rate_limit=60000, family=None)
     site.routes["/slow"] = page(delay=0.5)

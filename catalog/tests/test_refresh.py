@@ -47,7 +47,11 @@ def test_a_refresh_reads_the_real_page_and_records_the_change(site, amazon_site)
     assert product.availability == "in_stock" and product.rating == Decimal("4.6")
     assert product.title.startswith("Instant Pot Duo 7-in-1")
     row = PriceHistory.objects.get(product=product)
-    assert (row.old_price, row.new_price, row.price_change_percent) == (Decimal("89.95"), Decimal("99.95"), Decimal("11.12"))
+    assert (row.old_price, row.new_price, row.price_change_percent) == (
+        Decimal("89.95"),
+        Decimal("99.95"),
+        Decimal("11.12"),
+    )
 
 
 def test_a_robot_check_page_never_records_a_change_or_out_of_stock(site, amazon_site):

@@ -11,7 +11,11 @@ from django.core.management import call_command
 
 from conftest import skip_or_fail
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("supplier_families"),
+]
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 NAVIGATION = ["Dashboard", "Products", "Listings", "Stores", "Alerts", "Jobs", "Settings"]
 LAUNCH_ARGS = [

@@ -19,7 +19,7 @@ from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
 from monitoring.models import Job, JobStatus
 
 # The round fetches in worker threads, which see only committed rows.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("supplier_families")]
 PAGES = Path(settings.BASE_DIR).parent / "shared" / "pages"
 
 

@@ -22,7 +22,11 @@ from monitoring.models import Alert, AuditLog, Job, JobStatus, Notification, Not
 from monitoring.records import job_start
 from monitoring.tasks import tracking_cycle_task
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("supplier_families"),
+]
 
 PAGE = """<html><head><title>Copper kettle</title>
 <script type="application/ld+json">{"@context": "https://schema.org", "@type": "Product", "name": "Copper kettle",

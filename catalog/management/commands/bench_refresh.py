@@ -133,10 +133,12 @@ class Command(BaseCommand):
             connection.creation.destroy_test_db(old_name, verbosity=0)
             teardown_test_environment()
 
-        self.stdout.write(f"refresh: {refreshed:.1f} products/s, parse ceiling {ceiling:.1f} pages/s, "
-                          f"ratio {refreshed / ceiling:.2f}")
-        self.stdout.write(f"rate: {rate:.0f}/min of {limit}/min, fraction {rate / limit:.3f}, "
-                          f"busiest 60 s window {window}/min")
+        self.stdout.write(
+            f"refresh: {refreshed:.1f} products/s, parse ceiling {ceiling:.1f} pages/s, ratio {refreshed / ceiling:.2f}"
+        )
+        self.stdout.write(
+            f"rate: {rate:.0f}/min of {limit}/min, fraction {rate / limit:.3f}, busiest 60 s window {window}/min"
+        )
 
     def _parse_ceiling(self, bodies: list[bytes]) -> float:
         """Pages per second that parsing alone manages (lexbor), the same pages, this process."""
