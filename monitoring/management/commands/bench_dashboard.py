@@ -133,7 +133,7 @@ class Command(BaseCommand):
             if url is None:
                 server, url = self._start_server(workers)
             url = url.rstrip("/")
-            self._warm_up(url, path, cookies, count=2 * (workers or self._default_workers()))
+            self._warm_up(url, path, cookies, count=workers or self._default_workers())
 
             cold_runs = []
             for _ in range(cold):
