@@ -1,12 +1,66 @@
+"""The seller's catalog pages: tracked products, adding them (links, ASINs, CSV), one product's
+history, untracking it and refreshing it now. Every query starts from request.user."""
+
+import json
+from itertools import chain
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.csv_export import csv_response
+from monitoring.cycle import REFRESH_JOB_TYPE
+from monitoring.records import job_start
+from monitoring.tasks import tracking_cycle_task
+
+from . import services
+from .filters import ORDERING_FIELDS, ProductFilter
+from .forms import ProductAddForm, ProductImportForm
+from .models import Availability, HeldReading
+from .services import ProductAddError, tracking_allowed
+from .tasks import products_import_task
+
 PAGE_SIZE = 25
+REPORT_PAGE_SIZE = 50
+HISTORY_TABLE_ROWS = 50
+CHART_POINTS = 500
+ADD_JOB_TYPE = "add_products"
+IMPORT_JOB_TYPE = "import_csv"
+IMPORT_JOB_TYPES = (ADD_JOB_TYPE, IMPORT_JOB_TYPE)
+
+UNTRACKED = "“{title}” is no longer in your products. Your listings of it are unchanged."
+REFRESH_STARTED = "Refresh started. The result shows on this page when it is done."
+REFRESH_ARCHIVED = "This product was archived by our staff and is no longer read; it cannot be refreshed."
+REFRESH_UPDATED = "Refreshed just now: {changes}."
+REFRESH_UNCHANGED = "Checked just now: nothing changed."
+REFRESH_HELD = "A reading was held: {reason}"
+REFRESH_NOT_READ = "The page could not be read: {message}"
+REFRESH_NOT_CLAIMED = (
+    "Not refreshed: the product is being read right now, or it is waiting after failed reads "
+    "before the supplier is asked again. Try again in a few minutes."
+)
+REFRESH_NEXT_TRY = "Not refreshed: after failed reads the supplier is asked again from {time} on; try again then."
+REFRESH_FAILED = "The refresh failed: {error}"
+REFRESH_CANCELLED = "The refresh was cancelled."
+HELD_READING = "A reading was held: {reason}"
+FAILING = "We could not read this product {count} times in a row: {error}"
+
+ROW_STATUS_LABELS = {
+    "added": ("Added", "success"),
+    "tracking": ("Now tracking", "success"),
+    "already_tracked": ("Already tracked", "unknown"),
+    "error": ("Not added", "failed"),
+}
 
 
 def _template(request, page: str, partial: str) -> str:
@@ -16,29 +70,501 @@ def _template(request, page: str, partial: str) -> str:
     return page
 
 
+def _hx_target(request) -> str:
+    if request.htmx and not request.htmx.history_restore_request:
+        return request.htmx.target or ""
+    return ""
+
+
+def web_url(url) -> str | None:
+    """The address if it is an http(s) link, else None: scraped URLs are never trusted in an href/src."""
+    if not isinstance(url, str):
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def _tier_context(user) -> dict:
+    limit = user.product_limit
+    count = user.tracked_products.count()
+    return {
+        "tracked_count": count,
+        "product_limit": limit,
+        "tier_label": user.get_tier_display(),
+        "at_limit": limit is not None and count >= limit,
+    }
+
+
+# ---- Product list ---------------------------------------------------------------------------
+
+
+def _sort_links(current: str) -> dict:
+    """For each sortable column: the ordering its header link asks for, and the current direction."""
+    links = {}
+    for field in ORDERING_FIELDS:
+        if current == field:
+            links[field] = {"value": f"-{field}", "direction": "ascending"}
+        elif current == f"-{field}":
+            links[field] = {"value": field, "direction": "descending"}
+        else:
+            links[field] = {"value": field, "direction": ""}
+    return links
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def product_list(request):
-    """The products the seller tracks, newest first, searchable by title or product id."""
-    products = request.user.tracked_products.select_related("supplier").order_by("-created_at", "-pk")
-    query = request.GET.get("q", "").strip()
-    if query:
-        products = products.filter(Q(title__icontains=query) | Q(asin__iexact=query))
-    page_obj = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page_obj": page_obj, "products": page_obj.object_list, "query": query}
+    """The products the seller tracks: filtered, sorted, paginated; HTMX swaps only the table."""
+    products = request.user.tracked_products.select_related("supplier", "supplier__family").order_by(
+        "-created_at", "-pk"
+    )
+    filterset = ProductFilter(request.GET or None, queryset=products)
+    page_obj = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    ordering = request.GET.get("ordering", "")
+    if ordering.lstrip("-") not in ORDERING_FIELDS:
+        ordering = ""
+    filtered = any(
+        request.GET.get(name) for name in ("q", "family", "supplier", "availability", "price_min", "price_max")
+    )
+    context = {
+        "filter": filterset,
+        "page_obj": page_obj,
+        "products": page_obj.object_list,
+        "filtered": filtered,
+        "ordering": ordering,
+        "sort_links": _sort_links(ordering),
+        "failure_threshold": settings.SCRAPE_FAILURE_THRESHOLD,
+        "oob_ordering": bool(request.htmx and not request.htmx.history_restore_request),
+    }
     return TemplateResponse(request, _template(request, "catalog/product_list.html", "product-table"), context)
+
+
+# ---- Adding products ------------------------------------------------------------------------
+
+
+def _job_started_response(request, job):
+    """After starting an add or import Job: its progress (HTMX: the fragment, with the address
+    bar moved to the progress page; else a redirect there)."""
+    url = reverse("catalog:import_detail", args=[job.pk])
+    if request.htmx:
+        response = TemplateResponse(request, "catalog/import_detail.html#import-job", _import_context(request, job))
+        response["HX-Push-Url"] = url
+        return response
+    return redirect(url)
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def product_add(request):
+    """Paste links or ASINs: one line is read at once, several wait for the next tracking round.
+    Either way a Job adds them and its page reports every line."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = ProductAddForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tracking_allowed(request.user)
+        except ProductAddError as exc:
+            form.add_error(None, str(exc))
+        else:
+            rows = form.rows()
+            job = job_start(
+                products_import_task,
+                type=ADD_JOB_TYPE,
+                user=request.user,
+                params={"rows": rows, "read_now": len(rows) == 1},
+                total=len(rows),
+            )
+            return _job_started_response(request, job)
+    context = {"form": form, **_tier_context(request.user)}
+    return TemplateResponse(request, _template(request, "catalog/product_add.html", "add-form"), context)
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def product_import(request):
+    """Upload a CSV of links/ASINs; a file that cannot be used is refused whole with the reason,
+    a usable one becomes a Job whose page reports every row."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = ProductImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
+    if request.method == "POST" and form.is_valid():
+        try:
+            tracking_allowed(request.user)
+        except ProductAddError as exc:
+            form.add_error(None, str(exc))
+        else:
+            rows = form.cleaned_data["rows"]
+            job = job_start(
+                products_import_task,
+                type=IMPORT_JOB_TYPE,
+                user=request.user,
+                params={"rows": rows, "read_now": False},
+                total=len(rows),
+            )
+            return _job_started_response(request, job)
+    context = {"form": form, "max_bytes": settings.CSV_IMPORT_MAX_BYTES, **_tier_context(request.user)}
+    return TemplateResponse(request, _template(request, "catalog/product_import.html", "import-form"), context)
+
+
+IMPORT_TEMPLATE_ROWS = [
+    ("https://www.amazon.com/dp/B00FLYWNYQ", "", "", "a link: the site comes from the link"),
+    ("", "B07H57DNVV", "amazon.de", "a bare ASIN on amazon.de"),
+    ("", "B01LW7X0JJ", "", "a bare ASIN on your default Amazon site"),
+    ("https://shop.example.com/products/blue-kettle", "", "", "any shop's product page"),
+]
 
 
 @login_required
 @require_GET
-def product_detail(request, pk):
-    """One tracked product: latest supplier data, its price and stock history, the seller's listings of it."""
-    product = get_object_or_404(request.user.tracked_products.select_related("supplier"), pk=pk)
-    context = {
+def import_template(request):
+    """An example CSV to fill in: the columns the import understands, with one row of each kind."""
+    return csv_response("products-import-template.csv", ["url", "asin", "supplier", "note"], IMPORT_TEMPLATE_ROWS)
+
+
+def _import_context(request, job) -> dict:
+    """What the add/import progress page shows: progress while it runs, then every row's outcome."""
+    result = job.result if isinstance(job.result, dict) else {}
+    rows = result.get("rows") or []
+    show = request.GET.get("show", "")
+    if show != "problems":
+        show = ""
+    shown = [row for row in rows if row.get("status") == "error"] if show else rows
+    page_obj = Paginator(shown, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    report = []
+    for row in page_obj.object_list:
+        label, badge = ROW_STATUS_LABELS.get(row.get("status"), (str(row.get("status", "")), "unknown"))
+        report.append({**row, "label": label, "badge": badge})
+    counts = [
+        (label, result.get(status, 0), badge)
+        for status, (label, badge) in ROW_STATUS_LABELS.items()
+        if result.get(status)
+    ]
+    single = rows[0] if job.type == ADD_JOB_TYPE and len(rows) == 1 else None
+    single_product = None
+    if single and single.get("product_id"):
+        single_product = request.user.tracked_products.filter(pk=single["product_id"]).first()
+    return {
+        "job": job,
+        "report": report,
+        "page_obj": page_obj,
+        "counts": counts,
+        "problems": result.get("error", 0),
+        "show": show,
+        "single": single,
+        "single_product": single_product,
+        "is_add": job.type == ADD_JOB_TYPE,
+    }
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def import_detail(request, pk):
+    """An add or CSV import of the seller's: a progress bar that follows the Job, then the outcome
+    of every row (with only the problems on request)."""
+    # params hold every submitted row (up to CSV_IMPORT_MAX_ROWS): not loaded on every poll.
+    job = get_object_or_404(request.user.jobs.filter(type__in=IMPORT_JOB_TYPES).defer("params"), pk=pk)
+    partial = "import-report" if _hx_target(request) == "import-report" else "import-job"
+    template = _template(request, "catalog/import_detail.html", partial)
+    return TemplateResponse(request, template, _import_context(request, job))
+
+
+# ---- One product ----------------------------------------------------------------------------
+
+
+def _listing_create_url(product) -> str | None:
+    """The "list this product" page, once the marketplaces app has one."""
+    try:
+        return f"{reverse('marketplaces:listing_create')}?product={product.pk}"
+    except NoReverseMatch:
+        return None
+
+
+def _refresh_jobs(user, product):
+    return user.jobs.filter(type=REFRESH_JOB_TYPE, params__product_ids=[product.pk])
+
+
+def refresh_outcome(job) -> tuple[str, str] | None:
+    """A finished refresh Job as (level, message) for the seller; None while it runs."""
+    if job is None or not job.is_finished:
+        return None
+    if job.status == "cancelled":
+        return "warning", REFRESH_CANCELLED
+    if job.status == "failed":
+        return "error", REFRESH_FAILED.format(error=job.error_message or "unknown error")
+    result = job.result if isinstance(job.result, dict) else {}
+    outcomes = result.get("outcomes") or []
+    if not outcomes:
+        return "warning", REFRESH_NOT_CLAIMED
+    outcome = outcomes[0]
+    status = outcome.get("status")
+    if status == "updated":
+        changes = []
+        if outcome.get("price_changed"):
+            changes.append(
+                f"price {outcome.get('old_price') or '—'} → {outcome.get('new_price')} {outcome.get('currency')}"
+            )
+        if outcome.get("stock_changed"):
+            old = Availability(outcome["old_availability"]).label if outcome.get("old_availability") else "—"
+            new = Availability(outcome["new_availability"]).label if outcome.get("new_availability") else "—"
+            changes.append(f"stock {old} → {new}")
+        others = [
+            name
+            for name in outcome.get("changed_fields") or []
+            if name not in ("price", "currency", "stock", "availability")
+        ]
+        if others:
+            changes.append(", ".join(name.replace("_", " ") for name in others) + " updated")
+        return "success", REFRESH_UPDATED.format(changes="; ".join(changes) or "details updated")
+    if status == "unchanged":
+        return "success", REFRESH_UNCHANGED
+    if status == "held":
+        return "warning", REFRESH_HELD.format(reason=outcome.get("message", ""))
+    return "error", REFRESH_NOT_READ.format(message=outcome.get("message") or status)
+
+
+def _summary_context(request, product, refresh_job=None) -> dict:
+    threshold = settings.SCRAPE_FAILURE_THRESHOLD
+    held = list(product.held_readings.filter(status=HeldReading.Status.OPEN).order_by("-created_at")[:10])
+    for reading in held:
+        reading.message = HELD_READING.format(reason=reading.reason)
+        values = reading.reading if isinstance(reading.reading, dict) else {}
+        parts = []
+        if values.get("price"):
+            parts.append(f"{values['price']} {values.get('currency') or ''}".strip())
+        if values.get("availability") in Availability.values:
+            parts.append(Availability(values["availability"]).label.lower())
+        reading.values_text = ", ".join(parts)
+    failing = product.failure_count >= threshold
+    return {
         "product": product,
-        "price_history": product.price_history.all()[:20],
-        "stock_history": product.stock_history.all()[:20],
+        "supplier_url": web_url(product.url),
+        "images": [url for url in (web_url(item) for item in (product.images or [])[:8]) if url],
+        "held_readings": held,
+        "failing_message": FAILING.format(count=product.failure_count, error=product.last_error or "no reason given")
+        if failing
+        else "",
+        "refresh_job": refresh_job,
+        "refresh_outcome": _refresh_outcome_for(product, refresh_job),
+    }
+
+
+def _refresh_outcome_for(product, job) -> tuple[str, str] | None:
+    """The outcome of a refresh, saying until when a product that backs off after failures waits."""
+    outcome = refresh_outcome(job)
+    waiting_until = product.refresh_claimed_until
+    backing_off = product.failure_count and waiting_until and waiting_until > timezone.now()
+    if outcome == ("warning", REFRESH_NOT_CLAIMED) and backing_off:
+        when = date_format(timezone.localtime(waiting_until), "M j, H:i T")
+        return "warning", REFRESH_NEXT_TRY.format(time=when)
+    return outcome
+
+
+NOW_LABEL = "Now"
+
+
+def _chart(label: str, points: list, *, color: str, y_axis: dict | None = None) -> str:
+    """A stepped line chart's configuration for static/js/charts.js: (time, value) points, labelled
+    in the seller's zone; a last ("Now", value) point carries the current value to the present."""
+    labels = [at if isinstance(at, str) else timezone.localtime(at).strftime("%Y-%m-%d %H:%M") for at, _ in points]
+    config = {
+        "type": "line",
+        "data": {
+            "labels": labels,
+            "datasets": [
+                {
+                    "label": label,
+                    "data": [value for _, value in points],
+                    "stepped": True,
+                    "borderColor": color,
+                    "backgroundColor": color,
+                    "pointRadius": 2,
+                }
+            ],
+        },
+        "options": {"scales": {"y": y_axis or {"beginAtZero": False}}},
+    }
+    return json.dumps(config)
+
+
+def _history_context(product) -> dict:
+    price_rows = list(product.price_history.order_by("-recorded_at", "-pk")[:CHART_POINTS])
+    stock_rows = list(product.stock_history.order_by("-recorded_at", "-pk")[:CHART_POINTS])
+    price_points = [
+        (row.recorded_at, float(row.new_price)) for row in reversed(price_rows) if row.new_price is not None
+    ]
+    price_chart = ""
+    if price_points:
+        if product.price is not None:
+            price_points.append((NOW_LABEL, float(product.price)))
+        price_chart = _chart(f"Supplier price ({product.currency or 'price'})", price_points, color="#2b6cb0")
+    stock_chart = ""
+    if any(row.new_stock is not None for row in stock_rows):
+        points = [(row.recorded_at, row.new_stock) for row in reversed(stock_rows)]
+        points.append((NOW_LABEL, product.stock))
+        stock_chart = _chart("Quantity in stock", points, color="#1f8a4c", y_axis={"beginAtZero": True})
+    elif stock_rows:
+        levels = [Availability.IN_STOCK, Availability.LOW_STOCK, Availability.OUT_OF_STOCK, Availability.UNKNOWN]
+        points = [(row.recorded_at, Availability(row.new_availability).label) for row in reversed(stock_rows)]
+        points.append((NOW_LABEL, product.get_availability_display()))
+        stock_chart = _chart(
+            "Availability",
+            points,
+            color="#1f8a4c",
+            y_axis={"type": "category", "labels": [level.label for level in levels]},
+        )
+    return {
+        "product": product,
+        "price_history": price_rows[:HISTORY_TABLE_ROWS],
+        "price_history_count": product.price_history.count(),
+        "stock_history": stock_rows[:HISTORY_TABLE_ROWS],
+        "stock_history_count": product.stock_history.count(),
+        "history_rows": HISTORY_TABLE_ROWS,
+        "price_chart": price_chart,
+        "stock_chart": stock_chart,
+    }
+
+
+def _tracked_product(request, pk):
+    return get_object_or_404(request.user.tracked_products.select_related("supplier", "supplier__family"), pk=pk)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def product_detail(request, pk):
+    """One tracked product: supplier data, flags, history as charts and tables, the seller's listings
+    of it, untrack and refresh now. HTMX asks for the summary or the history region alone."""
+    product = _tracked_product(request, pk)
+    refresh_job = _refresh_jobs(request.user, product).unfinished().order_by("-created_at").first()
+    target = _hx_target(request)
+    if target == "product-history":
+        return TemplateResponse(request, "catalog/product_detail.html#product-history", _history_context(product))
+    if target == "product-summary":
+        context = _summary_context(request, product, refresh_job)
+        return TemplateResponse(request, "catalog/product_detail.html#product-summary", context)
+    context = {
+        **_summary_context(request, product, refresh_job),
+        **_history_context(product),
         "listings": request.user.listings.filter(product=product).select_related("store_account"),
+        "listing_create_url": _listing_create_url(product),
     }
     return TemplateResponse(request, "catalog/product_detail.html", context)
+
+
+@login_required
+@require_POST
+def product_untrack(request, pk):
+    """Take a product off the seller's list (audited); the product itself and the seller's
+    listings of it stay."""
+    product = _tracked_product(request, pk)
+    services.product_untrack(user=request.user, product=product, request=request)
+    messages.success(request, UNTRACKED.format(title=str(product)))
+    return redirect("catalog:product_list")
+
+
+@login_required
+@require_POST
+def product_refresh(request, pk):
+    """Refresh now: the whole tracking cycle for this one product as a Job (a refresh already
+    under way is followed instead of starting another). HTMX gets the progress fragment."""
+    product = _tracked_product(request, pk)
+    if product.is_archived:
+        if request.htmx:
+            context = {"product": product, "refresh_job": None, "refresh_outcome": ("error", REFRESH_ARCHIVED)}
+            return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
+        messages.error(request, REFRESH_ARCHIVED)
+        return redirect(product)
+    job = _refresh_jobs(request.user, product).unfinished().order_by("-created_at").first()
+    if job is None:
+        job = job_start(
+            tracking_cycle_task,
+            type=REFRESH_JOB_TYPE,
+            user=request.user,
+            params={"product_ids": [product.pk]},
+            total=1,
+        )
+    if request.htmx:
+        context = {"product": product, "refresh_job": job, "refresh_outcome": None}
+        return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
+    messages.info(request, REFRESH_STARTED)
+    return redirect(product)
+
+
+@login_required
+@require_GET
+def product_refresh_status(request, pk, job_pk):
+    """Polled while a refresh runs: its progress; once done, the product summary with the new
+    values (swapped in place of the summary) and a signal for the history region to reload."""
+    product = _tracked_product(request, pk)
+    job = get_object_or_404(_refresh_jobs(request.user, product), pk=job_pk)
+    if not request.htmx:
+        return redirect(product)
+    if not job.is_finished:
+        context = {"product": product, "refresh_job": job, "refresh_outcome": None}
+        return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
+    product.refresh_from_db()
+    response = TemplateResponse(
+        request, "catalog/product_detail.html#product-summary", _summary_context(request, product, job)
+    )
+    response["HX-Retarget"] = "#product-summary"
+    response["HX-Reswap"] = "outerHTML"
+    response["HX-Trigger"] = "product-refreshed"
+    return response
+
+
+HISTORY_CSV_HEADER = ["recorded_at", "product", "kind", "old", "new", "currency", "change_percent", "reason"]
+
+
+def history_csv_rows(product):
+    """Price and stock changes of a product, oldest first, one CSV row per changed value; times in
+    the active (the seller's) time zone."""
+    title = product.title or str(product)
+    price_rows = (
+        (
+            row.recorded_at,
+            row.pk,
+            (
+                timezone.localtime(row.recorded_at),
+                title,
+                "price",
+                row.old_price,
+                row.new_price,
+                row.currency,
+                row.price_change_percent,
+                row.reason,
+            ),
+        )
+        for row in product.price_history.order_by("recorded_at", "pk")
+    )
+    stock_rows = []
+    for row in product.stock_history.order_by("recorded_at", "pk"):
+        at = timezone.localtime(row.recorded_at)
+        if row.old_stock != row.new_stock:
+            stock_rows.append(
+                (row.recorded_at, row.pk, (at, title, "stock", row.old_stock, row.new_stock, "", None, row.reason))
+            )
+        if row.old_availability != row.new_availability:
+            stock_rows.append(
+                (
+                    row.recorded_at,
+                    row.pk,
+                    (at, title, "availability", row.old_availability, row.new_availability, "", None, row.reason),
+                )
+            )
+    merged = sorted(chain(price_rows, stock_rows), key=lambda item: item[0])
+    return [cells for _, _, cells in merged]
+
+
+@login_required
+@require_GET
+def product_history_csv(request, pk):
+    """The product's whole price and stock history as a CSV download (the numbers behind the charts)."""
+    product = _tracked_product(request, pk)
+    filename = f"product-{product.pk}-{product.asin}-history.csv"
+    return csv_response(filename, HISTORY_CSV_HEADER, history_csv_rows(product))
