@@ -430,6 +430,14 @@ def _history_context(product) -> dict:
     }
 
 
+def _listings_context(request, product) -> dict:
+    return {
+        "product": product,
+        "listings": request.user.listings.filter(product=product).select_related("store_account"),
+        "listing_create_url": _listing_create_url(product),
+    }
+
+
 def _tracked_product(request, pk):
     return get_object_or_404(request.user.tracked_products.select_related("supplier", "supplier__family"), pk=pk)
 
@@ -445,14 +453,17 @@ def product_detail(request, pk):
     target = _hx_target(request)
     if target == "product-history":
         return TemplateResponse(request, "catalog/product_detail.html#product-history", _history_context(product))
+    if target == "product-listings":
+        return TemplateResponse(
+            request, "catalog/product_detail.html#product-listings", _listings_context(request, product)
+        )
     if target == "product-summary":
         context = _summary_context(request, product, refresh_job)
         return TemplateResponse(request, "catalog/product_detail.html#product-summary", context)
     context = {
         **_summary_context(request, product, refresh_job),
         **_history_context(product),
-        "listings": request.user.listings.filter(product=product).select_related("store_account"),
-        "listing_create_url": _listing_create_url(product),
+        **_listings_context(request, product),
     }
     return TemplateResponse(request, "catalog/product_detail.html", context)
 

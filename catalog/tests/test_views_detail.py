@@ -154,16 +154,21 @@ def test_availability_is_charted_when_the_page_never_gives_a_quantity(seller_cli
     assert stock["data"]["datasets"][0]["data"] == ["Out of stock", "In stock"]
 
 
-def test_htmx_asks_for_one_region_and_gets_only_it(seller_client, product):
+def test_htmx_asks_for_one_region_and_gets_only_it(seller_client, user, product):
     PriceHistoryFactory(product=product, new_price="24.50")
+    ListingFactory(product=product, store_account=StoreAccountFactory(user=user, account_name="my-ebay-shop"))
     history = seller_client.get(detail_url(product), headers={"HX-Request": "true", "HX-Target": "product-history"})
     summary = seller_client.get(detail_url(product), headers={"HX-Request": "true", "HX-Target": "product-summary"})
+    listings = seller_client.get(detail_url(product), headers={"HX-Request": "true", "HX-Target": "product-listings"})
 
     history_page, summary_page = history.content.decode(), summary.content.decode()
     assert "<html" not in history_page and history_page.lstrip().startswith('<section id="product-history"')
     assert "data-chart" in history_page
     assert "<html" not in summary_page and summary_page.lstrip().startswith('<section id="product-summary"')
     assert "Blue kettle" in summary_page
+    listings_page = listings.content.decode()
+    assert listings_page.lstrip().startswith('<section id="product-listings"') and "my-ebay-shop" in listings_page
+    assert "data-chart" not in listings_page
 
 
 # ---- History CSV ----------------------------------------------------------------------------
