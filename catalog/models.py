@@ -93,9 +93,10 @@ class Product(models.Model):
     # Consecutive failed refreshes; the seller is warned past a threshold (catalog issue).
     failure_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    # Set while a worker refreshes the product (or while it backs off after failures), so no
-    # other worker claims it meanwhile.
+    # Set while a worker refreshes the product, so no other worker claims it meanwhile.
     refresh_claimed_until = models.DateTimeField(null=True, blank=True)
+    # After failed reads the schedule waits until then (a seller's "refresh now" does not).
+    retry_not_before = models.DateTimeField(null=True, blank=True)
     # A change was applied whose follow-up (listings, alerts) has not finished yet; the next
     # tracking round does it, so a worker killed in between loses nothing.
     follow_pending = models.BooleanField(default=False)

@@ -93,7 +93,14 @@ def extraction_as_dict(extraction) -> dict:
     }
 
 
-APPLY_BOOKKEEPING = ["last_scraped_at", "failure_count", "last_error", "refresh_claimed_until", "updated_at"]
+APPLY_BOOKKEEPING = [
+    "last_scraped_at",
+    "failure_count",
+    "last_error",
+    "refresh_claimed_until",
+    "retry_not_before",
+    "updated_at",
+]
 APPLY_CONTENT = ["price", "currency", "stock", "availability", "title", "description", "rating", "reviews_count"]
 
 
@@ -157,6 +164,7 @@ def _reading_changes(product: Product, extraction, *, reason: str, now):
     product.failure_count = 0
     product.last_error = ""
     product.refresh_claimed_until = None
+    product.retry_not_before = None
     return outcome, rows
 
 
@@ -216,8 +224,11 @@ def product_record_failure(
     now = now or timezone.now()
     product.failure_count += 1
     product.last_error = message[:1000]
-    product.refresh_claimed_until = now + failure_backoff(product.failure_count, retry_after)
-    product.save(update_fields=["failure_count", "last_error", "refresh_claimed_until", "updated_at"])
+    product.refresh_claimed_until = None
+    product.retry_not_before = now + failure_backoff(product.failure_count, retry_after)
+    product.save(
+        update_fields=["failure_count", "last_error", "refresh_claimed_until", "retry_not_before", "updated_at"]
+    )
     return RefreshOutcome(product_id=product.pk, status=status, currency=product.currency, message=message)
 
 
@@ -306,7 +317,8 @@ def products_due(now=None):
         listed = Q(listings__status__in=live, listings__user__tier=tier, listings__user__is_demo=False)
         due |= (tracked | listed) & stale
     claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
-    return Product.objects.live().filter(due, claimable).distinct()
+    not_backing_off = Q(retry_not_before__isnull=True) | Q(retry_not_before__lt=now)
+    return Product.objects.live().filter(due, claimable, not_backing_off).distinct()
 
 
 def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
@@ -314,7 +326,7 @@ def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
     or the given ones, for this worker; rows another worker holds are skipped."""
     now = now or timezone.now()
     claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
-    if product_ids is not None:
+    if product_ids is not None:  # a seller asked: no waiting out a failure backoff
         candidates = Product.objects.live().filter(claimable, pk__in=product_ids)
     else:
         unfinished = Q(follow_pending=True, is_archived=False) & claimable

@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -45,11 +44,7 @@ REFRESH_UPDATED = "Refreshed just now: {changes}."
 REFRESH_UNCHANGED = "Checked just now: nothing changed."
 REFRESH_HELD = "A reading was held: {reason}"
 REFRESH_NOT_READ = "The page could not be read: {message}"
-REFRESH_NOT_CLAIMED = (
-    "Not refreshed: the product is being read right now, or it is waiting after failed reads "
-    "before the supplier is asked again. Try again in a few minutes."
-)
-REFRESH_NEXT_TRY = "Not refreshed: after failed reads the supplier is asked again from {time} on; try again then."
+REFRESH_NOT_CLAIMED = "Not refreshed: the product is being read right now by the schedule; its result shows here soon."
 REFRESH_FAILED = "The refresh failed: {error}"
 REFRESH_CANCELLED = "The refresh was cancelled."
 HELD_READING = "A reading was held: {reason}"
@@ -350,19 +345,8 @@ def _summary_context(request, product, refresh_job=None) -> dict:
         if failing
         else "",
         "refresh_job": refresh_job,
-        "refresh_outcome": _refresh_outcome_for(product, refresh_job),
+        "refresh_outcome": refresh_outcome(refresh_job),
     }
-
-
-def _refresh_outcome_for(product, job) -> tuple[str, str] | None:
-    """The outcome of a refresh, saying until when a product that backs off after failures waits."""
-    outcome = refresh_outcome(job)
-    waiting_until = product.refresh_claimed_until
-    backing_off = product.failure_count and waiting_until and waiting_until > timezone.now()
-    if outcome == ("warning", REFRESH_NOT_CLAIMED) and backing_off:
-        when = date_format(timezone.localtime(waiting_until), "M j, H:i T")
-        return "warning", REFRESH_NEXT_TRY.format(time=when)
-    return outcome
 
 
 NOW_LABEL = "Now"

@@ -64,7 +64,7 @@ def test_a_robot_check_page_never_records_a_change_or_out_of_stock(site, amazon_
     product.refresh_from_db()
     assert outcome.status == "blocked"
     assert (product.price, product.availability, product.stock, product.title) == before
-    assert product.failure_count == 1 and product.refresh_claimed_until is not None
+    assert product.failure_count == 1 and product.retry_not_before is not None
     assert not PriceHistory.objects.exists() and not StockHistory.objects.exists()
 
 

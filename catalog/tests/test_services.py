@@ -173,3 +173,12 @@ def test_tracking_respects_the_tier_limit(settings):
         product_track(user=seller, product=ProductFactory())
     assert seller.tracked_products.count() == 2
     assert AuditLog.objects.filter(owner=seller, action="tracked").count() == 2
+
+
+def test_a_product_backing_off_waits_for_the_schedule_but_not_for_refresh_now():
+    seller = UserFactory()
+    product = ProductFactory(last_scraped_at=None, failure_count=2, retry_not_before=NOW + datetime.timedelta(hours=1))
+    seller.tracked_products.add(product)
+    assert product not in products_due(NOW)
+    assert products_claim(limit=5, now=NOW) == []
+    assert [p.pk for p in products_claim(limit=5, product_ids=[product.pk], now=NOW)] == [product.pk]

@@ -1,6 +1,5 @@
 """Refresh now on a product page: a Job for the whole cycle of that product, followed live."""
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -17,7 +16,6 @@ from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
 from catalog.views import (
     REFRESH_ARCHIVED,
     REFRESH_HELD,
-    REFRESH_NEXT_TRY,
     REFRESH_NOT_CLAIMED,
     REFRESH_NOT_READ,
     REFRESH_STARTED,
@@ -160,17 +158,6 @@ def test_every_refresh_outcome_is_told_to_the_seller(seller_client, user, produc
     page = seller_client.get(status_url(product, job), headers=HX).content.decode()
 
     assert html_text(message) in page
-
-
-def test_a_product_backing_off_after_failures_says_when_it_can_be_read_again(seller_client, user, product):
-    Product.objects.filter(pk=product.pk).update(
-        failure_count=2, refresh_claimed_until=datetime(2099, 1, 1, 12, 0, tzinfo=UTC)
-    )
-    job = finished_job(user, product, {"products": 0, "outcomes": []})
-
-    page = seller_client.get(status_url(product, job), headers=HX).content.decode()
-
-    assert REFRESH_NEXT_TRY.format(time="Jan 1, 12:00 UTC") in page
 
 
 def test_without_htmx_the_status_address_leads_back_to_the_product(seller_client, user, product):
