@@ -5,22 +5,16 @@ DESIGN.md). The webhook secret is masked in audit rows (records.audit_values) an
 only once, on the response that made it. Delivery code reads `alert_settings_for(user=…)`.
 """
 
-import secrets
 from urllib.parse import urlsplit
 
 from django.db import transaction
 
+from .alerts import alert_settings_for
 from .models import AlertSettings, Channel, NotificationChannel
 from .records import audit_record
+from .webhooks import WEBHOOK_SECRET_PREFIX, webhook_secret_new
 
-WEBHOOK_SECRET_PREFIX = "whsec_"
 MASK = "••••••••"
-
-
-def alert_settings_for(*, user) -> AlertSettings:
-    """The seller's alert settings, made with the defaults the first time they are needed."""
-    alert_settings, _ = AlertSettings.objects.get_or_create(user=user)
-    return alert_settings
 
 
 def secret_masked(secret: str) -> str:
@@ -120,7 +114,7 @@ def webhook_secret_regenerate(*, user, acting_user, request=None) -> str:
     """Make a new webhook signing secret (the old one stops verifying at once); return it once."""
     alert_settings = alert_settings_for(user=user)
     had_secret = bool(alert_settings.webhook_secret)
-    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = webhook_secret_new()
     alert_settings.webhook_secret = secret
     alert_settings.save(update_fields=["webhook_secret", "updated_at"])
     audit_record(

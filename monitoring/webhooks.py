@@ -66,6 +66,11 @@ def webhook_verify(secret, header, raw_body, now=None, tolerance=300) -> bool:
     return any(hmac.compare_digest(expected, signature.encode()) for signature in signatures)
 
 
+def webhook_secret_new() -> str:
+    """A fresh signing secret: the prefix says what it is, the rest is 32 random bytes."""
+    return WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
 def webhook_secret_for(user) -> str:
     """The seller's webhook signing secret, made on first use (secrets.token_urlsafe).
 
@@ -78,7 +83,7 @@ def webhook_secret_for(user) -> str:
         # Locked so two workers signing at once agree on one secret.
         alert_settings = AlertSettings.objects.select_for_update().get(pk=alert_settings.pk)
         if not alert_settings.webhook_secret:
-            alert_settings.webhook_secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+            alert_settings.webhook_secret = webhook_secret_new()
             alert_settings.save(update_fields=["webhook_secret", "updated_at"])
     return alert_settings.webhook_secret
 

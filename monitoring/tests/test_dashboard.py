@@ -281,6 +281,7 @@ def test_percentile_is_the_nearest_rank():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("supplier_families")
 def test_bench_dashboard_runs_against_a_server_and_prints_the_summary_line(live_server, user):
     from django.core.management import call_command
 
