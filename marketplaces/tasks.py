@@ -24,6 +24,7 @@ from marketplaces.services import (
     store_statistics_catch_up,
     store_sync_skip_reason,
 )
+from monitoring.analytics import analytics_invalidate
 from monitoring.jobs import job_task
 from monitoring.records import job_progress, job_start
 
@@ -124,6 +125,7 @@ def store_performance_import_task(job):
         return {"skipped": skipped}
     day = job.params.get("day")
     imports = [store_performance_import(store, date.fromisoformat(day))] if day else store_statistics_catch_up(store)
+    analytics_invalidate(store.user)  # the dashboard recomputes from the new rows
     return {"imports": [item.as_dict() for item in imports]}
 
 

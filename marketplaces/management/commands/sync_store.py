@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from marketplaces.models import StoreAccount
 from marketplaces.services import store_sync
+from monitoring.analytics import analytics_invalidate
 
 BAD_DAY_MESSAGE = "--day takes a date as YYYY-MM-DD, not {value!r}."
 NO_STORE_MESSAGE = "No store with id {value!r}."
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         if store is None:
             raise CommandError(NO_STORE_MESSAGE.format(value=store_id))
         result = store_sync(store, day=day)
+        analytics_invalidate(store.user)
         if result.error:
             raise CommandError(result.line())
         style = self.style.SUCCESS if result.ok else self.style.WARNING

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from marketplaces.models import StoreAccount
 from marketplaces.services import store_sync
+from monitoring.analytics import analytics_invalidate
 
 from .sync_store import parse_day
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         synced = failed = skipped = 0
         for store in stores:
             result = store_sync(store, day=day)
+            analytics_invalidate(store.user)
             if result.skipped:
                 skipped += 1
                 self.stdout.write(self.style.WARNING(result.line()))
