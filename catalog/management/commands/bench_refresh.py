@@ -176,14 +176,15 @@ class Command(BaseCommand):
         return [product.pk for product in products]
 
     def _run_rounds(self, product_ids):
-        from monitoring.cycle import cycle_run
-        from monitoring.models import Job, JobStatus
+        """The catalog's refresh pipeline as a tracking round runs it: claim, read, write."""
+        from catalog.refreshing import products_refresh
+        from catalog.services import products_claim
 
         remaining = list(product_ids)
         while remaining:
-            job = Job.objects.create(type="bench", status=JobStatus.RUNNING, params={})
             batch, remaining = remaining[: settings.TRACK_BATCH_SIZE], remaining[settings.TRACK_BATCH_SIZE :]
-            cycle_run(job=job, product_ids=batch)
+            products = products_claim(limit=len(batch), product_ids=batch)
+            products_refresh(products, concurrency=settings.TRACK_CONCURRENCY)
 
     def _throughput(self, pages, families, options) -> float:
         site = SupplierSite(pages)
