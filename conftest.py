@@ -24,6 +24,9 @@ def _fast_and_isolated(settings, tmp_path):
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+    from catalog.proxies import active_proxies_forget
+
+    active_proxies_forget()  # each test sees the proxies it made
     yield
 
 

@@ -29,9 +29,28 @@ _FAILURE_HEALTH = ExpressionWrapper((F("health_score") * 4) / 5, output_field=In
 _BLOCKED_HEALTH = ExpressionWrapper((F("health_score") * 4 + 52) / 5, output_field=IntegerField())
 
 
+_active = {"at": float("-inf"), "proxies": []}
+ACTIVE_LIST_SECONDS = 2.0  # how stale this process's view of the pool may be
+
+
+def active_proxies() -> list[ProxyPool]:
+    """The active proxies, read at most every ACTIVE_LIST_SECONDS per process: every fetch asks,
+    and a health change or a deactivation may take that long to be seen."""
+    now = time.monotonic()
+    if now - _active["at"] > ACTIVE_LIST_SECONDS:
+        _active["proxies"] = list(ProxyPool.objects.filter(is_active=True))
+        _active["at"] = now
+    return _active["proxies"]
+
+
+def active_proxies_forget() -> None:
+    _active["at"] = float("-inf")
+
+
 def proxy_choose(*, exclude_ids=()) -> ProxyPool | None:
     """An active proxy picked at random, weighted by health_score; None when there is none."""
-    candidates = list(ProxyPool.objects.filter(is_active=True).exclude(pk__in=list(exclude_ids)))
+    excluded = set(exclude_ids)
+    candidates = [proxy for proxy in active_proxies() if proxy.pk not in excluded]
     if not candidates:
         return None
     weights = [max(proxy.health_score, 1) for proxy in candidates]
@@ -112,6 +131,7 @@ def proxy_deactivate(*, proxy: ProxyPool, reason: str) -> bool:
     """Switch the proxy off with the reason staff will see; False when it was already off."""
     reason = scrub(proxy, reason)[: ProxyPool._meta.get_field("deactivated_reason").max_length]
     changed = ProxyPool.objects.filter(pk=proxy.pk, is_active=True).update(is_active=False, deactivated_reason=reason)
+    active_proxies_forget()
     if changed:
         proxy.is_active = False
         proxy.deactivated_reason = reason
@@ -123,6 +143,7 @@ def proxy_reactivate(*, proxy: ProxyPool) -> None:
     ProxyPool.objects.filter(pk=proxy.pk).update(
         is_active=True, deactivated_reason="", consecutive_failures=0, health_score=Value(50)
     )
+    active_proxies_forget()
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 import codecs
 import datetime
+import functools
 import importlib.util
 import re
 from email.utils import parsedate_to_datetime
@@ -85,7 +86,7 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]
 _SHORT_PAGE_TEXT = 2000
 # Block pages are small. Of a larger page only its head and tail are read: scanning a few
 # hundred kilobytes of a real product page for markers would cost more than parsing it.
-_SAMPLE_HEAD, _SAMPLE_TAIL = 150_000, 20_000
+_SAMPLE_HEAD, _SAMPLE_TAIL, _SAMPLE_TITLE = 150_000, 20_000, 30_000
 
 
 def looks_blocked(html: str) -> str | None:
@@ -97,13 +98,20 @@ def looks_blocked(html: str) -> str | None:
     if not html or not html.strip():
         return EMPTY_PAGE
     large = len(html) > _SAMPLE_HEAD + _SAMPLE_TAIL
-    sample = html[:_SAMPLE_HEAD] + "\n" + html[-_SAMPLE_TAIL:] if large else html
-    lowered = sample.lower()
-    if "<html" in lowered and "</html" not in lowered and "</body" not in lowered:
-        return TRUNCATED_PAGE
-    for marker in _STRONG_MARKERS:
-        if marker in lowered:
-            return CAPTCHA_PAGE.format(marker=marker)
+    if large:
+        # A block page is small: of a large page only its end (truncated?) and title are looked at;
+        # the extraction's own detector looks further when no product data turns up.
+        sample, tail = html[:_SAMPLE_TITLE], html[-_SAMPLE_TAIL:].lower()
+        if "<html" in sample.lower() and "</html" not in tail and "</body" not in tail:
+            return TRUNCATED_PAGE
+        lowered = ""
+    else:
+        sample, lowered = html, html.lower()
+        if "<html" in lowered and "</html" not in lowered and "</body" not in lowered:
+            return TRUNCATED_PAGE
+        for marker in _STRONG_MARKERS:
+            if marker in lowered:
+                return CAPTCHA_PAGE.format(marker=marker)
     title_match = _TITLE.search(sample)
     title = " ".join(title_match.group(1).split()) if title_match else ""
     # A large page is never short of text; only a small one is worth stripping to its text.
@@ -129,8 +137,10 @@ def accept_language_for(host: str) -> str:
     return ACCEPT_LANGUAGE_BY_SUFFIX.get(best, DEFAULT_ACCEPT_LANGUAGE)
 
 
+@functools.cache
 def accepted_encodings() -> str:
-    """Only the content encodings httpx can decode here."""
+    """Only the content encodings httpx can decode here (looked up once: the import system's
+    lock would otherwise serialise every fetching thread)."""
     encodings = ["gzip", "deflate"]
     if importlib.util.find_spec("brotli") or importlib.util.find_spec("brotlicffi"):
         encodings.append("br")

@@ -125,7 +125,10 @@ class Command(BaseCommand):
         setup_test_environment()
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
         try:
-            with override_settings(SCRAPER_ALLOWED_HOSTS=["127.0.0.1"], TRACK_CONCURRENCY=options["concurrency"]):
+            # As in production: DEBUG off (no query log), the local server allowed as a supplier.
+            with override_settings(
+                DEBUG=False, SCRAPER_ALLOWED_HOSTS=["127.0.0.1"], TRACK_CONCURRENCY=options["concurrency"]
+            ):
                 refreshed = self._throughput(pages, families, options)
                 rate, window, limit = self._rate(pages, families, options)
         finally:
