@@ -92,15 +92,17 @@ class Finder:
         """(element, unique) for an id: the first element carrying it and whether it is the only
         one; (None, True) when no element has it."""
         if self._ids is None:
-            nodes = self.tree.css("[id]")
-            ids = [node.id for node in nodes]
-            self._ids = (nodes, ids, dict(zip(ids, range(len(ids)), strict=True)))  # id → position of its last use
-        nodes, ids, last = self._ids
-        position = last.get(element_id)
-        if position is None:
-            return None, True
-        first = ids.index(element_id)
-        return nodes[first], first == position
+            first, repeated = {}, set()
+            for node in self.tree.css("[id]"):
+                key = node.id
+                if key in first:
+                    repeated.add(key)
+                else:
+                    first[key] = node
+            self._ids = (first, repeated)
+        first, repeated = self._ids
+        node = first.get(element_id)
+        return (None, True) if node is None else (node, element_id not in repeated)
 
     def select(self, spec: str, *, first_only: bool = False) -> list:
         """(node, attribute) pairs a selector spec matches; nothing for an invalid selector.
