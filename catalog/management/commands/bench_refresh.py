@@ -144,11 +144,12 @@ class Command(BaseCommand):
         )
 
     def _parse_ceiling(self, bodies: list[bytes]) -> float:
-        """Pages per second that parsing alone manages (lexbor), the same pages, this process."""
+        """Pages per second that parsing alone manages, the fastest way lexbor offers (bytes in,
+        one thread), on the same pages in this process."""
         rounds, started = 0, time.perf_counter()
         while time.perf_counter() - started < 3.0:
             for body in bodies:
-                LexborHTMLParser(body.decode("utf-8", "replace")).css_first("title")
+                LexborHTMLParser(body).css_first("title")
             rounds += 1
         return rounds * len(bodies) / (time.perf_counter() - started)
 
