@@ -4,7 +4,7 @@ Header (DESIGN.md): ``X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, 
 keyed by the seller's AlertSettings.webhook_secret (made on first use). A receiver recomputes the
 HMAC over the exact bytes it received, rejects a timestamp more than 5 minutes off (replays) and
 compares in constant time: `webhook_verify` does exactly that with the standard library only, so
-it is also the snippet in docs/webhooks.md. The secret never goes into a log, an error message or a
+it is also the snippet in the README. The secret never goes into a log, an error message or a
 Notification row.
 """
 
