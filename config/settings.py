@@ -341,6 +341,20 @@ CELERY_BEAT_SCHEDULE.update(
 )
 # --- end Marketplace sync ---
 
+# --- Marketplace endpoints ---
+# eBay's marketplace account deletion notifications: the verification token (32-80 letters,
+# digits, _ or -) and this endpoint's public https URL, both exactly as saved in eBay's developer
+# portal (the challenge answer is a hash of the two with eBay's code).
+EBAY_VERIFICATION_TOKEN = env("EBAY_VERIFICATION_TOKEN", default="")
+EBAY_DELETION_ENDPOINT_URL = env("EBAY_DELETION_ENDPOINT_URL", default="")
+# The eBay environment whose Notification API holds the keys that sign those notifications.
+EBAY_NOTIFICATION_ENVIRONMENT = env("EBAY_NOTIFICATION_ENVIRONMENT", default="production")
+# Seconds a fetched notification public key is kept in the shared cache.
+EBAY_NOTIFICATION_KEY_CACHE_SECONDS = env.int("EBAY_NOTIFICATION_KEY_CACHE_SECONDS", default=3600)
+# The stores page warns when a store's refresh token ends within this many days.
+MARKETPLACE_REFRESH_EXPIRY_WARNING_DAYS = env.int("MARKETPLACE_REFRESH_EXPIRY_WARNING_DAYS", default=14)
+# --- end Marketplace endpoints ---
+
 # --- Fetching (catalog) ---
 # Supplier pages are fetched only from public addresses; these hosts (exact names or IP literals)
 # skip that rule, e.g. SCRAPER_ALLOWED_HOSTS=127.0.0.1 for tests and the benchmark.

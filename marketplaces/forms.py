@@ -1,0 +1,302 @@
+"""Forms of the seller's store and listing pages. They parse and check input; the services change
+things (store_settings_update, listing_create, listing_set_price_lock, ...)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.db import transaction
+from django.forms.models import fields_for_model
+
+from marketplaces.clients import Rejected
+from marketplaces.clients.shopify import normalize_shop_domain
+from marketplaces.models import Environment, Marketplace, StoreAccount
+from marketplaces.services import PRICING_FIELDS
+from monitoring.records import audit_record
+
+ETSY_POLICY_REQUIRED = "Tick the box to confirm you have read Etsy's rules on what may be sold."
+SHOP_DOMAIN_REQUIRED = "Enter your shop's address, e.g. your-store.myshopify.com."
+FEE_PERCENT_RANGE = "Fees are a percentage from 0 up to (not including) 100."
+MAX_BELOW_DEFAULT = "The maximum quantity cannot be below the quantity listed when stock is unknown."
+PRICE_NEGATIVE = "A price cannot be negative."
+
+# The publish defaults each marketplace needs (ListingData's docstring), as (key, label, kind).
+WHO_MADE_CHOICES = [("", "—"), ("i_did", "I did"), ("someone_else", "Someone else"), ("collective", "A collective")]
+WHEN_MADE_CHOICES = [("", "—")] + [
+    (value, value.replace("_", "–") if value[0].isdigit() else value.replace("_", " ").capitalize())
+    for value in (
+        "made_to_order",
+        "2020_2025",
+        "2010_2019",
+        "2006_2009",
+        "before_2006",
+        "2000_2005",
+        "1990s",
+        "1980s",
+        "1970s",
+        "1960s",
+        "1950s",
+        "1940s",
+        "1930s",
+        "1920s",
+        "1910s",
+        "1900s",
+        "1800s",
+        "1700s",
+        "before_1700",
+    )
+]
+PUBLISH_DEFAULT_FIELDS = {
+    Marketplace.EBAY: [
+        ("category_id", "Category id", "text"),
+        ("merchant_location_key", "Merchant location key", "text"),
+        ("fulfillment_policy_id", "Fulfillment (shipping) policy id", "text"),
+        ("payment_policy_id", "Payment policy id", "text"),
+        ("return_policy_id", "Return policy id", "text"),
+    ],
+    Marketplace.ETSY: [
+        ("taxonomy_id", "Taxonomy (category) id", "int"),
+        ("shipping_profile_id", "Shipping profile id", "int"),
+        ("readiness_state_id", "Processing profile (readiness state) id", "int"),
+        ("who_made", "Who made it", WHO_MADE_CHOICES),
+        ("when_made", "When it was made", WHEN_MADE_CHOICES),
+    ],
+    Marketplace.SHOPIFY: [
+        ("location_id", "Location id (gid://shopify/Location/…)", "text"),
+    ],
+}
+
+
+def publish_keys(marketplace: str) -> list[str]:
+    return [key for key, _, _ in PUBLISH_DEFAULT_FIELDS.get(marketplace, [])]
+
+
+# --- Connecting a store ----------------------------------------------------------------------
+
+
+class StoreConnectForm(forms.Form):
+    """Which marketplace and store to connect; the rest happens at the marketplace (OAuth)."""
+
+    marketplace = forms.ChoiceField(choices=Marketplace.choices, widget=forms.RadioSelect)
+    account_name = forms.CharField(
+        max_length=200,
+        label="Store name",
+        help_text="How the store is called here. For eBay, your eBay user ID.",
+    )
+    environment = forms.ChoiceField(
+        choices=Environment.choices,
+        initial=Environment.PRODUCTION,
+        required=False,
+        label="eBay environment",
+        help_text="Sandbox is eBay's test site: nothing listed there is for sale.",
+    )
+    shop_domain = forms.CharField(
+        max_length=255,
+        required=False,
+        label="Shopify store address",
+        help_text="your-store.myshopify.com",
+    )
+    etsy_policy_understood = forms.BooleanField(
+        required=False,
+        label="I understand that Etsy only allows items I made or designed, vintage items and craft supplies, "
+        "and that reselling other sellers' products is against its rules.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        marketplace = data.get("marketplace")
+        if marketplace == Marketplace.SHOPIFY:
+            raw = data.get("shop_domain", "")
+            if not raw:
+                self.add_error("shop_domain", SHOP_DOMAIN_REQUIRED)
+            else:
+                try:
+                    data["shop_domain"] = normalize_shop_domain(raw)
+                except Rejected as exc:
+                    self.add_error("shop_domain", exc.message)
+        else:
+            data["shop_domain"] = ""
+        if marketplace == Marketplace.ETSY and not data.get("etsy_policy_understood"):
+            self.add_error("etsy_policy_understood", ETSY_POLICY_REQUIRED)
+        if marketplace != Marketplace.EBAY or not data.get("environment"):
+            data["environment"] = Environment.PRODUCTION
+        return data
+
+
+# --- Store settings --------------------------------------------------------------------------
+
+SETTINGS_FIELDS = ("account_name", *PRICING_FIELDS)
+
+
+class StorePricingForm(forms.Form):
+    """The store's name and pricing settings, as the model defines them (checked again by the service)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(fields_for_model(StoreAccount, fields=SETTINGS_FIELDS))
+        self.fields["fee_percent"].min_value = Decimal("0")
+        for name in ("markup_fixed", "fee_fixed"):
+            self.fields[name].widget.attrs["min"] = "0"
+        for name in ("markup_percent", "markup_fixed", "fee_percent", "fee_fixed", "min_margin_percent"):
+            self.fields[name].widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
+        self.fields["price_ending"].widget.attrs.update({"step": "0.01", "min": "0", "max": "0.99"})
+        self.fields["currency"].widget.attrs.update({"maxlength": "3", "autocapitalize": "characters"})
+
+    @classmethod
+    def initial_for(cls, store: StoreAccount) -> dict:
+        return {name: getattr(store, name) for name in SETTINGS_FIELDS}
+
+    def clean_currency(self):
+        return (self.cleaned_data.get("currency") or "").strip().upper()
+
+    def clean_fee_percent(self):
+        value = self.cleaned_data.get("fee_percent")
+        if value is not None and not (Decimal("0") <= value < Decimal("100")):
+            raise forms.ValidationError(FEE_PERCENT_RANGE)
+        return value
+
+    def clean_price_ending(self):
+        value = self.cleaned_data.get("price_ending")
+        if value is not None and not (Decimal("0") <= value < Decimal("1")):
+            raise forms.ValidationError("A price ending is cents: from 0.00 to 0.99.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        for name in ("markup_fixed", "fee_fixed"):
+            if data.get(name) is not None and data[name] < 0:
+                self.add_error(name, "This cannot be negative.")
+        default, maximum = data.get("default_quantity"), data.get("max_quantity")
+        if default is not None and maximum is not None and maximum < default:
+            self.add_error("max_quantity", MAX_BELOW_DEFAULT)
+        return data
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in SETTINGS_FIELDS if name in self.cleaned_data}
+
+    def preview_store(self, store: StoreAccount) -> StoreAccount:
+        """An unsaved copy of the store with the (valid) settings typed in, for the live preview."""
+        copy = StoreAccount(**{f.attname: getattr(store, f.attname) for f in StoreAccount._meta.concrete_fields})
+        for name, value in self.changes().items():
+            setattr(copy, name, value)
+        return copy
+
+
+class PublishDefaultsForm(forms.Form):
+    """The keys a marketplace needs to publish (store defaults, or one listing's overrides)."""
+
+    def __init__(self, *args, marketplace: str, defaults: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.marketplace = marketplace
+        for key, label, kind in PUBLISH_DEFAULT_FIELDS.get(marketplace, []):
+            if kind == "int":
+                field = forms.IntegerField(label=label, required=False, min_value=1)
+            elif isinstance(kind, list):
+                field = forms.ChoiceField(label=label, required=False, choices=kind)
+            else:
+                field = forms.CharField(label=label, required=False, max_length=200)
+            if defaults and defaults.get(key) not in (None, ""):
+                field.widget.attrs["placeholder"] = f"store default: {defaults[key]}"
+            self.fields[key] = field
+
+    def merged_into(self, current: dict | None) -> dict:
+        """`current` with the keys of this form set (an emptied field removes its key)."""
+        merged = dict(current or {})
+        for key in self.fields:
+            value = self.cleaned_data.get(key)
+            if value in (None, ""):
+                merged.pop(key, None)
+            else:
+                merged[key] = value.strip() if isinstance(value, str) else value
+        return merged
+
+
+def listing_publish_settings_save(*, listing, form: PublishDefaultsForm, acting_user, request=None):
+    """Keep a listing's own publish settings (they override its store's defaults), audited."""
+    old = dict(listing.publish_settings or {})
+    new = form.merged_into(old)
+    if new == old:
+        return listing
+    listing.publish_settings = new
+    with transaction.atomic():
+        listing.save(update_fields=["publish_settings", "updated_at"])
+        audit_record(
+            acting_user=acting_user,
+            owner=listing.user,
+            action="publish_settings_updated",
+            resource=listing,
+            old_value={"publish_settings": old},
+            new_value={"publish_settings": new},
+            request=request,
+        )
+    return listing
+
+
+# --- Listings --------------------------------------------------------------------------------
+
+
+class ListingCreateForm(forms.Form):
+    """List a tracked product on one of the seller's connected stores it is not on yet."""
+
+    store = forms.ModelChoiceField(queryset=StoreAccount.objects.none(), empty_label=None, label="Store")
+    price = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        label="Your price (optional)",
+        help_text="Empty: our pricing rules set it and follow the supplier.",
+    )
+    price_locked = forms.BooleanField(
+        required=False, label="Keep this price fixed (no automatic repricing)", initial=False
+    )
+    title = forms.CharField(max_length=500, required=False, label="Title on the store")
+    publish_now = forms.BooleanField(required=False, initial=True, label="Publish it now")
+
+    def __init__(self, *args, stores=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if stores is not None:
+            self.fields["store"].queryset = stores
+        self.fields["price"].widget.attrs.update({"step": "0.01", "min": "0", "inputmode": "decimal"})
+
+    def clean_price(self):
+        price = self.cleaned_data.get("price")
+        if price is not None and price < 0:
+            raise forms.ValidationError(PRICE_NEGATIVE)
+        return price
+
+
+class PriceLockForm(forms.Form):
+    locked = forms.BooleanField(required=False)
+    price = forms.DecimalField(max_digits=12, decimal_places=2, required=False)
+
+    def clean_price(self):
+        price = self.cleaned_data.get("price")
+        if price is not None and price < 0:
+            raise forms.ValidationError(PRICE_NEGATIVE)
+        return price
+
+
+BULK_ACTIONS = [("pause", "Pause"), ("resume", "Resume"), ("end", "End"), ("publish", "Publish")]
+BULK_MAX = 100
+
+
+class ListingIdsField(forms.TypedMultipleChoiceField):
+    """Listing ids from checkboxes; which of them are the seller's is the view's query."""
+
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, choices=(), **kwargs)
+
+    def valid_value(self, value):
+        return str(value).isdigit()
+
+
+class BulkActionForm(forms.Form):
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    ids = ListingIdsField(error_messages={"required": "Select listings first."})
+
+    def clean_ids(self):
+        ids = list(dict.fromkeys(self.cleaned_data["ids"]))
+        if len(ids) > BULK_MAX:
+            raise forms.ValidationError(f"Select at most {BULK_MAX} listings at a time.")
+        return ids

@@ -1,0 +1,249 @@
+"""A store's page: pricing settings with their live preview, documented fees, automation pause and
+publishing defaults (typed or fetched from the marketplace)."""
+
+import re
+from decimal import Decimal
+
+import pytest
+import respx
+from django.urls import reverse
+
+from catalog.tests.factories import ProductFactory
+from marketplaces.forms import SETTINGS_FIELDS, StorePricingForm
+from marketplaces.models import StoreAccount
+from marketplaces.tests.doubles import EBAY_API, isolated_cache
+from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
+from marketplaces.tests.spec import spec_route
+from monitoring.models import AuditLog
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _cache(settings):
+    isolated_cache(settings, "store-views")
+
+
+@pytest.fixture
+def api():
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def store(user):
+    return StoreAccountFactory(user=user, marketplace="ebay", account_name="blue-kettles", currency="USD")
+
+
+def settings_data(store, **changes):
+    data = {name: ("" if value is None else value) for name, value in StorePricingForm.initial_for(store).items()}
+    return {**data, **{name: str(value) for name, value in changes.items()}}
+
+
+def preview_cells(html):
+    """(price, fees, profit, margin) of each preview row, as shown."""
+    rows = re.findall(r'<tr class="preview-row">(.*?)</tr>', html, re.S)
+    cells = []
+    for row in rows:
+        values = {}
+        for field in ("price", "fees", "profit", "margin"):
+            cell = re.search(rf'data-field="{field}">(.*?)</td>', row, re.S).group(1)
+            values[field] = re.sub(r"<[^>]+>", " ", cell).split()[0]
+        cells.append(values)
+    return cells
+
+
+URL_PREVIEW = "marketplaces:store_pricing_preview"
+
+
+def test_the_preview_shows_exact_numbers_for_the_sample_and_a_real_product(seller_client, store):
+    ListingFactory(store_account=store, product=ProductFactory(price=Decimal("20.00"), currency="USD"))
+    typed = settings_data(
+        store, markup_percent="50", markup_fixed="0", fee_percent="10", fee_fixed="0.30", price_ending="0.99"
+    )
+
+    response = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="pricing-preview"') and "<html" not in html
+    # 10 × 1.5 + 0.30 = 15.30; ÷ 0.9 = 17.00 → next .99 = 17.99; fees 1.799 + 0.30 = 2.10; profit 5.89; 5.89 / 17.99
+    # 20 × 1.5 + 0.30 = 30.30; ÷ 0.9 = 33.67 → 33.99; fees 3.399 + 0.30 = 3.70; profit 10.29; 10.29 / 33.99
+    assert preview_cells(html) == [
+        {"price": "17.99", "fees": "2.10", "profit": "5.89", "margin": "32.74%"},
+        {"price": "33.99", "fees": "3.70", "profit": "10.29", "margin": "30.27%"},
+    ]
+    store.refresh_from_db()
+    assert store.markup_percent == Decimal("30.00")  # a preview saves nothing
+
+
+def test_the_preview_marks_a_margin_under_the_minimum(seller_client, store):
+    typed = settings_data(store, markup_percent="0", fee_percent="10", fee_fixed="0", min_margin_percent="20")
+    html = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"}).content
+    assert "below the minimum" in html.decode()
+
+
+def test_the_preview_of_bad_input_asks_to_fix_it(seller_client, store):
+    typed = settings_data(store, fee_percent="100")
+    html = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"}).content
+    assert "Fix the settings marked above" in html.decode()
+
+
+def test_the_preview_without_htmx_is_the_whole_page_with_the_typed_values(seller_client, store):
+    typed = settings_data(store, markup_percent="55.5")
+    response = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed)
+    html = response.content.decode()
+    assert "<html" in html and 'value="55.5"' in html and 'id="pricing-preview"' in html
+
+
+def test_saving_settings_changes_the_store_and_is_audited(seller_client, store):
+    response = seller_client.post(
+        reverse("marketplaces:store_settings", args=[store.pk]),
+        settings_data(store, markup_percent="45.00", currency="eur", account_name="Kettles EU"),
+        follow=True,
+    )
+
+    assert "Settings saved." in response.content.decode()
+    store.refresh_from_db()
+    assert (store.markup_percent, store.currency, store.account_name) == (Decimal("45.00"), "EUR", "Kettles EU")
+    row = AuditLog.objects.get(resource_type="storeaccount", action="settings_updated")
+    assert row.new_value["markup_percent"] == "45.00" and row.user == store.user
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("fee_percent", "100", "from 0 up to"),
+        ("markup_percent", "lots", "Enter a number."),
+        ("fee_fixed", "-1", "cannot be negative"),
+        ("max_quantity", "0", "cannot be below"),
+    ],
+)
+def test_bad_settings_come_back_with_the_input_and_the_reason(seller_client, store, field, value, message):
+    response = seller_client.post(
+        reverse("marketplaces:store_settings", args=[store.pk]),
+        settings_data(store, **{field: value, "account_name": "Typed name"}),
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200 and message in html
+    assert f'value="{value}"' in html and 'value="Typed name"' in html
+    assert StoreAccount.objects.get(pk=store.pk).account_name == "blue-kettles"
+    assert not AuditLog.objects.filter(action="settings_updated").exists()
+
+
+def test_the_documented_fees_are_shown_dated_and_can_be_taken(seller_client, store):
+    html = seller_client.get(reverse("marketplaces:store_detail", args=[store.pk])).content.decode()
+    assert "13.60% + 0.40 per sale" in html and "as of 2026-01" in html and "per-order fee" in html
+
+    seller_client.post(reverse("marketplaces:store_settings", args=[store.pk]), {"apply_fee_defaults": "1"})
+
+    store.refresh_from_db()
+    assert (store.fee_percent, store.fee_fixed) == (Decimal("13.60"), Decimal("0.40"))
+
+
+def test_automation_pause_with_htmx_swaps_the_card(seller_client, store):
+    url = reverse("marketplaces:store_automation", args=[store.pk])
+
+    response = seller_client.post(url, {"paused": "1"}, headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<article id="store-automation"') and "Resume automatic changes" in html
+    store.refresh_from_db()
+    assert store.automation_paused
+
+    back = seller_client.post(url, {"paused": "0"})
+    assert back.status_code == 302
+    store.refresh_from_db()
+    assert not store.automation_paused
+    assert list(AuditLog.objects.filter(resource_type="storeaccount").values_list("action", flat=True)) == [
+        "automation_resumed",
+        "automation_paused",
+    ]
+
+
+def test_publish_defaults_form_has_the_marketplaces_keys(seller_client, user):
+    etsy = StoreAccountFactory(user=user, marketplace="etsy", publish_defaults={"taxonomy_id": 1296, "extra": "kept"})
+    html = seller_client.get(reverse("marketplaces:store_detail", args=[etsy.pk])).content.decode()
+    for key in ("taxonomy_id", "shipping_profile_id", "readiness_state_id", "who_made", "when_made"):
+        assert f'name="{key}"' in html
+    assert 'value="1296"' in html and "extra = kept" in html
+
+    response = seller_client.post(
+        reverse("marketplaces:store_publish_defaults", args=[etsy.pk]),
+        {"taxonomy_id": "1296", "shipping_profile_id": "206001", "readiness_state_id": "", "who_made": "i_did"},
+    )
+
+    assert response.status_code == 302
+    etsy.refresh_from_db()
+    assert etsy.publish_defaults == {
+        "taxonomy_id": 1296,
+        "shipping_profile_id": 206001,
+        "who_made": "i_did",
+        "extra": "kept",
+    }
+
+
+def test_bad_publish_defaults_come_back_with_the_reason(seller_client, user):
+    etsy = StoreAccountFactory(user=user, marketplace="etsy")
+    response = seller_client.post(
+        reverse("marketplaces:store_publish_defaults", args=[etsy.pk]),
+        {"taxonomy_id": "not-a-number", "who_made": "a robot"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "Enter a whole number." in html and "Select a valid choice" in html
+    etsy.refresh_from_db()
+    assert etsy.publish_defaults == {}
+
+
+def test_fetching_defaults_from_ebay_fills_what_is_missing(seller_client, store, api):
+    store.publish_defaults = {"category_id": "20625", "fulfillment_policy_id": "mine"}
+    store.save()
+    for path, key, id_key, policy_id in (
+        ("fulfillment_policy", "fulfillmentPolicies", "fulfillmentPolicyId", "6196932000"),
+        ("payment_policy", "paymentPolicies", "paymentPolicyId", "6196936000"),
+        ("return_policy", "returnPolicies", "returnPolicyId", "6196940000"),
+    ):
+        body = {key: [{id_key: policy_id, "name": "Default", "marketplaceId": "EBAY_US"}], "total": 1}
+        spec_route(api, "GET", f"{EBAY_API}/sell/account/v1/{path}", status=200, json=body)
+    spec_route(
+        api,
+        "GET",
+        f"{EBAY_API}/sell/inventory/v1/location",
+        status=200,
+        json={"locations": [{"merchantLocationKey": "WH1", "merchantLocationStatus": "ENABLED"}], "total": 1},
+    )
+
+    response = seller_client.post(reverse("marketplaces:store_publish_defaults_fetch", args=[store.pk]), follow=True)
+
+    assert "eBay gave:" in response.content.decode()
+    store.refresh_from_db()
+    assert store.publish_defaults == {
+        "category_id": "20625",
+        "fulfillment_policy_id": "mine",
+        "payment_policy_id": "6196936000",
+        "return_policy_id": "6196940000",
+        "merchant_location_key": "WH1",
+    }
+
+
+def test_a_refused_fetch_is_a_message(seller_client, store, api):
+    refusal = {
+        "errors": [{"errorId": 20403, "domain": "API_ACCOUNT", "category": "REQUEST", "message": "Not eligible."}]
+    }
+    spec_route(api, "GET", f"{EBAY_API}/sell/account/v1/fulfillment_policy", status=400, json=refusal)
+
+    response = seller_client.post(reverse("marketplaces:store_publish_defaults_fetch", args=[store.pk]), follow=True)
+
+    assert "could not be asked for defaults: Not eligible." in response.content.decode()
+
+
+def test_store_detail_htmx_gets_only_the_listings(seller_client, store):
+    ListingFactory(store_account=store, title="Blue kettle listing")
+    html = seller_client.get(
+        reverse("marketplaces:store_detail", args=[store.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert html.lstrip().startswith('<div id="store-listings"') and "Blue kettle listing" in html
+
+
+def test_the_settings_form_covers_every_store_setting():
+    assert set(SETTINGS_FIELDS) == set(StorePricingForm().fields)

@@ -1,0 +1,61 @@
+"""The seller's store and listing pages, the OAuth callbacks and the marketplaces' compliance
+endpoints. Every seller query starts from request.user."""
+
+from .listings import (
+    listing_bulk,
+    listing_create,
+    listing_detail,
+    listing_end,
+    listing_list,
+    listing_pause,
+    listing_performance_csv,
+    listing_price_lock,
+    listing_publish,
+    listing_publish_settings,
+    listing_resume,
+)
+from .stores import (
+    oauth_callback_ebay,
+    oauth_callback_etsy,
+    oauth_callback_shopify,
+    store_automation,
+    store_connect,
+    store_detail,
+    store_disconnect,
+    store_list,
+    store_pricing_preview,
+    store_publish_defaults,
+    store_publish_defaults_fetch,
+    store_reconnect,
+    store_settings,
+)
+from .webhooks import ebay_account_deletion, shopify_privacy_webhook
+
+__all__ = [
+    "ebay_account_deletion",
+    "listing_bulk",
+    "listing_create",
+    "listing_detail",
+    "listing_end",
+    "listing_list",
+    "listing_pause",
+    "listing_performance_csv",
+    "listing_price_lock",
+    "listing_publish",
+    "listing_publish_settings",
+    "listing_resume",
+    "oauth_callback_ebay",
+    "oauth_callback_etsy",
+    "oauth_callback_shopify",
+    "shopify_privacy_webhook",
+    "store_automation",
+    "store_connect",
+    "store_detail",
+    "store_disconnect",
+    "store_list",
+    "store_pricing_preview",
+    "store_publish_defaults",
+    "store_publish_defaults_fetch",
+    "store_reconnect",
+    "store_settings",
+]
