@@ -281,3 +281,27 @@ def shopify_order(number, *, sku, product_id, quantity=1, price="30.99", created
             ]
         },
     }
+
+
+def audit_rows(listing):
+    """The audit trail of one listing, oldest first."""
+    from monitoring.models import AuditLog
+
+    return AuditLog.objects.filter(resource_type="listing", resource_id=str(listing.pk)).order_by("timestamp", "pk")
+
+
+def price_rise(product, new_price):
+    """Move the supplier price as a refresh would, returning the refresh's outcome."""
+    from catalog.services import RefreshOutcome
+
+    outcome = RefreshOutcome(
+        product_id=product.pk,
+        status="updated",
+        price_changed=True,
+        old_price=product.price,
+        new_price=new_price,
+        currency=product.currency,
+    )
+    product.price = new_price
+    product.save(update_fields=["price"])
+    return outcome

@@ -5,9 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import respx
 
-from catalog.services import RefreshOutcome
 from marketplaces.models import AutomationSwitch
 from marketplaces.services import listings_follow, store_set_automation_paused
 from marketplaces.services.follow import DEMO_NOT_SENT
@@ -18,16 +16,16 @@ from marketplaces.services.pushing import (
     today,
 )
 from marketplaces.tests.doubles import (
-    EbayDouble,
+    audit_rows,
     bulk_request,
     ebay_error,
     ebay_store,
     isolated_cache,
     live_listing,
-    supplier_product,
+    price_rise,
 )
 from marketplaces.tests.factories import StoreAccountFactory
-from monitoring.models import Alert, AuditLog
+from monitoring.models import Alert
 
 pytestmark = pytest.mark.django_db
 
@@ -35,51 +33,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _cache(settings):
     isolated_cache(settings, "follow")
-
-
-@pytest.fixture
-def api():
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def ebay(api):
-    return EbayDouble(api)
-
-
-@pytest.fixture
-def store():
-    return ebay_store()
-
-
-@pytest.fixture
-def product():
-    return supplier_product(price=Decimal("20.00"), stock=50)
-
-
-@pytest.fixture
-def listing(store, product):
-    # What our rules gave at a supplier price of 20.00 with 50 in stock.
-    return live_listing(store, product, price=Decimal("30.99"), quantity_available=10)
-
-
-def audit_rows(listing):
-    return AuditLog.objects.filter(resource_type="listing", resource_id=str(listing.pk)).order_by("timestamp", "pk")
-
-
-def price_rise(product, new_price):
-    outcome = RefreshOutcome(
-        product_id=product.pk,
-        status="updated",
-        price_changed=True,
-        old_price=product.price,
-        new_price=new_price,
-        currency=product.currency,
-    )
-    product.price = new_price
-    product.save(update_fields=["price"])
-    return outcome
 
 
 @pytest.mark.parametrize("switch", ["store", "global"])

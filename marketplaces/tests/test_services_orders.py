@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import respx
 from django.utils import timezone
 
 from catalog.tests.factories import PriceHistoryFactory
@@ -13,13 +12,11 @@ from marketplaces.models import AutomationSwitch, ExchangeRate, Sale
 from marketplaces.services import store_orders_sync, unit_cost_at
 from marketplaces.tests.doubles import (
     EBAY_API,
-    EbayDouble,
     bulk_request,
     ebay_error,
     ebay_store,
     isolated_cache,
     live_listing,
-    supplier_product,
 )
 from marketplaces.tests.spec import spec_route
 from monitoring.models import AuditLog
@@ -33,32 +30,6 @@ ORDERED_AT = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _cache(settings):
     isolated_cache(settings, "orders")
-
-
-@pytest.fixture
-def api():
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def ebay(api):
-    return EbayDouble(api)
-
-
-@pytest.fixture
-def store():
-    return ebay_store()
-
-
-@pytest.fixture
-def product():
-    return supplier_product(price=Decimal("20.00"), stock=50)
-
-
-@pytest.fixture
-def listing(store, product):
-    return live_listing(store, product, price=Decimal("30.99"), quantity_available=10)
 
 
 def ebay_order(order_id, lines, *, fee="4.10", cancelled=False):
