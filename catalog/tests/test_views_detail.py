@@ -112,13 +112,6 @@ def test_a_product_failing_past_the_threshold_is_flagged_with_the_last_error(sel
     assert "could not read this product" not in seller_client.get(detail_url(almost)).content.decode()
 
 
-def test_no_list_this_product_link_until_the_listing_form_exists(seller_client, product):
-    page = seller_client.get(detail_url(product)).content.decode()
-
-    assert "List this product" not in page
-
-
-@pytest.mark.urls("catalog.tests.urls_listing_create")
 def test_list_this_product_links_to_the_listing_form_with_the_product(seller_client, product):
     page = seller_client.get(detail_url(product)).content.decode()
 
