@@ -94,6 +94,25 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
             page.wait_for_load_state("networkidle")
             shoot(page, f"{number:02d}-{label.lower()}-detail")
 
+    # The seller's working pages beyond the navigation.
+    page.goto(page.base + "/products/add/")
+    page.fill("textarea[name=links]", "B00TESTAS1\nB00TESTAS2")  # several lines: read by the next round
+    page.click("#add-region form [type=submit]")
+    page.wait_for_selector("text=B00TESTAS2", timeout=15000)
+    shoot(page, "10-products-added")
+    for number, path in enumerate(
+        ["/products/import/", "/stores/connect/", "/notifications/settings/", "/activity/"], start=11
+    ):
+        page.goto(page.base + path)
+        page.wait_for_load_state("networkidle")
+        shoot(page, f"{number:02d}{path.replace('/', '-').rstrip('-')}")
+    page.goto(page.base + "/products/")
+    page.click("main table tbody a")
+    page.click("text=List this product")
+    page.wait_for_load_state("networkidle")
+    assert "/listings/new/" in page.url
+    shoot(page, "15-list-this-product")
+
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(page.base + "/")
     page.wait_for_load_state("networkidle")
