@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from marketplaces.clients import MarketplaceError
-from marketplaces.models import StoreAccount
+from django.utils import timezone
+
+from marketplaces.clients import ListingRef, MarketplaceError, RemoteStatus, adapter_for, sku_for
+from marketplaces.models import Listing, ListingStatus, StatusReason, StoreAccount
+from monitoring.records import audit_record
 
 from .orders import OrdersSync, store_orders_sync
 from .performance import PerformanceImport, seller_yesterday, store_performance_import
@@ -25,6 +28,7 @@ class StoreSync:
     day: date | None = None
     orders: OrdersSync | None = None
     performance: PerformanceImport | None = None
+    delisted: list[int] | None = None
     skipped: str = ""
     error: str = ""
 
@@ -46,6 +50,8 @@ class StoreSync:
             if orders.unmatched:
                 text += f", {orders.unmatched} not ours"
             parts.append(text)
+        if self.delisted:
+            parts.append(f"{len(self.delisted)} listings removed on the marketplace (delisted)")
         if self.performance is not None:
             perf = self.performance
             text = f"statistics of {perf.day}: {perf.listings} listings, {perf.sales} sold, revenue {perf.revenue}"
@@ -79,8 +85,49 @@ def store_sync(store: StoreAccount, *, day: date | None = None) -> StoreSync:
         return result
     try:
         result.orders = store_orders_sync(store)
+        result.delisted = store_delisted_find(store)
     except MarketplaceError as exc:
         result.error = f"orders: {exc.message}"
     store.refresh_from_db()
     result.performance = store_performance_import(store, result.day)
     return result
+
+
+GONE = (RemoteStatus.ENDED, RemoteStatus.MISSING)
+DELISTED_NOTE = "The marketplace no longer has this listing for sale (found at sync)."
+
+
+def store_delisted_find(store: StoreAccount, *, adapter=None) -> list[int]:
+    """Mark the store's published listings the marketplace ended or removed as delisted (status
+    `delisted`, ended_at set, one audit row each); returns their ids. A listing we ended is already
+    `ended` and not asked about."""
+    adapter = adapter or adapter_for(store)
+    published = (
+        Listing.objects.live()
+        .filter(store_account=store, external_listing_id__isnull=False)
+        .exclude(status=ListingStatus.PENDING)
+        .select_related("user")
+    )
+    delisted = []
+    for listing in published:
+        state = adapter.get_remote_state(ListingRef(sku=sku_for(listing), external_id=listing.external_listing_id))
+        if state.status not in GONE:
+            continue
+        old = {"status": listing.status, "status_reason": listing.status_reason}
+        listing.status, listing.status_reason, listing.ended_at = (
+            ListingStatus.DELISTED,
+            StatusReason.NONE,
+            timezone.now(),
+        )
+        listing.save(update_fields=["status", "status_reason", "ended_at", "updated_at"])
+        audit_record(
+            acting_user=None,
+            owner=listing.user,
+            action="delisted",
+            resource=listing,
+            old_value=old,
+            new_value={"status": listing.status},
+            notes=DELISTED_NOTE,
+        )
+        delisted.append(listing.pk)
+    return delisted

@@ -25,6 +25,7 @@ from marketplaces.tests.doubles import (
     supplier_product,
 )
 from marketplaces.tests.spec import spec_route
+from monitoring.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,13 @@ def store_with_a_sale(api):
         "Orders",
         shopify_orders(shopify_order(1, sku=f"AM-{listing.pk}", product_id="gid://shopify/Product/1", quantity=2)),
     )
+    shop.answer("ProductState", active_product("gid://shopify/Product/1", sku=f"AM-{listing.pk}"))
     return store, listing, shop
+
+
+def active_product(gid, *, sku):
+    variant = {"id": "gid://shopify/ProductVariant/1", "sku": sku, "price": "30.99", "inventoryQuantity": 5}
+    return {"product": {"id": gid, "status": "ACTIVE", "variants": {"nodes": [variant]}}}
 
 
 def test_sync_store_fetches_orders_and_imports_the_day(store_with_a_sale):
@@ -64,12 +71,35 @@ def test_sync_store_fetches_orders_and_imports_the_day(store_with_a_sale):
 
     output = run("sync_store", str(store.pk), "--day", "2026-03-02")
 
-    assert shop.operations() == ["Orders"]
+    assert shop.operations() == ["Orders", "ProductState"]
     assert Sale.objects.get().quantity == 2
     row = MarketplaceData.objects.get(listing=listing, date=date(2026, 3, 2))
     assert (row.sales, row.revenue) == (2, Decimal("61.98"))
     assert output.count("\n") == 1
     assert f"(#{store.pk}): 1 order lines, 1 new sales; statistics of 2026-03-02: 1 listings, 2 sold" in output
+
+
+def test_sync_store_finds_listings_removed_on_the_marketplace(store_with_a_sale):
+    store, listing, shop = store_with_a_sale
+    gone = live_listing(store, supplier_product(), external_listing_id="gid://shopify/Product/2")
+    ended = live_listing(store, supplier_product(), external_listing_id="gid://shopify/Product/3", status="ended")
+    shop.answers["ProductState"] = [
+        active_product("gid://shopify/Product/1", sku=f"AM-{listing.pk}"),
+        {"product": None},
+        {"product": None},
+    ]
+
+    output = run("sync_store", str(store.pk), "--day", "2026-03-02")
+
+    gone.refresh_from_db()
+    listing.refresh_from_db()
+    ended.refresh_from_db()
+    assert (gone.status, listing.status, ended.status) == ("delisted", "active", "ended")
+    assert gone.ended_at is not None
+    assert shop.operations().count("ProductState") == 2  # our own ended listing is not asked about
+    audit = AuditLog.objects.get(resource_type="listing", resource_id=str(gone.pk))
+    assert (audit.action, audit.user, audit.owner) == ("delisted", None, gone.user)
+    assert "1 listings removed on the marketplace (delisted)" in output
 
 
 @pytest.mark.parametrize("args", [["12345"], ["abc"], ["1", "--day", "02/03/2026"]])
