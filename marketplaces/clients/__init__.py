@@ -360,6 +360,25 @@ class MarketplaceClient:
         self.sleep = sleep
         self.clock = clock
 
+    def _each_item(self, items: Sequence[PriceQuantity], update: Callable[[PriceQuantity], None]) -> list[ItemResult]:
+        """Update items one call each: a refusal fails only its item; being asked to wait stops
+        the round, and the items not sent yet come back with that Retryable (not as calls)."""
+        results: list[ItemResult] = []
+        stopped: Retryable | None = None
+        for item in items:
+            if stopped is not None:
+                results.append(ItemResult(item.ref, stopped))
+                continue
+            try:
+                update(item)
+                results.append(ItemResult(item.ref))
+            except Retryable as exc:
+                stopped = exc
+                results.append(ItemResult(item.ref, exc))
+            except Rejected as exc:
+                results.append(ItemResult(item.ref, exc))
+        return results
+
     # The interface every adapter implements.
     def authorization_url(self, *, state: str | None = None) -> AuthorizationRequest:
         raise NotImplementedError

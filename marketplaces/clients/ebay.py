@@ -283,21 +283,7 @@ class EbayClient(MarketplaceClient):
         A 429 stops the round: the items not sent yet come back as Retryable, not as calls
         that would be refused too. NeedsReauth stops everything.
         """
-        results: list[ItemResult] = []
-        stopped: Retryable | None = None
-        for item in items:
-            if stopped is not None:
-                results.append(ItemResult(item.ref, stopped))
-                continue
-            try:
-                self._bulk_update(item)
-                results.append(ItemResult(item.ref))
-            except Retryable as exc:
-                stopped = exc
-                results.append(ItemResult(item.ref, exc))
-            except Rejected as exc:
-                results.append(ItemResult(item.ref, exc))
-        return results
+        return self._each_item(items, self._bulk_update)
 
     def _bulk_update(self, item: PriceQuantity) -> None:
         request: dict = {"sku": item.ref.sku}

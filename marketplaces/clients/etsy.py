@@ -40,7 +40,6 @@ from . import (
     Rejected,
     RemoteState,
     RemoteStatus,
-    Retryable,
     TokenSet,
     TrafficRow,
     expires_at_from,
@@ -300,21 +299,7 @@ class EtsyClient(MarketplaceClient):
 
     def update_price_quantity(self, items: Sequence[PriceQuantity]) -> list[ItemResult]:
         """updateListingInventory per listing (the API has no batch): read, change, write back."""
-        results = []
-        stopped: Retryable | None = None
-        for item in items:
-            if stopped is not None:
-                results.append(ItemResult(item.ref, stopped))
-                continue
-            try:
-                self._update_inventory(item)
-                results.append(ItemResult(item.ref))
-            except Retryable as exc:
-                stopped = exc
-                results.append(ItemResult(item.ref, exc))
-            except Rejected as exc:
-                results.append(ItemResult(item.ref, exc))
-        return results
+        return self._each_item(items, self._update_inventory)
 
     def _update_inventory(self, item: PriceQuantity) -> None:
         listing_id = item.ref.external_id
