@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from config.csv_export import csv_response
+from config.sorting import sort_links
 from monitoring.cycle import REFRESH_JOB_TYPE
 from monitoring.records import job_start
 from monitoring.tasks import tracking_cycle_task
@@ -96,19 +97,6 @@ def _tier_context(user) -> dict:
 # ---- Product list ---------------------------------------------------------------------------
 
 
-def _sort_links(current: str) -> dict:
-    """For each sortable column: the ordering its header link asks for, and the current direction."""
-    links = {}
-    for field in ORDERING_FIELDS:
-        if current == field:
-            links[field] = {"value": f"-{field}", "direction": "ascending"}
-        elif current == f"-{field}":
-            links[field] = {"value": field, "direction": "descending"}
-        else:
-            links[field] = {"value": field, "direction": ""}
-    return links
-
-
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
@@ -131,7 +119,7 @@ def product_list(request):
         "products": page_obj.object_list,
         "filtered": filtered,
         "ordering": ordering,
-        "sort_links": _sort_links(ordering),
+        "sort_links": sort_links(ordering, ORDERING_FIELDS),
         "failure_threshold": settings.SCRAPE_FAILURE_THRESHOLD,
         "oob_ordering": bool(request.htmx and not request.htmx.history_restore_request),
     }

@@ -27,12 +27,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Q
 
 from marketplaces.models import Marketplace, StoreAccount
-from marketplaces.services.stores import SECRET_FIELDS, STORE_AUTH_ALERT, store_subject
-from monitoring.records import alert_clear, audit_record
+from marketplaces.services.stores import store_credentials_erase
 
 logger = logging.getLogger(__name__)
 
@@ -239,43 +237,6 @@ def ebay_deleted_user(payload) -> dict | None:
     return user if user["username"] or user["user_id"] else None
 
 
-def store_secrets_wipe(store: StoreAccount, *, reason: str, account_name: str | None = None) -> StoreAccount:
-    """Forget a store's credentials here without calling the marketplace (the account or the app
-    installation is already gone there). Listings stay as the seller's history; audited as the system."""
-    with transaction.atomic():
-        for name in SECRET_FIELDS:
-            setattr(store, name, None)
-        store.oauth_expires_at = None
-        store.refresh_token_expires_at = None
-        store.is_connected = False
-        store.needs_reauth = False
-        store.last_error = reason
-        fields = [
-            *SECRET_FIELDS,
-            "oauth_expires_at",
-            "refresh_token_expires_at",
-            "is_connected",
-            "needs_reauth",
-            "last_error",
-            "updated_at",
-        ]
-        if account_name is not None:
-            store.account_name = account_name
-            fields.append("account_name")
-        store.save(update_fields=fields)
-        alert_clear(user=store.user, type=STORE_AUTH_ALERT, subject=store_subject(store))
-        audit_record(
-            acting_user=None,
-            owner=store.user,
-            action="credentials_erased",
-            resource=store,
-            old_value=None,
-            new_value={"is_connected": False},
-            notes=reason,
-        )
-    return store
-
-
 def ebay_account_erase(user: dict) -> list[int]:
     """Forget what we hold of a deleted eBay account: every eBay store named after its user name
     or user id loses its credentials and its name. Returns the store ids."""
@@ -286,7 +247,7 @@ def ebay_account_erase(user: dict) -> list[int]:
         match |= Q(account_name=user["user_id"])
     stores = list(StoreAccount.objects.filter(match, marketplace=Marketplace.EBAY).select_related("user"))
     for store in stores:
-        store_secrets_wipe(store, reason=EBAY_ACCOUNT_DELETED_MESSAGE, account_name=DELETED_EBAY_ACCOUNT_NAME)
+        store_credentials_erase(store, reason=EBAY_ACCOUNT_DELETED_MESSAGE, account_name=DELETED_EBAY_ACCOUNT_NAME)
     if stores:
         logger.info("eBay account deletion: credentials of %d store(s) erased", len(stores))
     return [store.pk for store in stores]
@@ -313,5 +274,5 @@ def shopify_shop_erase(shop_domain: str) -> list[int]:
         StoreAccount.objects.filter(marketplace=Marketplace.SHOPIFY, shop_domain__iexact=shop).select_related("user")
     )
     for store in stores:
-        store_secrets_wipe(store, reason=SHOP_REDACTED_MESSAGE)
+        store_credentials_erase(store, reason=SHOP_REDACTED_MESSAGE)
     return [store.pk for store in stores]

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from catalog.fetching.browser import LAUNCH_FLAGS
 from conftest import skip_or_fail
 
 pytestmark = [
@@ -18,16 +19,6 @@ pytestmark = [
 ]
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 NAVIGATION = ["Dashboard", "Products", "Listings", "Stores", "Alerts", "Jobs", "Settings"]
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -42,7 +33,7 @@ def browser_page(live_server, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda msg: msg.type == "error" and problems.append(f"console: {msg.text}"))
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))

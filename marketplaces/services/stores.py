@@ -148,22 +148,7 @@ def store_disconnect(*, store: StoreAccount, acting_user, request=None) -> Store
         except MarketplaceError as exc:
             logger.info("Revoking store %s at the marketplace failed: %s", store.pk, exc.message)
     with transaction.atomic():
-        for name in SECRET_FIELDS:
-            setattr(store, name, None)
-        store.oauth_expires_at = None
-        store.refresh_token_expires_at = None
-        store.is_connected = False
-        store.needs_reauth = False
-        store.save(
-            update_fields=[
-                *SECRET_FIELDS,
-                "oauth_expires_at",
-                "refresh_token_expires_at",
-                "is_connected",
-                "needs_reauth",
-                "updated_at",
-            ]
-        )
+        store.save(update_fields=_credentials_forget(store))
         alert_clear(user=store.user, type=STORE_AUTH_ALERT, subject=store_subject(store))
         audit_record(
             acting_user=acting_user,
@@ -173,6 +158,48 @@ def store_disconnect(*, store: StoreAccount, acting_user, request=None) -> Store
             old_value={"is_connected": True},
             new_value={"is_connected": False, "revoked_at_marketplace": revoked},
             request=request,
+        )
+    return store
+
+
+def _credentials_forget(store: StoreAccount) -> list[str]:
+    """Clear the store's secrets and token times (in memory); returns the fields to save."""
+    for name in SECRET_FIELDS:
+        setattr(store, name, None)
+    store.oauth_expires_at = None
+    store.refresh_token_expires_at = None
+    store.is_connected = False
+    store.needs_reauth = False
+    return [
+        *SECRET_FIELDS,
+        "oauth_expires_at",
+        "refresh_token_expires_at",
+        "is_connected",
+        "needs_reauth",
+        "updated_at",
+    ]
+
+
+def store_credentials_erase(store: StoreAccount, *, reason: str, account_name: str | None = None) -> StoreAccount:
+    """Forget a store's credentials here without calling the marketplace (the account or the app
+    installation is already gone there). Listings stay as the seller's history; audited as the system."""
+    with transaction.atomic():
+        fields = _credentials_forget(store)
+        store.last_error = reason
+        fields.append("last_error")
+        if account_name is not None:
+            store.account_name = account_name
+            fields.append("account_name")
+        store.save(update_fields=fields)
+        alert_clear(user=store.user, type=STORE_AUTH_ALERT, subject=store_subject(store))
+        audit_record(
+            acting_user=None,
+            owner=store.user,
+            action="credentials_erased",
+            resource=store,
+            old_value=None,
+            new_value={"is_connected": False},
+            notes=reason,
         )
     return store
 

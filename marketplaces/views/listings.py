@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from config.csv_export import csv_response
+from config.sorting import sort_links
 from marketplaces import services
 from marketplaces.clients import MarketplaceError, Retryable
 from marketplaces.filters import ORDERING_FIELDS, ListingFilter, with_margin
@@ -41,7 +42,7 @@ from marketplaces.services import (
 )
 from monitoring.models import AuditLog
 
-from ._common import PAGE_SIZE, hx_target, is_htmx, partial_template, safe_next, sort_links
+from ._common import PAGE_SIZE, hx_target, is_htmx, partial_template, safe_next
 
 PERFORMANCE_DAYS = 90
 SYNC_LOG_ROWS = 100
