@@ -146,6 +146,9 @@ REFRESH_CLAIM_DURATION = timedelta(minutes=10)
 TRACK_BATCH_SIZE = env.int("TRACK_BATCH_SIZE", default=500)
 TRACK_CONCURRENCY = env.int("TRACK_CONCURRENCY", default=8)
 TRACK_RESULT_ROWS = 1000  # outcomes kept in the Job result
+# A scheduled round claims batch after batch while products are due, for up to this long (well
+# inside the beat interval and the task's time limits).
+TRACK_ROUND_SECONDS = env.int("TRACK_ROUND_SECONDS", default=240)
 # A product that keeps failing waits longer each time, up to this.
 REFRESH_BACKOFF_MAX = timedelta(hours=6)
 

@@ -40,11 +40,15 @@ def _needs_follow_up(product: Product, outcome: RefreshOutcome) -> bool:
 
 def cycle_run(*, job, product_ids=None) -> dict:
     """One round: claim due products (or the given ones) and refresh them (catalog); as each is
-    written, make its listings follow and evaluate the alerts when something changed."""
-    products = products_claim(limit=settings.TRACK_BATCH_SIZE, product_ids=product_ids)
-    job_progress(job, done=0, total=len(products))
+    written, make its listings follow and evaluate the alerts when something changed.
+
+    A scheduled round keeps claiming batches while products are due, for up to
+    TRACK_ROUND_SECONDS, so a large catalogue is not limited to one batch per beat tick.
+    """
+    started = time.monotonic()
     counts: dict[str, int] = {}
     outcomes: list[dict] = []
+    total = 0
     last_progress = time.monotonic()
 
     def follow(product, outcome):
@@ -57,6 +61,13 @@ def cycle_run(*, job, product_ids=None) -> dict:
             job_progress(job, done=len(outcomes))  # raises JobCancelled when the user cancelled
             last_progress = time.monotonic()
 
-    products_refresh(products, concurrency=settings.TRACK_CONCURRENCY, on_outcome=follow)
-    job_progress(job, done=len(products))
-    return {"products": len(products), "counts": counts, "outcomes": outcomes[: settings.TRACK_RESULT_ROWS]}
+    while True:
+        products = products_claim(limit=settings.TRACK_BATCH_SIZE, product_ids=product_ids)
+        total += len(products)
+        job_progress(job, done=len(outcomes), total=total)
+        products_refresh(products, concurrency=settings.TRACK_CONCURRENCY, on_outcome=follow)
+        out_of_time = time.monotonic() - started > settings.TRACK_ROUND_SECONDS
+        if product_ids is not None or len(products) < settings.TRACK_BATCH_SIZE or out_of_time:
+            break
+    job_progress(job, done=total)
+    return {"products": total, "counts": counts, "outcomes": outcomes[: settings.TRACK_RESULT_ROWS]}

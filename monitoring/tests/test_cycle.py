@@ -79,3 +79,10 @@ def test_track_given_products_only(tracked):
 def test_track_refuses_an_unknown_product():
     with pytest.raises(CommandError, match="No product with id 999999"):
         call_command("track", "--product", "999999")
+
+
+def test_a_scheduled_round_takes_batch_after_batch_while_products_are_due(tracked, settings):
+    settings.TRACK_BATCH_SIZE = 1
+    call_command("track")
+    job = Job.objects.get(type="track_products")
+    assert job.result["products"] == 2 and (job.progress_done, job.progress_total) == (2, 2)
