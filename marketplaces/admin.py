@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 
 from config.admin_utils import (
     AuditedAdminMixin,
@@ -13,7 +12,6 @@ from config.admin_utils import (
     changelist_link,
     log_changes,
 )
-from monitoring.records import audit_record
 
 from .models import (
     AutomationSwitch,
@@ -23,9 +21,9 @@ from .models import (
     ListingStatus,
     MarketplaceData,
     Sale,
-    StatusReason,
     StoreAccount,
 )
+from .services import ListingActionError, listing_pause, listing_resume
 
 LISTING_STORE_OWNER_MISMATCH = "The listing's seller must be the owner of the store."
 
@@ -147,55 +145,30 @@ class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
             return "—"
         return changelist_link(MarketplaceData, f"{obj.marketplace_data.count()} day(s)", listing__id__exact=obj.pk)
 
-    def _status_change(self, request, queryset, *, from_status, to_status, reason, action) -> tuple[int, int]:
-        selected = queryset.count()
-        changed = []
-        with transaction.atomic():
-            for listing in queryset.filter(status=from_status).select_related("user"):
-                old_value = {"status": listing.status, "status_reason": listing.status_reason}
-                listing.status, listing.status_reason = to_status, reason
-                listing.save(update_fields=["status", "status_reason", "updated_at"])
-                audit_record(
-                    acting_user=request.user,
-                    owner=listing.user,
-                    action=action,
-                    resource=listing,
-                    old_value=old_value,
-                    new_value={"status": to_status, "status_reason": reason},
-                    request=request,
-                    notes="From the admin.",
-                )
-                changed.append(listing)
-            log_changes(request, changed, f"{action.capitalize()}.")
-        return len(changed), selected - len(changed)
+    def _each_listing(self, request, queryset, *, only_status, service, verb):
+        """Run a seller action's service on the selected listings in `only_status` (it pushes to
+        the marketplace and writes the audit row, with the staff member as the actor)."""
+        done, refused = [], []
+        for listing in queryset.filter(status=only_status).select_related("user", "store_account", "product"):
+            try:
+                done.append(service(listing, acting_user=request.user, request=request))
+            except ListingActionError as exc:
+                refused.append(f"{listing}: {exc.message}")
+        log_changes(request, done, f"{verb.capitalize()}.")
+        self.message_user(request, f"{len(done)} listing(s) {verb}.", messages.SUCCESS)
+        skipped = queryset.count() - len(done) - len(refused)
+        if skipped:
+            self.message_user(request, f"{skipped} listing(s) left alone: not {only_status}.", messages.WARNING)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
 
     @admin.action(description="Pause selected active listings", permissions=["change"])
     def pause_listings(self, request, queryset):
-        changed, skipped = self._status_change(
-            request,
-            queryset,
-            from_status=ListingStatus.ACTIVE,
-            to_status=ListingStatus.PAUSED,
-            reason=StatusReason.MANUAL_PAUSE,
-            action="paused",
-        )
-        self.message_user(request, f"{changed} listing(s) paused.", messages.SUCCESS)
-        if skipped:
-            self.message_user(request, f"{skipped} listing(s) left alone: not active.", messages.WARNING)
+        self._each_listing(request, queryset, only_status=ListingStatus.ACTIVE, service=listing_pause, verb="paused")
 
     @admin.action(description="Resume selected paused listings", permissions=["change"])
     def resume_listings(self, request, queryset):
-        changed, skipped = self._status_change(
-            request,
-            queryset,
-            from_status=ListingStatus.PAUSED,
-            to_status=ListingStatus.ACTIVE,
-            reason=StatusReason.NONE,
-            action="resumed",
-        )
-        self.message_user(request, f"{changed} listing(s) resumed.", messages.SUCCESS)
-        if skipped:
-            self.message_user(request, f"{skipped} listing(s) left alone: not paused.", messages.WARNING)
+        self._each_listing(request, queryset, only_status=ListingStatus.PAUSED, service=listing_resume, verb="resumed")
 
 
 @admin.register(MarketplaceData)

