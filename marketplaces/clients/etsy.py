@@ -8,11 +8,17 @@ looks the SKU up in the shop's listings before creating a draft.
 Etsy's limits are per application: a per-second limit (kept client-side, across processes,
 in the shared cache) and a daily quota (its `x-remaining-today` header is remembered so the
 services can spend what is left by priority: `daily_quota_remaining()`).
+
+Etsy takes no image URLs: a listing needs at least one uploaded image before it can go active,
+so publish downloads the product's images itself and uploads them (uploadListingImage). The
+downloads go through the catalog's guarded transport, which connects only to public addresses
+(checked when the socket opens, on every redirect hop), and keep only real images of a bounded size.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import secrets
 from collections.abc import Sequence
@@ -23,6 +29,9 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 from django.core.cache import cache
+
+from catalog.fetching import transport
+from catalog.fetching.results import FetchError
 
 from . import (
     QUOTA_EXHAUSTED_MESSAGE,
@@ -61,11 +70,54 @@ STATE_MAP = {
     "expired": RemoteStatus.ENDED,
 }
 LOOKUP_STATES = ("draft", "inactive", "active")
+IMAGE_LIMIT = 10  # Etsy shows at most 10 images a listing
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # the transport also stops reading at SCRAPER_MAX_RESPONSE_BYTES
+IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+NO_IMAGES_MESSAGE = "Etsy needs at least one image: none of the product's images could be fetched"
+
+logger = logging.getLogger(__name__)
 
 
 def daily_quota_remaining() -> int | None:
     """Requests left today for our Etsy application, as Etsy last said (None: not known yet)."""
     return cache.get(REMAINING_TODAY_KEY)
+
+
+def _image_type(content: bytes) -> str | None:
+    """The image type the bytes really are (by signature), so an error page labelled image/jpeg is not uploaded."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def fetch_image(url: str) -> tuple[str, bytes] | None:
+    """Download one product image safely: (content type, bytes), or None when it is not usable.
+
+    Only public addresses are contacted (catalog.netsafety, enforced by the transport when it
+    connects and on each redirect); the answer must be HTTP 200, declare a JPEG, PNG, GIF or WebP
+    type, carry that type's bytes, and stay under IMAGE_MAX_BYTES.
+    """
+    headers = {"User-Agent": settings.SCRAPER_USER_AGENT, "Accept": ", ".join(IMAGE_TYPES)}
+    try:
+        raw = transport.send(url, headers=headers)
+    except (FetchError, httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # UnsafeURL is a ValueError
+        logger.info("Etsy image skipped, %s could not be fetched: %s", url, exc)
+        return None
+    declared = raw.headers.get("content-type", "").split(";")[0].strip().lower()
+    actual = _image_type(raw.content)
+    if raw.status_code != 200 or declared not in IMAGE_TYPES or actual != declared:
+        logger.info("Etsy image skipped, %s is not an image (HTTP %s, %s)", url, raw.status_code, declared)
+        return None
+    if len(raw.content) > IMAGE_MAX_BYTES:
+        logger.info("Etsy image skipped, %s is larger than %s bytes", url, IMAGE_MAX_BYTES)
+        return None
+    return declared, raw.content
 
 
 def _money(value) -> Decimal | None:
@@ -252,7 +304,8 @@ class EtsyClient(MarketplaceClient):
         }
 
     def publish(self, listing: ListingData) -> str:
-        """Find by SKU or createDraftListing, set the inventory (SKU, price, quantity), activate."""
+        """Find by SKU or createDraftListing, set the inventory (SKU, price, quantity), upload the
+        product's images to a draft that has none (unless `image_ids` are given), activate."""
         s = listing.publish_settings
         missing = [name for name in REQUIRED_PUBLISH_SETTINGS if not s.get(name)]
         if missing:
@@ -282,13 +335,39 @@ class EtsyClient(MarketplaceClient):
             listing_id, state = existing["listing_id"], existing.get("state")
         try:
             self._call("PUT", f"/listings/{listing_id}/inventory", json=self._inventory_body(listing))
+            if state == "draft" and not s.get("image_ids") and (created or not self._has_images(listing_id)):
+                self._upload_images(listing_id, listing.image_urls)
         except MarketplaceError:
             if created:
-                self._discard_draft(listing_id)  # a draft without our SKU could not be found again
+                self._discard_draft(listing_id)  # a draft without our SKU (or images) is not left behind
             raise
         if state != "active":
             self._set_state(listing_id, "active")
         return str(listing_id)
+
+    def _has_images(self, listing_id) -> bool:
+        """A draft found again by SKU may already have its images (a publish interrupted after uploading)."""
+        return bool(self._call("GET", f"/listings/{listing_id}/images").json().get("results"))
+
+    def _upload_images(self, listing_id, urls: Sequence[str]) -> None:
+        """uploadListingImage for each of the product's first IMAGE_LIMIT image URLs that can be
+        fetched, ranked 1, 2, … in the product's order; Rejected when none could (a draft cannot go
+        active without an image)."""
+        rank = 0
+        for url in list(dict.fromkeys(urls))[:IMAGE_LIMIT]:
+            image = fetch_image(url)
+            if image is None:
+                continue
+            content_type, content = image
+            rank += 1
+            self._call(
+                "POST",
+                f"/shops/{self.shop_id}/listings/{listing_id}/images",
+                data={"rank": rank},
+                files={"image": (f"image-{rank}.{IMAGE_TYPES[content_type]}", content, content_type)},
+            )
+        if rank == 0:
+            raise Rejected(NO_IMAGES_MESSAGE)
 
     def _discard_draft(self, listing_id) -> None:
         with contextlib.suppress(MarketplaceError):

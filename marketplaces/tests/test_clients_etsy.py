@@ -3,8 +3,10 @@
 import base64
 import hashlib
 import json
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -13,6 +15,7 @@ import respx
 from django.core.cache import cache
 from django.utils import timezone
 
+from catalog import netsafety
 from marketplaces.clients import (
     ListingData,
     ListingRef,
@@ -24,10 +27,11 @@ from marketplaces.clients import (
     Retryable,
     adapter_for,
     ensure_fresh_token,
+    etsy,
 )
-from marketplaces.clients.etsy import MISSING_SETTINGS_MESSAGE, daily_quota_remaining
+from marketplaces.clients.etsy import MISSING_SETTINGS_MESSAGE, NO_IMAGES_MESSAGE, daily_quota_remaining
 from marketplaces.tests.factories import StoreAccountFactory
-from marketplaces.tests.spec import check_response, spec_route
+from marketplaces.tests.spec import check_response, multipart_parts, spec_route
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +48,9 @@ SETTINGS = {
     "who_made": "someone_else",
     "when_made": "2020_2025",
 }
+# Real signatures around bytes a text-mode parser would mangle (CR, LF, NUL).
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\r\n\n\r\x00\xfe" + bytes(range(256)) + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(255, -1, -1))
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +67,48 @@ def etsy_settings(settings):
 @pytest.fixture
 def api():
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
+        mock.route(host="127.0.0.1").pass_through()  # the image server below, reached for real
         yield mock
+
+
+class ImageSite:
+    """A local web server for product images: path → (status, content type, body); `seen` lists requested paths."""
+
+    def __init__(self):
+        self.routes: dict[str, tuple[int, str, bytes]] = {}
+        self.seen: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                site.seen.append(self.path)
+                status, content_type, body = site.routes.get(self.path, (404, "text/plain", b"not found"))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+
+    def url(self, path, host="127.0.0.1"):
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture
+def images(settings):
+    """The product images, served on 127.0.0.1 (the one host tests allow past the SSRF rule)."""
+    settings.SCRAPER_ALLOWED_HOSTS = ["127.0.0.1"]
+    site = ImageSite()
+    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
+    thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
 
 
 @pytest.fixture
@@ -153,6 +201,31 @@ def inventory(sku="AM-7", price=1999, quantity=5):
     }
 
 
+def listing_image(rank=1, image_id=7700001, listing_id=1800001):
+    return {
+        "listing_id": listing_id,
+        "listing_image_id": image_id,
+        "hex_code": None,
+        "red": None,
+        "green": None,
+        "blue": None,
+        "hue": None,
+        "saturation": None,
+        "brightness": None,
+        "is_black_and_white": None,
+        "creation_tsz": 1767225600,
+        "created_timestamp": 1767225600,
+        "rank": rank,
+        "url_75x75": f"https://i.etsystatic.com/{image_id}/il_75x75.jpg",
+        "url_170x135": f"https://i.etsystatic.com/{image_id}/il_170x135.jpg",
+        "url_570xN": f"https://i.etsystatic.com/{image_id}/il_570xN.jpg",
+        "url_fullxfull": f"https://i.etsystatic.com/{image_id}/il_fullxfull.jpg",
+        "full_height": 1000,
+        "full_width": 1000,
+        "alt_text": "",
+    }
+
+
 def page(*listings):
     return {"count": len(listings), "results": list(listings)}
 
@@ -241,15 +314,25 @@ def test_shop_id_comes_from_get_me_once(api, store):
 # --- Publish -------------------------------------------------------------------------------
 
 
-def test_publish_creates_a_draft_sets_its_inventory_and_activates_it(api, client):
+def test_publish_creates_a_draft_sets_its_inventory_uploads_images_and_activates_it(api, client, images):
+    images.routes["/tote.jpg"] = (200, "image/jpeg", JPEG)
+    images.routes["/tote-back.png"] = (200, "image/png; charset=binary", PNG)
     lookup = spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page())
     create = spec_route(api, "POST", f"{BASE}/shops/{SHOP_ID}/listings", status=201, json=shop_listing())
     put = spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    upload = spec_route(
+        api,
+        "POST",
+        f"{BASE}/shops/{SHOP_ID}/listings/1800001/images",
+        (201, listing_image(rank=1, image_id=7700001)),
+        (201, listing_image(rank=2, image_id=7700002)),
+    )
     activate = spec_route(
         api, "PATCH", f"{BASE}/shops/{SHOP_ID}/listings/1800001", status=200, json=shop_listing(state="active")
     )
 
-    assert client.publish(listing_data()) == "1800001"
+    urls = [images.url("/tote.jpg"), images.url("/tote-back.png")]
+    assert client.publish(listing_data(image_urls=urls)) == "1800001"
 
     assert [c.request.url.params["state"] for c in lookup.calls] == ["draft", "inactive", "active"]
     assert dict(sent(lookup, 0).url.params) == {
@@ -287,7 +370,133 @@ def test_publish_creates_a_draft_sets_its_inventory_and_activates_it(api, client
         "quantity_on_property": [],
         "sku_on_property": [],
     }
+    assert images.seen == ["/tote.jpg", "/tote-back.png"]
+    assert upload.call_count == 2
+    for request in (sent(upload, 0), sent(upload, 1)):
+        assert request.method == "POST"
+        assert request.url.path == f"/v3/application/shops/{SHOP_ID}/listings/1800001/images"
+        assert request.headers["x-api-key"] == API_KEY
+        assert request.headers["Authorization"] == f"Bearer {ACCESS}"
+        assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert multipart_parts(sent(upload, 0)) == [
+        ("rank", None, "text/plain", b"1"),
+        ("image", "image-1.jpg", "image/jpeg", JPEG),
+    ]
+    assert multipart_parts(sent(upload, 1)) == [
+        ("rank", None, "text/plain", b"2"),
+        ("image", "image-2.png", "image/png", PNG),
+    ]
+    order = [(call.request.method, call.request.url.path.rsplit("/", 1)[-1]) for call in api.calls]
+    assert order.index(("POST", "images")) > order.index(("PUT", "inventory"))
+    assert order[-1] == ("PATCH", "1800001")
     assert form_of(sent(activate)) == {"state": "active"}
+
+
+def test_image_at_a_private_address_is_refused_unfetched_and_skipped(api, client, images, monkeypatch):
+    """localhost and the cloud metadata address are refused before any request; a name that
+    resolves public when checked but private when the socket opens is refused at connect time."""
+    images.routes["/inside.jpg"] = (200, "image/jpeg", JPEG)
+    images.routes["/tote.png"] = (200, "image/png", PNG)
+    resolve = netsafety.resolve_host
+    lookups = []
+
+    def rebinding(host, port=None):
+        if host != "cdn.example":
+            return resolve(host, port)
+        lookups.append(host)
+        return ["93.184.216.34"] if len(lookups) == 1 else ["127.0.0.1"]
+
+    monkeypatch.setattr(netsafety, "resolve_host", rebinding)
+    spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page())
+    spec_route(api, "POST", f"{BASE}/shops/{SHOP_ID}/listings", status=201, json=shop_listing())
+    spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    upload = spec_route(
+        api, "POST", f"{BASE}/shops/{SHOP_ID}/listings/1800001/images", status=201, json=listing_image()
+    )
+    spec_route(api, "PATCH", f"{BASE}/shops/{SHOP_ID}/listings/1800001", status=200, json=shop_listing(state="active"))
+    metadata = api.get("http://169.254.169.254/latest/meta-data/")
+    api.route(host="cdn.example").pass_through()  # to the real guarded connection
+
+    urls = [
+        images.url("/inside.jpg", host="localhost"),
+        "http://169.254.169.254/latest/meta-data/",
+        images.url("/inside.jpg", host="cdn.example"),
+        images.url("/tote.png"),
+    ]
+    assert client.publish(listing_data(image_urls=urls)) == "1800001"
+
+    assert images.seen == ["/tote.png"]
+    assert not metadata.called
+    assert lookups == ["cdn.example", "cdn.example"]  # checked, then resolved again to connect
+    assert multipart_parts(sent(upload)) == [
+        ("rank", None, "text/plain", b"1"),
+        ("image", "image-1.png", "image/png", PNG),
+    ]
+
+
+def test_no_fetchable_image_rejects_the_publish_and_deletes_the_draft(api, client, images, monkeypatch):
+    monkeypatch.setattr(etsy, "IMAGE_MAX_BYTES", 200)
+    images.routes["/blocked.jpg"] = (200, "image/jpeg", b"<html>Access denied</html>")
+    images.routes["/page.html"] = (200, "text/html", b"<html>a product page</html>")
+    images.routes["/huge.jpg"] = (200, "image/jpeg", JPEG)  # past the (lowered) size cap
+    images.routes["/error.jpg"] = (500, "image/jpeg", JPEG)
+    spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page())
+    spec_route(api, "POST", f"{BASE}/shops/{SHOP_ID}/listings", status=201, json=shop_listing())
+    spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    upload = api.post(f"{BASE}/shops/{SHOP_ID}/listings/1800001/images")
+    activate = api.patch(f"{BASE}/shops/{SHOP_ID}/listings/1800001")
+    delete = spec_route(api, "DELETE", f"{BASE}/listings/1800001", status=204)
+
+    paths = ["/blocked.jpg", "/page.html", "/huge.jpg", "/error.jpg", "/missing.jpg"]
+    with pytest.raises(Rejected) as caught:
+        client.publish(listing_data(image_urls=[images.url(path) for path in paths]))
+
+    assert caught.value.message == NO_IMAGES_MESSAGE
+    assert images.seen == paths
+    assert not upload.called and not activate.called
+    assert delete.call_count == 1
+
+
+def test_publish_without_any_image_url_is_rejected_and_the_draft_deleted(api, client):
+    spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page())
+    spec_route(api, "POST", f"{BASE}/shops/{SHOP_ID}/listings", status=201, json=shop_listing())
+    spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    delete = spec_route(api, "DELETE", f"{BASE}/listings/1800001", status=204)
+    with pytest.raises(Rejected, match="Etsy needs at least one image"):
+        client.publish(listing_data())
+    assert delete.call_count == 1
+
+
+def test_only_the_first_ten_image_urls_are_uploaded(api, client, images):
+    for number in range(12):
+        images.routes[f"/{number}.jpg"] = (200, "image/jpeg", JPEG)
+    spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page())
+    spec_route(api, "POST", f"{BASE}/shops/{SHOP_ID}/listings", status=201, json=shop_listing())
+    spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    upload = spec_route(
+        api, "POST", f"{BASE}/shops/{SHOP_ID}/listings/1800001/images", status=201, json=listing_image()
+    )
+    spec_route(api, "PATCH", f"{BASE}/shops/{SHOP_ID}/listings/1800001", status=200, json=shop_listing(state="active"))
+    client.publish(listing_data(image_urls=[images.url(f"/{number}.jpg") for number in range(12)]))
+    assert upload.call_count == 10
+    assert [multipart_parts(call.request)[0][3] for call in upload.calls] == [str(n).encode() for n in range(1, 11)]
+
+
+def test_given_image_ids_are_attached_and_nothing_is_uploaded(api, client, images):
+    images.routes["/tote.jpg"] = (200, "image/jpeg", JPEG)
+    spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page())
+    create = spec_route(api, "POST", f"{BASE}/shops/{SHOP_ID}/listings", status=201, json=shop_listing())
+    spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    upload = api.post(f"{BASE}/shops/{SHOP_ID}/listings/1800001/images")
+    activate = spec_route(
+        api, "PATCH", f"{BASE}/shops/{SHOP_ID}/listings/1800001", status=200, json=shop_listing(state="active")
+    )
+    publish_settings = {**SETTINGS, "image_ids": [7700001, 7700002]}
+    listing = listing_data(publish_settings=publish_settings, image_urls=[images.url("/tote.jpg")])
+    assert client.publish(listing) == "1800001"
+    assert form_of(sent(create))["image_ids"] == "7700001,7700002"
+    assert not upload.called and images.seen == []
+    assert activate.call_count == 1
 
 
 def test_retried_publish_finds_the_draft_by_sku_instead_of_creating_another(api, client):
@@ -295,11 +504,29 @@ def test_retried_publish_finds_the_draft_by_sku_instead_of_creating_another(api,
     spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page(found))
     create = api.post(f"{BASE}/shops/{SHOP_ID}/listings")
     spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    spec_route(api, "GET", f"{BASE}/listings/1800001/images", status=200, json=page(listing_image()))
+    upload = api.post(f"{BASE}/shops/{SHOP_ID}/listings/1800001/images")
     activate = spec_route(
         api, "PATCH", f"{BASE}/shops/{SHOP_ID}/listings/1800001", status=200, json=shop_listing(state="active")
     )
     assert client.publish(listing_data()) == "1800001"
-    assert not create.called and activate.call_count == 1
+    assert not create.called and not upload.called and activate.call_count == 1
+
+
+def test_retried_publish_of_a_draft_without_images_uploads_them_first(api, client, images):
+    images.routes["/tote.jpg"] = (200, "image/jpeg", JPEG)
+    found = shop_listing(inventory=inventory(), skus=["AM-7"])
+    spec_route(api, "GET", f"{BASE}/shops/{SHOP_ID}/listings", status=200, json=page(found))
+    spec_route(api, "PUT", f"{BASE}/listings/1800001/inventory", status=200, json=inventory())
+    spec_route(api, "GET", f"{BASE}/listings/1800001/images", status=200, json=page())
+    upload = spec_route(
+        api, "POST", f"{BASE}/shops/{SHOP_ID}/listings/1800001/images", status=201, json=listing_image()
+    )
+    activate = spec_route(
+        api, "PATCH", f"{BASE}/shops/{SHOP_ID}/listings/1800001", status=200, json=shop_listing(state="active")
+    )
+    assert client.publish(listing_data(image_urls=[images.url("/tote.jpg")])) == "1800001"
+    assert upload.call_count == 1 and activate.call_count == 1
 
 
 def test_retried_publish_of_a_live_listing_does_not_activate_again(api, client):
