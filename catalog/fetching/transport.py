@@ -196,12 +196,19 @@ def _read_capped(response: httpx.Response, *, limit: int, deadline: Deadline, ur
 
 
 def send(
-    url: str, *, headers: dict, proxy=None, before_request=None, total_timeout: float | None = None
+    url: str,
+    *,
+    headers: dict,
+    proxy=None,
+    before_request=None,
+    total_timeout: float | None = None,
+    max_bytes: int | None = None,
 ) -> RawResponse:
     """GET the URL, following up to SCRAPER_MAX_REDIRECTS redirects by hand, every hop re-checked.
 
     `before_request(hop_url)` runs before each request is sent (the rate limiter; the time it
-    waits does not count against the total timeout). Raises UnsafeURL, FetchFailed (too many
+    waits does not count against the total timeout); `max_bytes` caps the body (default
+    SCRAPER_MAX_RESPONSE_BYTES). Raises UnsafeURL, FetchFailed (too many
     redirects, unresolvable host), ResponseTooLarge, or an httpx.HTTPError (TotalTimeExceeded
     among them) for the caller to attribute to the proxy or the page.
     """
@@ -241,7 +248,7 @@ def send(
                         current = str(response.url.join(location))
                         continue
                     content = _read_capped(
-                        response, limit=settings.SCRAPER_MAX_RESPONSE_BYTES, deadline=deadline, url=url
+                        response, limit=max_bytes or settings.SCRAPER_MAX_RESPONSE_BYTES, deadline=deadline, url=url
                     )
                     return RawResponse(
                         url=url,

@@ -105,7 +105,7 @@ def fetch_image(url: str) -> tuple[str, bytes] | None:
     """
     headers = {"User-Agent": settings.SCRAPER_USER_AGENT, "Accept": ", ".join(IMAGE_TYPES)}
     try:
-        raw = transport.send(url, headers=headers)
+        raw = transport.send(url, headers=headers, max_bytes=IMAGE_MAX_BYTES)
     except (FetchError, httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # UnsafeURL is a ValueError
         logger.info("Etsy image skipped, %s could not be fetched: %s", url, exc)
         return None
@@ -113,9 +113,6 @@ def fetch_image(url: str) -> tuple[str, bytes] | None:
     actual = _image_type(raw.content)
     if raw.status_code != 200 or declared not in IMAGE_TYPES or actual != declared:
         logger.info("Etsy image skipped, %s is not an image (HTTP %s, %s)", url, raw.status_code, declared)
-        return None
-    if len(raw.content) > IMAGE_MAX_BYTES:
-        logger.info("Etsy image skipped, %s is larger than %s bytes", url, IMAGE_MAX_BYTES)
         return None
     return declared, raw.content
 
