@@ -3,8 +3,6 @@
 from decimal import Decimal
 
 import pytest
-import respx
-from django.test import RequestFactory
 
 from marketplaces.models import ListingStatus
 from marketplaces.services import (
@@ -17,14 +15,13 @@ from marketplaces.services import (
 from marketplaces.services.listings import RESUME_BLOCK_REASONS, RESUME_BLOCKED_MESSAGE
 from marketplaces.tests.doubles import (
     EbayDouble,
+    audit_rows,
     bulk_request,
     ebay_error,
-    ebay_store,
     isolated_cache,
     live_listing,
     supplier_product,
 )
-from monitoring.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 
@@ -35,30 +32,8 @@ def _cache(settings):
 
 
 @pytest.fixture
-def api():
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def store():
-    return ebay_store()
-
-
-@pytest.fixture
 def product():
     return supplier_product(title="Steel water bottle 750ml", description="Keeps drinks cold.", stock=50)
-
-
-@pytest.fixture
-def request_from_seller(store):
-    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Firefox/140")
-    request.user = store.user
-    return request
-
-
-def audit_rows(listing):
-    return AuditLog.objects.filter(resource_type="listing", resource_id=str(listing.pk)).order_by("timestamp", "pk")
 
 
 @pytest.fixture

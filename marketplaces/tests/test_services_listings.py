@@ -5,8 +5,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-import respx
-from django.test import RequestFactory
 
 from marketplaces.clients import Retryable
 from marketplaces.models import BlocklistTerm, ExchangeRate
@@ -21,13 +19,13 @@ from marketplaces.services import (
 from marketplaces.services.listings import NOT_CONVERTIBLE_REASON
 from marketplaces.tests.doubles import (
     EBAY_INV,
+    audit_rows,
     ebay_error,
-    ebay_store,
     isolated_cache,
     supplier_product,
 )
 from marketplaces.tests.spec import spec_route
-from monitoring.models import Alert, AuditLog
+from monitoring.models import Alert
 
 pytestmark = pytest.mark.django_db
 
@@ -38,30 +36,8 @@ def _cache(settings):
 
 
 @pytest.fixture
-def api():
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def store():
-    return ebay_store()
-
-
-@pytest.fixture
 def product():
     return supplier_product(title="Steel water bottle 750ml", description="Keeps drinks cold.", stock=50)
-
-
-@pytest.fixture
-def request_from_seller(store):
-    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Firefox/140")
-    request.user = store.user
-    return request
-
-
-def audit_rows(listing):
-    return AuditLog.objects.filter(resource_type="listing", resource_id=str(listing.pk)).order_by("timestamp", "pk")
 
 
 # --- Preview and create ---------------------------------------------------------------------
