@@ -22,6 +22,7 @@ from marketplaces.services import (
     store_performance_import,
     store_reprice,
     store_statistics_catch_up,
+    store_sync,
     store_sync_skip_reason,
 )
 from monitoring.analytics import analytics_invalidate
@@ -127,6 +128,18 @@ def store_performance_import_task(job):
     imports = [store_performance_import(store, date.fromisoformat(day))] if day else store_statistics_catch_up(store)
     analytics_invalidate(store.user)  # the dashboard recomputes from the new rows
     return {"imports": [item.as_dict() for item in imports]}
+
+
+@job_task()
+def store_sync_task(job):
+    """A seller's "sync now": the store's new orders, listings removed on the marketplace, and
+    yesterday's performance (params {"store_id"})."""
+    store = StoreAccount.objects.select_related("user").get(pk=job.params["store_id"])
+    result = store_sync(store)
+    analytics_invalidate(store.user)
+    if result.error:
+        raise RuntimeError(result.line())
+    return {"summary": result.line()}
 
 
 @shared_task(name="marketplaces.tasks.stores_performance_import_task")

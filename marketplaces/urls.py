@@ -28,6 +28,7 @@ urlpatterns = [
     path("stores/<int:pk>/settings/", views.store_settings, name="store_settings"),
     path("stores/<int:pk>/settings/preview/", views.store_pricing_preview, name="store_pricing_preview"),
     path("stores/<int:pk>/automation/", views.store_automation, name="store_automation"),
+    path("stores/<int:pk>/sync/", views.store_sync_now, name="store_sync"),
     path("stores/<int:pk>/publish-defaults/", views.store_publish_defaults, name="store_publish_defaults"),
     path(
         "stores/<int:pk>/publish-defaults/fetch/",

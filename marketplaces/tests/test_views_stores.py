@@ -247,3 +247,32 @@ def test_store_detail_htmx_gets_only_the_listings(seller_client, store):
 
 def test_the_settings_form_covers_every_store_setting():
     assert set(SETTINGS_FIELDS) == set(StorePricingForm().fields)
+
+
+def test_sync_now_runs_the_store_sync_as_a_job(client, django_capture_on_commit_callbacks, api):
+    from marketplaces.tests.doubles import ShopifyDouble, shopify_orders, shopify_store
+    from monitoring.models import Job
+
+    store = shopify_store()
+    client.force_login(store.user)
+    shop = ShopifyDouble(api)
+    shop.answer("Orders", shopify_orders())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("marketplaces:store_sync", args=[store.pk]))
+
+    job = Job.objects.get(type="sync_store", user=store.user)
+    assert response.status_code == 302 and response.url == job.get_absolute_url()
+    assert job.status == "success", job.error_message
+    assert job.params == {"store_id": store.pk}
+    assert "0 order lines" in job.result["summary"]
+    store.refresh_from_db()
+    assert store.last_synced_at is not None
+
+
+def test_sync_now_of_another_sellers_store_is_404(client, other_user):
+    from marketplaces.tests.doubles import shopify_store
+
+    store = shopify_store()
+    client.force_login(other_user)
+    assert client.post(reverse("marketplaces:store_sync", args=[store.pk])).status_code == 404

@@ -28,6 +28,7 @@ from .stores import (
     store_publish_defaults_fetch,
     store_reconnect,
     store_settings,
+    store_sync_now,
 )
 from .webhooks import ebay_account_deletion, shopify_privacy_webhook
 
@@ -58,4 +59,5 @@ __all__ = [
     "store_publish_defaults_fetch",
     "store_reconnect",
     "store_settings",
+    "store_sync_now",
 ]

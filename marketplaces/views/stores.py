@@ -38,11 +38,17 @@ from marketplaces.services import (
     store_settings_update,
 )
 from marketplaces.services.stores import STORE_AUTH_ALERT, store_subject
-from monitoring.records import alert_raise, audit_record
+from marketplaces.services.sync import store_sync_skip_reason
+from marketplaces.tasks import store_sync_task
+from monitoring.records import alert_raise, audit_record, job_start
 
 from ._common import PAGE_SIZE, is_htmx, partial_template
 
 logger = logging.getLogger(__name__)
+SYNC_JOB_TYPE = "sync_store"
+SYNC_STARTED_MESSAGE = "Syncing {store}: orders, listings and yesterday's statistics."
+SYNC_SKIPPED_MESSAGE = "Not synced: {reason}."
+
 
 OAUTH_SESSION_KEY = "marketplaces_oauth"
 SAMPLE_COST = Decimal("10.00")
@@ -542,6 +548,20 @@ def store_automation(request, pk):
         return TemplateResponse(request, "marketplaces/store_detail.html#store-automation", context)
     messages.success(request, message)
     return redirect(store)
+
+
+@login_required
+@require_POST
+def store_sync_now(request, pk):
+    """Start a sync of the store (orders, removed listings, yesterday's performance) as a Job."""
+    store = _seller_store(request, pk)
+    skipped = store_sync_skip_reason(store)
+    if skipped:
+        messages.error(request, SYNC_SKIPPED_MESSAGE.format(reason=skipped))
+        return redirect(store)
+    job = job_start(store_sync_task, type=SYNC_JOB_TYPE, user=request.user, params={"store_id": store.pk})
+    messages.success(request, SYNC_STARTED_MESSAGE.format(store=store))
+    return redirect(job)
 
 
 @login_required
