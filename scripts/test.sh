@@ -94,6 +94,9 @@ else
     unset REDIS_URL
 fi
 echo "Database: ${DATABASE_URL:-SQLite (embedded default)}; broker and cache: ${REDIS_URL:-filesystem (embedded default)}"
+# No persistent connections in tests: threads the tests start (page readers, the live server, an
+# embedded Celery worker) must not keep the test database open when it is dropped.
+export CONN_MAX_AGE=0
 
 failed=()
 exit_code=0
