@@ -5,6 +5,24 @@ import os
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The 15 models of ../shared/MODELS.md, by app label.
+CORE_MODELS = [
+    "accounts.User",
+    "accounts.Session",
+    "catalog.Supplier",
+    "catalog.Product",
+    "catalog.PriceHistory",
+    "catalog.StockHistory",
+    "catalog.ProxyPool",
+    "marketplaces.StoreAccount",
+    "marketplaces.Listing",
+    "marketplaces.MarketplaceData",
+    "monitoring.Alert",
+    "monitoring.Notification",
+    "monitoring.Job",
+    "monitoring.AnalyticsCache",
+    "monitoring.AuditLog",
+]
 
 
 def skip_or_fail(reason: str):

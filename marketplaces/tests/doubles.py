@@ -12,7 +12,13 @@ from graphql import parse
 
 from catalog.tests.factories import ProductFactory
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
-from marketplaces.tests.spec import check_graphql_request, check_graphql_response, check_request, check_response
+from marketplaces.tests.spec import (
+    check_graphql_request,
+    check_graphql_response,
+    check_request,
+    check_response,
+    spec_route,
+)
 
 EBAY_API = "https://api.ebay.com"
 EBAY_INV = f"{EBAY_API}/sell/inventory/v1"
@@ -305,3 +311,21 @@ def price_rise(product, new_price):
     product.price = new_price
     product.save(update_fields=["price"])
     return outcome
+
+
+def ebay_account_defaults(api):
+    """eBay's answers for a store's business policies (one of each kind) and its enabled location."""
+    for path, key, id_key, policy_id in (
+        ("fulfillment_policy", "fulfillmentPolicies", "fulfillmentPolicyId", "6196932000"),
+        ("payment_policy", "paymentPolicies", "paymentPolicyId", "6196936000"),
+        ("return_policy", "returnPolicies", "returnPolicyId", "6196940000"),
+    ):
+        body = {key: [{id_key: policy_id, "name": "Default", "marketplaceId": "EBAY_US"}], "total": 1}
+        spec_route(api, "GET", f"{EBAY_API}/sell/account/v1/{path}", status=200, json=body)
+    spec_route(
+        api,
+        "GET",
+        f"{EBAY_API}/sell/inventory/v1/location",
+        status=200,
+        json={"locations": [{"merchantLocationKey": "WH1", "merchantLocationStatus": "ENABLED"}], "total": 1},
+    )

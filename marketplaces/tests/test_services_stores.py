@@ -27,6 +27,7 @@ from marketplaces.tests.doubles import (
     SHOP,
     EbayDouble,
     bulk_request,
+    ebay_account_defaults,
     ebay_store,
     isolated_cache,
     live_listing,
@@ -52,23 +53,6 @@ def _cache(settings):
 def api():
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
         yield mock
-
-
-def ebay_account_defaults(api):
-    for path, key, id_key, policy_id in (
-        ("fulfillment_policy", "fulfillmentPolicies", "fulfillmentPolicyId", "6196932000"),
-        ("payment_policy", "paymentPolicies", "paymentPolicyId", "6196936000"),
-        ("return_policy", "returnPolicies", "returnPolicyId", "6196940000"),
-    ):
-        body = {key: [{id_key: policy_id, "name": "Default", "marketplaceId": "EBAY_US"}], "total": 1}
-        spec_route(api, "GET", f"{ACCOUNT}/{path}", status=200, json=body)
-    spec_route(
-        api,
-        "GET",
-        f"{EBAY_API}/sell/inventory/v1/location",
-        status=200,
-        json={"locations": [{"merchantLocationKey": "WH1", "merchantLocationStatus": "ENABLED"}], "total": 1},
-    )
 
 
 def tokens():

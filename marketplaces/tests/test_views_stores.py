@@ -11,7 +11,7 @@ from django.urls import reverse
 from catalog.tests.factories import ProductFactory
 from marketplaces.forms import SETTINGS_FIELDS, StorePricingForm
 from marketplaces.models import StoreAccount
-from marketplaces.tests.doubles import EBAY_API, isolated_cache
+from marketplaces.tests.doubles import EBAY_API, ebay_account_defaults, isolated_cache
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
 from marketplaces.tests.spec import spec_route
 from monitoring.models import AuditLog
@@ -198,20 +198,7 @@ def test_bad_publish_defaults_come_back_with_the_reason(seller_client, user):
 def test_fetching_defaults_from_ebay_fills_what_is_missing(seller_client, store, api):
     store.publish_defaults = {"category_id": "20625", "fulfillment_policy_id": "mine"}
     store.save()
-    for path, key, id_key, policy_id in (
-        ("fulfillment_policy", "fulfillmentPolicies", "fulfillmentPolicyId", "6196932000"),
-        ("payment_policy", "paymentPolicies", "paymentPolicyId", "6196936000"),
-        ("return_policy", "returnPolicies", "returnPolicyId", "6196940000"),
-    ):
-        body = {key: [{id_key: policy_id, "name": "Default", "marketplaceId": "EBAY_US"}], "total": 1}
-        spec_route(api, "GET", f"{EBAY_API}/sell/account/v1/{path}", status=200, json=body)
-    spec_route(
-        api,
-        "GET",
-        f"{EBAY_API}/sell/inventory/v1/location",
-        status=200,
-        json={"locations": [{"merchantLocationKey": "WH1", "merchantLocationStatus": "ENABLED"}], "total": 1},
-    )
+    ebay_account_defaults(api)
 
     response = seller_client.post(reverse("marketplaces:store_publish_defaults_fetch", args=[store.pk]), follow=True)
 

@@ -5,6 +5,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.models import Permission
 
 from accounts.tests.factories import UserFactory
+from conftest import CORE_MODELS
 from monitoring.models import (
     Alert,
     AlertSettings,
@@ -34,23 +35,6 @@ from monitoring.tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-CORE_MODELS = [
-    "accounts.User",
-    "accounts.Session",
-    "catalog.Supplier",
-    "catalog.Product",
-    "catalog.PriceHistory",
-    "catalog.StockHistory",
-    "catalog.ProxyPool",
-    "marketplaces.StoreAccount",
-    "marketplaces.Listing",
-    "marketplaces.MarketplaceData",
-    "monitoring.Alert",
-    "monitoring.Notification",
-    "monitoring.Job",
-    "monitoring.AnalyticsCache",
-    "monitoring.AuditLog",
-]
 TASK_NAME = "monitoring.tasks.jobs_sweep_task"
 
 

@@ -10,29 +10,12 @@ from django.core.management import CommandError, call_command
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from catalog.models import PriceHistory, Product, ProxyPool, StockHistory, Supplier, price_change_percent
+from conftest import CORE_MODELS
 from marketplaces.models import Listing, ListingStatus, MarketplaceData, StatusReason, StoreAccount
 from monitoring.demo import DEMO_EMAIL, DEMO_PASSWORD, LOADTEST_EMAIL, loadtest_seed
 from monitoring.models import Alert, AuditLog, Job, JobStatus, Notification
 
 pytestmark = pytest.mark.django_db
-
-FIFTEEN_MODELS = [
-    "accounts.User",
-    "accounts.Session",
-    "catalog.Supplier",
-    "catalog.Product",
-    "catalog.PriceHistory",
-    "catalog.StockHistory",
-    "catalog.ProxyPool",
-    "marketplaces.StoreAccount",
-    "marketplaces.Listing",
-    "marketplaces.MarketplaceData",
-    "monitoring.Alert",
-    "monitoring.Notification",
-    "monitoring.Job",
-    "monitoring.AnalyticsCache",
-    "monitoring.AuditLog",
-]
 
 
 def _seed(*args) -> str:
@@ -42,7 +25,7 @@ def _seed(*args) -> str:
 
 
 def _counts() -> dict:
-    counts = {label: apps.get_model(label).objects.count() for label in FIFTEEN_MODELS}
+    counts = {label: apps.get_model(label).objects.count() for label in CORE_MODELS}
     counts["tracked_products"] = User.tracked_products.through.objects.count()
     return counts
 
@@ -68,7 +51,7 @@ def test_running_twice_changes_nothing():
     _seed()
     first = _counts()
     made = [label for label, count in first.items() if count]
-    assert set(made) >= set(FIFTEEN_MODELS) - {"accounts.Session", "monitoring.AnalyticsCache"}
+    assert set(made) >= set(CORE_MODELS) - {"accounts.Session", "monitoring.AnalyticsCache"}
     rows = sorted(MarketplaceData.objects.values_list("listing_id", "date", "sales", "profit"))
     password = User.objects.get(email=DEMO_EMAIL).password
 
