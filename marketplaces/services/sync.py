@@ -107,6 +107,7 @@ def store_delisted_find(store: StoreAccount, *, adapter=None) -> list[int]:
         .filter(store_account=store, external_listing_id__isnull=False)
         .exclude(status=ListingStatus.PENDING)
         .select_related("user")
+        .order_by("pk")
     )
     delisted = []
     for listing in published:
