@@ -42,10 +42,12 @@ def _fast_and_isolated(settings, tmp_path):
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+    from catalog.fetching.transport import connections_close
     from catalog.proxies import active_proxies_forget
 
     active_proxies_forget()  # each test sees the proxies it made
     yield
+    connections_close()  # no connection to a test's server outlives the test
 
 
 @pytest.fixture

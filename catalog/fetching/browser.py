@@ -294,7 +294,7 @@ def _render(*, url: str, wait_for: str | None, proxy, headers: dict, before_requ
         final_url=guard.main_url or current,
         status=status,
         headers=response.headers,
-        html=html,
+        page=html,
         encoding="utf-8",
         elapsed=elapsed,
         proxy_id=proxy.pk if proxy else None,

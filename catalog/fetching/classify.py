@@ -34,17 +34,26 @@ def check_status(*, status: int, headers, url: str, via_proxy: bool) -> None:
 
 
 def page_result(
-    *, url: str, final_url: str, status: int, headers, html: str, encoding: str, elapsed: float, proxy_id, rendered
+    *,
+    url: str,
+    final_url: str,
+    status: int,
+    headers,
+    page: str | bytes,
+    encoding: str,
+    elapsed: float,
+    proxy_id,
+    rendered,
 ) -> FetchResult:
     """The FetchResult for a 2xx page, or Blocked when its content is a block page."""
-    reason = looks_blocked(html)
+    reason = looks_blocked(page)
     if reason:
         raise Blocked(reason, url=url, status_code=status)
     return FetchResult(
         url=url,
         final_url=final_url,
         status_code=status,
-        html=html,
+        page=page,
         encoding=encoding,
         elapsed=elapsed,
         proxy_id=proxy_id,
@@ -59,13 +68,13 @@ def result_from_raw(raw, *, proxy_id) -> FetchResult:
     content_type = raw.headers.get("content-type")
     if not is_web_content_type(content_type):
         raise FetchFailed(NOT_A_WEB_PAGE.format(content_type=content_type), retryable=False, url=raw.url)
-    html, encoding = decode_html(raw.content, raw.charset)
+    page, encoding = decode_html(raw.content, raw.charset)
     return page_result(
         url=raw.url,
         final_url=raw.final_url,
         status=raw.status_code,
         headers=raw.headers,
-        html=html,
+        page=page,
         encoding=encoding,
         elapsed=raw.elapsed,
         proxy_id=proxy_id,

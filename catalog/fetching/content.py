@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
+from catalog.extraction.document import decode as parser_input
+from catalog.extraction.document import is_blank
+
 EMPTY_PAGE = "empty page"
 TRUNCATED_PAGE = "truncated page"
 CAPTCHA_PAGE = "captcha / robot check: {marker}"
@@ -89,41 +92,57 @@ _SHORT_PAGE_TEXT = 2000
 _SAMPLE_HEAD, _SAMPLE_TAIL, _SAMPLE_TITLE = 150_000, 20_000, 30_000
 
 
-def looks_blocked(html: str) -> str | None:
+def looks_blocked(page: str | bytes) -> str | None:
     """Why the page looks like a block page rather than the page asked for, or None.
 
     A minimal content check (empty or truncated body, obvious CAPTCHA / robot-check / login-wall
     markers); the extraction step has a richer detector that the refresh pipeline combines.
+    `page` is text, or UTF-8 bytes as they arrived.
     """
-    if not html or not html.strip():
+    if is_blank(page):
         return EMPTY_PAGE
-    large = len(html) > _SAMPLE_HEAD + _SAMPLE_TAIL
-    if large:
+    if len(page) > _SAMPLE_HEAD + _SAMPLE_TAIL:
         # A block page is small: of a large page only its end (truncated?) and title are looked at;
         # the extraction's own detector looks further when no product data turns up.
-        sample, tail = html[:_SAMPLE_TITLE], html[-_SAMPLE_TAIL:].lower()
-        if "<html" in sample.lower() and "</html" not in tail and "</body" not in tail:
+        head, tail = _text(page[:_SAMPLE_TITLE]), _text(page[-_SAMPLE_TAIL:]).lower()
+        if "<html" in head.lower() and "</html" not in tail and "</body" not in tail:
             return TRUNCATED_PAGE
-        lowered = ""
-    else:
-        sample, lowered = html, html.lower()
-        if "<html" in lowered and "</html" not in lowered and "</body" not in lowered:
-            return TRUNCATED_PAGE
-        for marker in _STRONG_MARKERS:
-            if marker in lowered:
-                return CAPTCHA_PAGE.format(marker=marker)
-    title_match = _TITLE.search(sample)
-    title = " ".join(title_match.group(1).split()) if title_match else ""
-    # A large page is never short of text; only a small one is worth stripping to its text.
-    text = "" if large else " ".join(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", html)).split()).lower()
-    short = not large and len(text) < _SHORT_PAGE_TEXT
-    for marker in _WEAK_MARKERS:
-        if marker in title.lower() or (short and marker in text):
+        return _weak_marker(_title(head), short_text=None)
+    html = _text(page)
+    lowered = html.lower()
+    if "<html" in lowered and "</html" not in lowered and "</body" not in lowered:
+        return TRUNCATED_PAGE
+    for marker in _STRONG_MARKERS:
+        if marker in lowered:
             return CAPTCHA_PAGE.format(marker=marker)
-    if title and _LOGIN_TITLE.search(title) and short:
+    title = _title(html)
+    text = " ".join(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", html)).split()).lower()
+    short_text = text if len(text) < _SHORT_PAGE_TEXT else None
+    reason = _weak_marker(title, short_text=short_text)
+    if reason:
+        return reason
+    if title and _LOGIN_TITLE.search(title) and short_text is not None:
         return LOGIN_WALL.format(title=title[:80])
-    if not large and not text and "<script" not in lowered:
+    if not text and "<script" not in lowered:
         return EMPTY_PAGE
+    return None
+
+
+def _text(page: str | bytes) -> str:
+    return page if isinstance(page, str) else page.decode("utf-8", errors="replace")
+
+
+def _title(html: str) -> str:
+    match = _TITLE.search(html)
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def _weak_marker(title: str, *, short_text: str | None) -> str | None:
+    """A weak marker in the title, or anywhere in the text of a page with little text."""
+    title = title.lower()
+    for marker in _WEAK_MARKERS:
+        if marker in title or (short_text is not None and marker in short_text):
+            return CAPTCHA_PAGE.format(marker=marker)
     return None
 
 
@@ -216,12 +235,19 @@ def _known_codec(name: str | None) -> str | None:
         return None
 
 
-def decode_html(content: bytes, header_charset: str | None) -> tuple[str, str]:
-    """The page as text and the encoding used: the header's charset, else a <meta charset>, else UTF-8."""
+def decode_html(content: bytes, header_charset: str | None) -> tuple[str | bytes, str]:
+    """The page for the parser and its encoding: the header's charset, else a <meta charset>, else UTF-8.
+
+    A UTF-8 page comes back as the bytes themselves when the parser reads them the same way on
+    its own (lexbor reads UTF-8 bytes: decoding a large page to text first would cost about as
+    much as parsing it); any other page comes back decoded to text.
+    """
     encoding = _known_codec(header_charset)
     if encoding is None:
         match = _META_CHARSET.search(content[:4096])
         encoding = _known_codec(match.group(1).decode("ascii", "ignore")) if match else None
     if encoding is None:
         encoding = "utf-8"
+    if encoding == "utf-8" and parser_input(content) is content:
+        return content, encoding
     return content.decode(encoding, errors="replace"), encoding

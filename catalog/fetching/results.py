@@ -45,12 +45,17 @@ class FetchResult:
     url: str  # the URL asked for
     final_url: str  # after redirects
     status_code: int
-    html: str
+    page: str | bytes  # what the parser reads: UTF-8 bytes as they arrived, or text (see content.decode_html)
     encoding: str
     elapsed: float  # seconds, for the successful attempt
     proxy_id: int | None = None  # the ProxyPool row it came through; None = fetched directly
     headers: dict = field(default_factory=dict, repr=False)
     rendered: bool = False  # True when Chromium rendered it (supplier.requires_js)
+
+    @property
+    def html(self) -> str:
+        """The page as text."""
+        return self.page if isinstance(self.page, str) else self.page.decode(self.encoding, errors="replace")
 
 
 class FetchError(Exception):

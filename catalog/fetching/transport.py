@@ -11,6 +11,7 @@ request's total deadline, and the body is streamed and cut off past the size cap
 
 import functools
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ from catalog.fetching.results import (
 )
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+# Idle direct connections kept open for the next request to the same site, and for how long.
+KEEPALIVE_CONNECTIONS = 32
+KEEPALIVE_SECONDS = 10.0
 
 
 @dataclass
@@ -62,6 +66,20 @@ class Deadline:
 
     def extend(self, seconds: float) -> None:
         self.at += seconds
+
+
+class _ThreadDeadline:
+    """The deadline of the request this thread is sending: the shared pool's connections outlive
+    any one request, so their reads and writes look it up as they happen."""
+
+    _local = threading.local()
+
+    def remaining(self) -> float:
+        deadline = getattr(self._local, "deadline", None)
+        return deadline.remaining() if deadline is not None else settings.SCRAPER_TOTAL_TIMEOUT
+
+    def set(self, deadline: Deadline | None) -> None:
+        self._local.deadline = deadline
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -157,6 +175,32 @@ def ssl_context():
     return httpx.create_ssl_context()
 
 
+_THREAD_DEADLINE = _ThreadDeadline()
+
+
+@functools.cache
+def direct_transport() -> httpx.BaseTransport:
+    """Direct connections, shared by the process's threads and kept alive between requests to a
+    site (a new TCP and TLS handshake per page costs more than reading it). Every connection in
+    it was opened by the guarded backend, to an address checked when it was opened."""
+    pool = httpcore.ConnectionPool(
+        ssl_context=ssl_context(),
+        network_backend=GuardedBackend(deadline=_THREAD_DEADLINE, guard=True),
+        retries=0,
+        max_connections=None,
+        max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+        keepalive_expiry=KEEPALIVE_SECONDS,
+    )
+    return _PoolTransport(pool)
+
+
+def connections_close() -> None:
+    """Close the kept-alive direct connections (the next request opens new ones)."""
+    if direct_transport.cache_info().currsize:
+        direct_transport().close()
+        direct_transport.cache_clear()
+
+
 def build_transport(*, proxy=None, deadline: Deadline) -> httpx.BaseTransport:
     """A transport for one fetch: guarded direct connections, or through the given ProxyPool row."""
     if proxy is None:
@@ -222,10 +266,13 @@ def send(
         write=settings.SCRAPER_READ_TIMEOUT,
         pool=settings.SCRAPER_CONNECT_TIMEOUT,
     )
-    transport = build_transport(proxy=proxy, deadline=deadline)
-    with httpx.Client(
+    # Through a proxy, a transport of the request's own; direct, the shared pool (not closed here).
+    transport = build_transport(proxy=proxy, deadline=deadline) if proxy else direct_transport()
+    client = httpx.Client(
         transport=transport, headers=headers, timeout=timeout, follow_redirects=False, trust_env=False
-    ) as client:
+    )
+    _THREAD_DEADLINE.set(deadline)
+    try:
         current = url
         for _hop in range(settings.SCRAPER_MAX_REDIRECTS + 1):
             try:
@@ -264,3 +311,7 @@ def send(
                     raise TotalTimeExceeded(TOTAL_TIME_EXCEEDED.format(limit=total_timeout)) from exc
                 raise
         raise FetchFailed(TOO_MANY_REDIRECTS.format(limit=settings.SCRAPER_MAX_REDIRECTS), retryable=False, url=url)
+    finally:
+        _THREAD_DEADLINE.set(None)
+        if proxy:
+            client.close()

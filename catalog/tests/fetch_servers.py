@@ -35,6 +35,7 @@ class Seen:
     path: str
     headers: dict
     at: float
+    client: tuple = ()  # the (address, port) the request came from: one per connection
 
 
 class _SiteHandler(http.server.BaseHTTPRequestHandler):
@@ -45,7 +46,8 @@ class _SiteHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         site = self.server.site
-        site.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, time.monotonic()))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        site.seen.append(Seen(self.path, headers, time.monotonic(), self.client_address))
         reply = site.reply_for(self.path)
         if callable(reply):
             reply = reply(self)

@@ -18,6 +18,7 @@ from catalog.fetching import (
     fetch_pages,
     looks_blocked,
     retry_delay,
+    transport,
 )
 from catalog.fetching import content as fetch_content
 from catalog.fetching.results import TOO_MANY_REDIRECTS, TOTAL_TIME_EXCEEDED
@@ -46,6 +47,7 @@ def test_fetches_a_page_with_browser_like_headers(site, supplier):
     result = fetch_page(url=site.url("/item"), supplier=supplier)
     assert result.status_code == 200
     assert "Blue kettle" in result.html
+    assert result.page == PAGE.encode()  # UTF-8 goes to the parser as the bytes that came
     assert result.url == result.final_url == site.url("/item")
     assert result.proxy_id is None
     assert result.encoding == "utf-8"
@@ -87,6 +89,14 @@ def test_charset_from_header_is_used(site, supplier):
     result = fetch_page(url=site.url("/item"), supplier=supplier)
     assert result.encoding == "iso8859-1"
     assert "Cr\u00e8me br\u00fbl\u00e9e" in result.html
+    assert result.page == text  # decoded for the parser
+
+
+def test_the_header_charset_wins_over_a_meta_charset(site, supplier):
+    text = '<html><head><meta charset="windows-1252"><title>x</title></head><body>50 \u20ac</body></html>'
+    site.routes["/item"] = Reply(body=text.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+    result = fetch_page(url=site.url("/item"), supplier=supplier)
+    assert result.page == text  # as the header says, not as the <meta> would have it
 
 
 def test_meta_charset_is_used_when_the_header_has_none(site, supplier):
@@ -254,6 +264,43 @@ def test_looks_blocked_hook():
         + "<div class='g-recaptcha'></div></body></html>"
     )
     assert looks_blocked(long_page) is None
+
+
+def test_looks_blocked_reads_the_bytes_that_came():
+    assert looks_blocked(b" \n ") == "empty page"
+    assert looks_blocked(CAPTCHA_PAGE.encode()).startswith("captcha")
+    assert looks_blocked(PAGE.encode()) is None
+    large = "<html><head><title>Kettle \u2013 K\u00fcche</title></head><body>" + "<p>Fast kettle.</p>" * 20_000
+    assert looks_blocked((large + "</body></html>").encode()) is None
+    assert looks_blocked(large.encode()) == "truncated page"
+    walled = large.replace("Kettle", "Robot Check") + "</body></html>"
+    assert looks_blocked(walled.encode()).startswith("captcha")
+
+
+# --- Connections ---------------------------------------------------------------------------
+
+
+def test_connections_to_a_site_are_kept_alive_between_requests(site, supplier):
+    site.routes["/a"] = page()
+    site.routes["/b"] = page()
+    fetch_page(url=site.url("/a"), supplier=supplier)
+    fetch_page(url=site.url("/b"), supplier=supplier)
+    transport.connections_close()
+    fetch_page(url=site.url("/a"), supplier=supplier)
+    first, second, third = (seen.client for seen in site.seen)
+    assert first == second != third
+
+
+def test_a_kept_alive_connection_still_caps_each_requests_total_time(site, supplier, settings):
+    settings.SCRAPER_TOTAL_TIMEOUT = 1.0
+    site.routes["/fast"] = page()
+    site.routes["/slow"] = Reply(delay=2.0)
+    fetch_page(url=site.url("/fast"), supplier=supplier)
+    started = time.monotonic()
+    with pytest.raises(FetchFailed, match="took longer than 1 s"):
+        fetch_page(url=site.url("/slow"), supplier=supplier)
+    assert time.monotonic() - started < 1.8
+    assert site.seen[0].client == site.seen[1].client
 
 
 # --- SSRF ------------------------------------------------------------------------------------

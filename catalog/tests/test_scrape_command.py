@@ -123,7 +123,7 @@ def test_a_url_is_fetched_through_the_catalog_and_nothing_is_saved(monkeypatch):
     def fake_fetch(*, url, supplier):
         asked.append((url, supplier.name, supplier.pk))
         html = AMAZON_DE_PAGE.replace("B0WIDGET01", "B00FLYWNYQ")
-        return FetchResult(url=url, final_url=url, status_code=200, html=html, encoding="utf-8", elapsed=0.1)
+        return FetchResult(url=url, final_url=url, status_code=200, page=html, encoding="utf-8", elapsed=0.1)
 
     monkeypatch.setattr(fetching, "fetch_page", fake_fetch)
     suppliers, products = Supplier.objects.count(), Product.objects.count()
@@ -145,7 +145,7 @@ def test_a_url_the_site_refuses_is_reported_blocked(monkeypatch):
 def test_save_stores_the_reading_on_the_product(monkeypatch):
     def fake_fetch(*, url, supplier):
         html = AMAZON_DE_PAGE.replace("B0WIDGET01", "B00FLYWNYQ")
-        return FetchResult(url=url, final_url=url, status_code=200, html=html, encoding="utf-8", elapsed=0.1)
+        return FetchResult(url=url, final_url=url, status_code=200, page=html, encoding="utf-8", elapsed=0.1)
 
     monkeypatch.setattr(fetching, "fetch_page", fake_fetch)
     scrape("https://www.amazon.de/dp/B00FLYWNYQ", "--json", "--save")

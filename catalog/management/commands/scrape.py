@@ -114,7 +114,7 @@ class Command(BaseCommand):
             return Extraction.for_blocked_page(blocked.reason, page_url=identified.canonical_url)
         except (fetching.FetchError, fetching.UnsafeURL) as error:
             raise CommandError(FETCH_FAILED.format(url=identified.canonical_url, error=error)) from error
-        return extract(page.html, supplier_config=configs[family], family=family, url=page.final_url)
+        return extract(page.page, supplier_config=configs[family], family=family, url=page.final_url)
 
     def _print(self, result: Extraction, *, as_json: bool):
         if as_json:
