@@ -7,6 +7,7 @@ write happens in the calling thread, a few statements per batch (catalog.service
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import connection
@@ -15,7 +16,8 @@ from .models import Product
 from .services import PageReading, RefreshOutcome, product_read_checked, product_reading_record, products_apply
 
 logger = logging.getLogger(__name__)
-APPLY_BATCH = 50  # good readings written together
+APPLY_BATCH = 50  # good readings written together...
+APPLY_WAIT = 1.0  # ...or once the first of them has waited this many seconds for the others
 
 
 def _read_safely(product) -> PageReading:
@@ -72,14 +74,18 @@ def products_refresh(
         for (product, _), outcome in zip(batch, products_apply(batch), strict=True):
             written(product, outcome)
 
+    first_waiting = 0.0
     try:
         for _ in products:
             try:
-                product, reading = done.get_nowait()
+                wait = max(0.0, first_waiting + APPLY_WAIT - time.monotonic()) if good else None
+                product, reading = done.get(timeout=wait)
             except queue.Empty:
-                flush()  # nothing waiting: write what we have while the readers work
+                flush()  # the readings in hand have waited long enough
                 product, reading = done.get()
             if reading.kind == "good":
+                if not good:
+                    first_waiting = time.monotonic()
                 good.append((product, reading.extraction))
                 if len(good) >= APPLY_BATCH:
                     flush()

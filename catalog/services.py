@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -185,8 +186,8 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
     products = [product for product, _ in readings]
     if not products:
         return outcomes
-    PriceHistory.objects.bulk_create(price_rows)
-    StockHistory.objects.bulk_create(stock_rows)
+    _rows_insert(PriceHistory, price_rows)
+    _rows_insert(StockHistory, stock_rows)
     for product in products:
         product.updated_at = now
     _products_save(products, sorted(fields))
@@ -197,7 +198,7 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
 
 
 def _products_save(products: list[Product], names: list[str]) -> None:
-    """UPDATE the named fields of many products in one batched statement (executemany).
+    """UPDATE the named fields of many products in one batched statement.
 
     On the refresh hot path: QuerySet.bulk_update builds a CASE expression per field and row,
     which costs more Python time than reading the pages does.
@@ -206,12 +207,39 @@ def _products_save(products: list[Product], names: list[str]) -> None:
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(Product._meta.db_table)} SET {assignments} WHERE {quote(Product._meta.pk.column)} = %s"  # noqa: S608
-    rows = [
-        [field.get_db_prep_save(getattr(product, field.attname), connection) for field in fields] + [product.pk]
-        for product in products
-    ]
+    _executemany(
+        sql,
+        [
+            [field.get_db_prep_save(getattr(product, field.attname), connection) for field in fields] + [product.pk]
+            for product in products
+        ],
+    )
+
+
+def _rows_insert(model, objs: list) -> None:
+    """INSERT new rows in one batched statement (their primary keys are not read back)."""
+    if not objs:
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    _executemany(
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values})",  # noqa: S608
+        [[field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields] for obj in objs],
+    )
+
+
+def _executemany(sql: str, rows: list) -> None:
+    """One statement for many rows. On PostgreSQL the values travel apart from the statement
+    (psycopg's server-side binding) instead of being quoted into its text one by one in Python,
+    which on this path costs more than the database's work."""
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor != "postgresql":
+            cursor.executemany(sql, rows)
+            return
+        with psycopg.Cursor(connection.connection) as bound:
+            bound.executemany(sql, rows)
 
 
 def product_apply(*, product: Product, extraction, reason: str = "scrape", now=None) -> RefreshOutcome:
@@ -253,7 +281,7 @@ def product_record_failure(
 # --- Reading a product page -----------------------------------------------------------------
 
 
-def page_extract(*, html: str, supplier: Supplier, url: str):
+def page_extract(*, html: str | bytes, supplier: Supplier, url: str):
     """Extract product fields from a page with the supplier family's rules."""
     template = supplier.template
     return extract(html, supplier_config=template.scraper_config, family=template.name, url=url)
@@ -262,7 +290,7 @@ def page_extract(*, html: str, supplier: Supplier, url: str):
 def product_read(*, url: str, supplier: Supplier, avoid_proxy_ids=()):
     """Fetch and extract one page; a blocked page raises Blocked, never returns data."""
     result = fetch_page(url=url, supplier=supplier, avoid_proxy_ids=avoid_proxy_ids)
-    extraction = page_extract(html=result.html, supplier=supplier, url=result.final_url)
+    extraction = page_extract(html=result.page, supplier=supplier, url=result.final_url)
     if extraction.blocked:
         raise Blocked(extraction.blocked_reason or BLOCKED_PAGE, url=url)
     return extraction, result

@@ -1,5 +1,6 @@
 """The tracking cycle and `manage.py track`, against real saved pages served on 127.0.0.1."""
 
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import UserFactory
+from catalog import refreshing
 from catalog.models import PriceHistory, Product, Supplier
 from catalog.tests.factories import ProductFactory, SupplierFactory
 from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
@@ -51,6 +53,24 @@ def test_track_refreshes_what_is_due_and_records_a_job(tracked):
     blocked.refresh_from_db()
     assert good.price == Decimal("99.95") and not good.follow_pending
     assert blocked.price == Decimal("5") and blocked.failure_count == 1
+
+
+def test_a_slow_page_does_not_hold_back_the_readings_already_in(site, tracked, monkeypatch):
+    good, blocked = tracked
+    site.routes["/dp/SLOW000001"] = Reply(body=site.routes["/dp/B00FLYWNYQ"].body, delay=1.5)
+    slow = ProductFactory(supplier=good.supplier, asin="SLOW000001", url=site.url("/dp/SLOW000001"))
+    monkeypatch.setattr(refreshing, "APPLY_WAIT", 0.1)
+    written = {}
+    started = time.monotonic()
+
+    outcomes = refreshing.products_refresh(
+        [good, blocked, slow],
+        concurrency=3,
+        on_outcome=lambda product, outcome: written.setdefault(product.pk, time.monotonic() - started),
+    )
+
+    assert sorted(outcome.status for outcome in outcomes) == ["blocked", "updated", "updated"]
+    assert written[good.pk] < 1.0 < written[slow.pk]  # written while the slow page was still coming
 
 
 def test_a_second_round_does_nothing_twice(tracked):
