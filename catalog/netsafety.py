@@ -99,7 +99,12 @@ def is_allowed_host(host: str) -> bool:
 
 def resolve_host(host: str, port: int | None = None) -> list[str]:
     """Every address the host resolves to (IP literals resolve to themselves). Raises socket.gaierror."""
-    infos = socket.getaddrinfo(normalize_host(host), port or 0, type=socket.SOCK_STREAM)
+    host = normalize_host(host)
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass  # a name (or an odd spelling of an address, which the resolver reads)
+    infos = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
     addresses = []
     for _family, _type, _proto, _canon, sockaddr in infos:
         if sockaddr[0] not in addresses:

@@ -229,14 +229,15 @@ def _read_capped(response: httpx.Response, *, limit: int, deadline: Deadline, ur
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ResponseTooLarge(limit, url=url)
-    body = bytearray()
+    chunks, size = [], 0
     for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limit:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             raise ResponseTooLarge(limit, url=url)
         if deadline.remaining() <= 0:
             raise TotalTimeExceeded(TOTAL_TIME_EXCEEDED.format(limit=settings.SCRAPER_TOTAL_TIMEOUT))
-    return bytes(body)
+    return b"".join(chunks)
 
 
 def send(
@@ -252,25 +253,26 @@ def send(
 
     `before_request(hop_url)` runs before each request is sent (the rate limiter; the time it
     waits does not count against the total timeout); `max_bytes` caps the body (default
-    SCRAPER_MAX_RESPONSE_BYTES). Raises UnsafeURL, FetchFailed (too many
-    redirects, unresolvable host), ResponseTooLarge, or an httpx.HTTPError (TotalTimeExceeded
-    among them) for the caller to attribute to the proxy or the page.
+    SCRAPER_MAX_RESPONSE_BYTES). Cookies the site sets are sent back on its redirects, as a
+    browser would, and forgotten after. Raises UnsafeURL, FetchFailed (too many redirects,
+    unresolvable host), ResponseTooLarge, or an httpx.HTTPError (TotalTimeExceeded among them)
+    for the caller to attribute to the proxy or the page.
     """
     total_timeout = total_timeout or settings.SCRAPER_TOTAL_TIMEOUT
     started = time.monotonic()
     waited = 0.0
     deadline = Deadline(total_timeout)
-    timeout = httpx.Timeout(
-        connect=settings.SCRAPER_CONNECT_TIMEOUT,
-        read=settings.SCRAPER_READ_TIMEOUT,
-        write=settings.SCRAPER_READ_TIMEOUT,
-        pool=settings.SCRAPER_CONNECT_TIMEOUT,
-    )
+    timeouts = {
+        "timeout": {
+            "connect": settings.SCRAPER_CONNECT_TIMEOUT,
+            "read": settings.SCRAPER_READ_TIMEOUT,
+            "write": settings.SCRAPER_READ_TIMEOUT,
+            "pool": settings.SCRAPER_CONNECT_TIMEOUT,
+        }
+    }
     # Through a proxy, a transport of the request's own; direct, the shared pool (not closed here).
     transport = build_transport(proxy=proxy, deadline=deadline) if proxy else direct_transport()
-    client = httpx.Client(
-        transport=transport, headers=headers, timeout=timeout, follow_redirects=False, trust_env=False
-    )
+    cookies = httpx.Cookies()
     _THREAD_DEADLINE.set(deadline)
     try:
         current = url
@@ -288,30 +290,37 @@ def send(
                 before_request(current)
                 waited += time.monotonic() - wait_started
                 deadline.extend(time.monotonic() - wait_started)
+            request = httpx.Request("GET", current, headers=headers, extensions=timeouts)
+            cookies.set_cookie_header(request)
             try:
-                with client.stream("GET", current) as response:
+                response = transport.handle_request(request)
+                try:
+                    response.request = request
+                    cookies.extract_cookies(response)
                     location = response.headers.get("location")
                     if response.status_code in REDIRECT_STATUSES and location:
-                        current = str(response.url.join(location))
+                        current = str(request.url.join(location))
                         continue
                     content = _read_capped(
                         response, limit=max_bytes or settings.SCRAPER_MAX_RESPONSE_BYTES, deadline=deadline, url=url
                     )
-                    return RawResponse(
-                        url=url,
-                        final_url=str(response.url),
-                        status_code=response.status_code,
-                        headers=response.headers,
-                        content=content,
-                        elapsed=time.monotonic() - started - waited,
-                        charset=response.charset_encoding,
-                    )
+                finally:
+                    response.close()
             except httpx.TimeoutException as exc:
                 if deadline.remaining() <= 0 and not isinstance(exc, TotalTimeExceeded):
                     raise TotalTimeExceeded(TOTAL_TIME_EXCEEDED.format(limit=total_timeout)) from exc
                 raise
+            return RawResponse(
+                url=url,
+                final_url=str(request.url),
+                status_code=response.status_code,
+                headers=response.headers,
+                content=content,
+                elapsed=time.monotonic() - started - waited,
+                charset=response.charset_encoding,
+            )
         raise FetchFailed(TOO_MANY_REDIRECTS.format(limit=settings.SCRAPER_MAX_REDIRECTS), retryable=False, url=url)
     finally:
         _THREAD_DEADLINE.set(None)
         if proxy:
-            client.close()
+            transport.close()

@@ -339,6 +339,16 @@ def test_redirects_between_allowed_pages_are_followed(site, supplier):
     assert site.paths() == ["/a", "/b", "/c"]
 
 
+def test_a_cookie_set_on_a_redirect_goes_with_the_next_hop_only(site, supplier):
+    cookie = {"Location": "/item", "Set-Cookie": "session=abc; Path=/"}
+    site.routes["/start"] = Reply(status=302, headers=cookie, body="")
+    site.routes["/item"] = page()
+    fetch_page(url=site.url("/start"), supplier=supplier)
+    fetch_page(url=site.url("/item"), supplier=supplier)
+    start, redirected, later = (seen.headers.get("cookie") for seen in site.seen)
+    assert (start, redirected, later) == (None, "session=abc", None)
+
+
 def test_redirect_loops_stop(site, supplier, settings):
     settings.SCRAPER_MAX_REDIRECTS = 5
     site.routes["/loop"] = Reply(status=302, headers={"Location": "/loop"}, body="")
