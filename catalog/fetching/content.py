@@ -89,7 +89,9 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]
 _SHORT_PAGE_TEXT = 2000
 # Block pages are small. Of a larger page only its head and tail are read: scanning a few
 # hundred kilobytes of a real product page for markers would cost more than parsing it.
-_SAMPLE_HEAD, _SAMPLE_TAIL, _SAMPLE_TITLE = 150_000, 20_000, 30_000
+_SMALL_PAGE, _SAMPLE_TAIL, _SAMPLE_TITLE = 100_000, 20_000, 30_000
+_HTML_START = re.compile(r"<html", re.I)
+_HTML_END = re.compile(r"</(?:html|body)", re.I)
 
 
 def looks_blocked(page: str | bytes) -> str | None:
@@ -101,11 +103,11 @@ def looks_blocked(page: str | bytes) -> str | None:
     """
     if is_blank(page):
         return EMPTY_PAGE
-    if len(page) > _SAMPLE_HEAD + _SAMPLE_TAIL:
+    if len(page) > _SMALL_PAGE:
         # A block page is small: of a large page only its end (truncated?) and title are looked at;
         # the extraction's own detector looks further when no product data turns up.
-        head, tail = _text(page[:_SAMPLE_TITLE]), _text(page[-_SAMPLE_TAIL:]).lower()
-        if "<html" in head.lower() and "</html" not in tail and "</body" not in tail:
+        head, tail = _text(page[:_SAMPLE_TITLE]), _text(page[-_SAMPLE_TAIL:])
+        if _HTML_START.search(head) and not _HTML_END.search(tail):
             return TRUNCATED_PAGE
         return _weak_marker(_title(head), short_text=None)
     html = _text(page)
