@@ -152,6 +152,47 @@ def test_redis_backend_spreads_concurrent_threads(redis_backend, settings):
     _threads_share_the_limit(settings)
 
 
+def _generous_limits_book_a_few_slots_per_claim(monkeypatch, settings):
+    settings.SCRAPER_RATE_JITTER = 0.0
+    claims = []
+    real_claim = ratelimit._claim
+
+    def counted(key, step, count, **kwargs):
+        claims.append(count)
+        return real_claim(key, step, count, **kwargs)
+
+    monkeypatch.setattr(ratelimit, "_claim", counted)
+    name = unique_name()
+    stamps = []
+    for _ in range(40):
+        ratelimit.acquire(name, 600_000)  # 0.1 ms apart: a claim books the next 50 ms, 16 at most
+        stamps.append(time.monotonic())
+    assert claims[0] == ratelimit.BOOK_MAX and len(claims) <= 4
+    # Never more sends than slots in any stretch of time (a booked slot may be spent a little late).
+    spacing = ratelimit.spacing(600_000)
+    assert all(stamps[i + 16] - stamps[i] >= 16 * spacing - ratelimit.BOOK_AHEAD for i in range(len(stamps) - 16))
+
+    claims.clear()
+    slow = unique_name()
+    ratelimit.acquire(slow, 600)  # 100 ms apart: one slot a claim
+    ratelimit.acquire(slow, 600)
+    assert claims == [1, 1]
+
+    claims.clear()
+    ratelimit.acquire(name, 600_000)
+    time.sleep(ratelimit.BOOK_AHEAD + 0.05)  # the slots booked with it are too old now: dropped
+    ratelimit.acquire(name, 600_000)
+    assert len(claims) == 2
+
+
+def test_db_generous_limits_book_a_few_slots_per_claim(db_backend, monkeypatch, settings):
+    _generous_limits_book_a_few_slots_per_claim(monkeypatch, settings)
+
+
+def test_redis_generous_limits_book_a_few_slots_per_claim(redis_backend, monkeypatch, settings):
+    _generous_limits_book_a_few_slots_per_claim(monkeypatch, settings)
+
+
 def test_unknown_backend_is_an_error():
     with pytest.raises(ValueError):
         ratelimit.reserve("k", 10, backend="memory")
