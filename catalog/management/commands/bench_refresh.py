@@ -32,15 +32,15 @@ class _PageServer(socketserver.ThreadingTCPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, pages: dict, delay: float, sent: multiprocessing.Queue):
-        self.pages, self.delay, self.sent = pages, delay, sent
+    def __init__(self, files: dict, delay: float, sent):
+        self.files, self.delay, self.sent = files, delay, sent
         super().__init__(("127.0.0.1", 0), _PageHandler)
 
 
 class _PageHandler(socketserver.StreamRequestHandler):
-    """GETs on kept-alive HTTP/1.1 connections, answered with a saved page: no more of HTTP than
-    the benchmark needs, so that the server's own work stays small next to the pipeline's (a
-    supplier's CPU is not ours)."""
+    """GETs on kept-alive HTTP/1.1 connections, answered with a saved page sent straight from its
+    file: no more of HTTP than the benchmark needs, so that the server's own work stays small next
+    to the pipeline's (a supplier's CPU is not ours)."""
 
     disable_nagle_algorithm = True  # as web servers do on kept-alive connections
 
@@ -49,33 +49,37 @@ class _PageHandler(socketserver.StreamRequestHandler):
         while request_line := self.rfile.readline(65536):
             while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
                 pass  # the request's headers
-            server.sent.put(time.time())
+            if server.sent is not None:
+                server.sent.put(time.time())
             if server.delay:
                 time.sleep(server.delay)
             target = request_line.split()[1].decode() if len(request_line.split()) > 1 else ""
-            body = server.pages.get(target.split("?")[0].rsplit("/", 1)[-1])
-            if body is None:
+            path = server.files.get(target.split("?")[0].rsplit("/", 1)[-1])
+            if path is None:
                 self.wfile.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                 continue
-            self.wfile.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n" % len(body)
-            )
-            self.wfile.write(body)
+            with open(path, "rb") as page:
+                size = os.fstat(page.fileno()).st_size
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n" % size
+                )
+                self.connection.sendfile(page)
 
 
-def _serve(pages: dict, delay: float, port, sent):
-    server = _PageServer(pages, delay, sent)
+def _serve(files: dict, delay: float, port, sent):
+    server = _PageServer(files, delay, sent)
     port.put(server.server_address[1])
     server.serve_forever()
 
 
 class SupplierSite:
-    """The saved pages served by a separate process, as a remote supplier would be (its CPU is
-    not ours); it reports the time of every request it received."""
+    """The saved pages (name → file) served by a separate process, as a remote supplier would be
+    (its CPU is not ours); with `record`, it reports the time of every request it received."""
 
-    def __init__(self, pages: dict, delay: float = 0.0):
-        self._sent, port = multiprocessing.Queue(), multiprocessing.Queue()
-        self._process = multiprocessing.Process(target=_serve, args=(pages, delay, port, self._sent), daemon=True)
+    def __init__(self, files: dict, delay: float = 0.0, *, record: bool = False):
+        port = multiprocessing.Queue()
+        self._sent = multiprocessing.Queue() if record else None
+        self._process = multiprocessing.Process(target=_serve, args=(files, delay, port, self._sent), daemon=True)
         self._process.start()
         self.base_url = f"http://127.0.0.1:{port.get(timeout=30)}"
 
@@ -123,13 +127,13 @@ class Command(BaseCommand):
         if options["duration"] < 30:
             raise CommandError("--duration must be at least 30 seconds.")
         entries = [e for e in json.loads((PAGES / "expected.json").read_text()) if not e.get("blocked")]
-        pages = {f"p{i}": (PAGES / e["file"]).read_bytes() for i, e in enumerate(entries)}
+        pages = {f"p{i}": PAGES / e["file"] for i, e in enumerate(entries)}
         families = {f"p{i}": e["supplier"] for i, e in enumerate(entries)}
+        bodies = [path.read_bytes() for path in pages.values()]
         self.stdout.write(
-            f"{len(pages)} pages, {statistics.mean(map(len, pages.values())) / 1024:.0f} KiB on average; "
+            f"{len(pages)} pages, {statistics.mean(map(len, bodies)) / 1024:.0f} KiB on average; "
             f"database {connection.vendor}; {os.cpu_count()} CPUs"
         )
-        bodies = list(pages.values())
         ceiling = self._parse_ceiling(bodies)
 
         setup_test_environment()
@@ -214,7 +218,7 @@ class Command(BaseCommand):
 
     def _rate(self, pages, families, options):
         limit, duration = options["limit"], options["duration"]
-        site = SupplierSite(pages, delay=options["delay"])
+        site = SupplierSite(pages, delay=options["delay"], record=True)
         try:
             # One supplier site for the whole run, so one limit governs every request.
             one_family = {key: "generic" for key in families}
