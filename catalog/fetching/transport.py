@@ -29,6 +29,10 @@ from catalog.fetching.results import (
 )
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+# A page is read in a few large pieces rather than many 64 KiB ones (each piece costs a trip
+# through the HTTP stack), into a receive buffer that holds most of a page.
+READ_BYTES = 1 << 20
+SOCKET_OPTIONS = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 2 << 20)]
 # Idle direct connections kept open for the next request to the same site, and for how long.
 KEEPALIVE_CONNECTIONS = 32
 KEEPALIVE_SECONDS = 10.0
@@ -96,7 +100,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         return remaining if timeout is None else min(timeout, remaining)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, self._timeout(timeout))
+        return self._stream.read(max(max_bytes, READ_BYTES), self._timeout(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._stream.write(buffer, self._timeout(timeout))
@@ -133,7 +137,7 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         if not self._guard:
-            stream = self._inner.connect_tcp(host, port, self._timeout(timeout), local_address, socket_options)
+            stream = self._inner.connect_tcp(host, port, self._timeout(timeout), local_address, SOCKET_OPTIONS)
             return _DeadlineStream(stream, self._deadline)
         try:
             addresses = netsafety.resolve_for_connect(host, port)
@@ -142,7 +146,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         last_error = None
         for address in addresses:
             try:
-                stream = self._inner.connect_tcp(address, port, self._timeout(timeout), local_address, socket_options)
+                stream = self._inner.connect_tcp(address, port, self._timeout(timeout), local_address, SOCKET_OPTIONS)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
                 continue
