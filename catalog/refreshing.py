@@ -2,9 +2,13 @@
 
 The threads only fetch and parse (network waits and lexbor parsing overlap); every database
 write happens in the calling thread, a few statements per batch (catalog.services.products_apply).
+Reading starts with a thread per CPU and one more; threads are added, up to the concurrency
+asked for, while readings keep the writer waiting (slow sites, a rate limit): when pages come
+fast, more threads would only take turns at the CPUs and the interpreter lock.
 """
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -18,6 +22,7 @@ from .services import PageReading, RefreshOutcome, product_read_checked, product
 logger = logging.getLogger(__name__)
 APPLY_BATCH = 50  # good readings written together...
 APPLY_WAIT = 1.0  # ...or once the first of them has waited this many seconds for the others
+GROW_AFTER = 0.1  # seconds without a reading before another reading thread starts
 
 
 def _read_safely(product) -> PageReading:
@@ -46,7 +51,7 @@ def products_refresh(
     concurrency: int,
     on_outcome: Callable[[Product, RefreshOutcome], None] | None = None,
 ) -> list[RefreshOutcome]:
-    """Refresh the products: read in `concurrency` threads, write in batches in this thread.
+    """Refresh the products: read in up to `concurrency` threads, write in batches in this thread.
 
     `on_outcome(product, outcome)` runs in this thread once the product's reading is written (the
     caller's next steps); an exception it raises stops the readers and comes out of here.
@@ -54,12 +59,16 @@ def products_refresh(
     todo, done, stop = queue.Queue(), queue.Queue(), threading.Event()
     for product in products:
         todo.put(product)
-    readers = [
-        threading.Thread(target=_reader, args=(todo, done, stop), daemon=True)
-        for _ in range(max(1, min(concurrency, len(products))))
-    ]
-    for reader in readers:
+    readers: list[threading.Thread] = []
+    most = max(1, min(concurrency, len(products)))
+
+    def start_reader():
+        reader = threading.Thread(target=_reader, args=(todo, done, stop), daemon=True)
         reader.start()
+        readers.append(reader)
+
+    for _ in range(min(most, (os.cpu_count() or 1) + 1)):
+        start_reader()
     outcomes: list[RefreshOutcome] = []
     good: list[tuple[Product, object]] = []
 
@@ -74,15 +83,24 @@ def products_refresh(
         for (product, _), outcome in zip(batch, products_apply(batch), strict=True):
             written(product, outcome)
 
-    first_waiting = 0.0
+    first_waiting = last_reading = time.monotonic()
     try:
         for _ in products:
-            try:
-                wait = max(0.0, first_waiting + APPLY_WAIT - time.monotonic()) if good else None
-                product, reading = done.get(timeout=wait)
-            except queue.Empty:
-                flush()  # the readings in hand have waited long enough
-                product, reading = done.get()
+            while True:
+                waits = [first_waiting + APPLY_WAIT] if good else []
+                if len(readers) < most and not todo.empty():
+                    waits.append(last_reading + GROW_AFTER)
+                try:
+                    product, reading = done.get(timeout=max(0.0, min(waits) - time.monotonic()) if waits else None)
+                    break
+                except queue.Empty:
+                    now = time.monotonic()
+                    if good and now >= first_waiting + APPLY_WAIT:
+                        flush()  # the readings in hand have waited long enough
+                    if now >= last_reading + GROW_AFTER and len(readers) < most and not todo.empty():
+                        start_reader()  # the readers are waiting on the network: overlap more
+                        last_reading = now
+            last_reading = time.monotonic()
             if reading.kind == "good":
                 if not good:
                     first_waiting = time.monotonic()

@@ -1,5 +1,6 @@
 """The tracking cycle and `manage.py track`, against real saved pages served on 127.0.0.1."""
 
+import os
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -71,6 +72,30 @@ def test_a_slow_page_does_not_hold_back_the_readings_already_in(site, tracked, m
 
     assert sorted(outcome.status for outcome in outcomes) == ["blocked", "updated", "updated"]
     assert written[good.pk] < 1.0 < written[slow.pk]  # written while the slow page was still coming
+
+
+def _site_products(site, tracked, count, *, delay):
+    good, _ = tracked
+    site.routes["/dp/SAME"] = Reply(body=site.routes["/dp/B00FLYWNYQ"].body, delay=delay)
+    return [
+        ProductFactory(supplier=good.supplier, asin=f"S{i:09d}", url=site.url(f"/dp/SAME?n={i}"), price=good.price)
+        for i in range(count)
+    ]
+
+
+def test_reading_threads_are_added_while_the_site_keeps_them_waiting(site, tracked):
+    products = _site_products(site, tracked, 12, delay=0.5)
+    started = time.monotonic()
+    outcomes = refreshing.products_refresh(products, concurrency=12)
+    assert [outcome.status for outcome in outcomes].count("updated") == 12
+    assert time.monotonic() - started < 1.6  # a thread per CPU and one more alone would take 2 s
+    assert len({seen.client for seen in site.seen}) > (os.cpu_count() or 1) + 1  # one connection a thread
+
+
+def test_fast_pages_are_read_by_a_thread_per_cpu_and_one_more(site, tracked):
+    products = _site_products(site, tracked, 12, delay=0.0)
+    refreshing.products_refresh(products, concurrency=12)
+    assert len({seen.client for seen in site.seen}) <= (os.cpu_count() or 1) + 1
 
 
 def test_a_second_round_does_nothing_twice(tracked):
