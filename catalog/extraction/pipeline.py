@@ -33,6 +33,7 @@ from .structured import (
 MAX_TITLE = 500  # Product.title's length
 MAX_DESCRIPTION = 10_000
 MAX_IMAGES = 20
+CANONICAL_LINK = 'link[rel="canonical"]@href'
 
 
 class _Metas:
@@ -255,7 +256,10 @@ def extract(
 
 
 def _canonical_url(finder, selectors, metas, url) -> str | None:
-    for spec in selector_list(selectors, "canonical_url") + ['link[rel="canonical"]@href']:
+    specs = selector_list(selectors, "canonical_url")
+    if CANONICAL_LINK not in specs:  # a page without one would be searched twice
+        specs.append(CANONICAL_LINK)
+    for spec in specs:
         for node, attribute in finder.iter_matches(spec):
             value = absolute_url(node.attributes.get(attribute or "href"), url)
             if value:
