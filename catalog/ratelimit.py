@@ -9,10 +9,11 @@ sends. The state lives in Redis (one Lua script call per claim, Redis's own cloc
 `SCRAPER_RATE_LIMIT_BACKEND` is "redis", else in the database table `catalog_rate_limit_state`
 (one locked row update per claim).
 
-When slots are only milliseconds apart (a generous limit), one claim books a few of them for
-this process: a round trip to Redis per slot would cost more than the requests it spaces. A
-booked slot is spent at most BOOK_AHEAD seconds late or dropped; the limit's margin
-(SCRAPER_RATE_MARGIN: 1% of a minute is 0.6 s) covers that, so no minute gets extra sends.
+When slots are a few milliseconds apart or less (a limit of about 19,000 a minute and more), one
+claim books several of them for this process: a round trip to Redis per slot would cost more
+than the requests it spaces. A booked slot is spent at most BOOK_AHEAD seconds late or dropped;
+the limit's margin (SCRAPER_RATE_MARGIN: 1% of a minute is 0.6 s) covers that, so no minute
+gets extra sends, and a slower limit is claimed one slot at a time, as evenly spaced as ever.
 
 Usage: `acquire(supplier.name, supplier.rate_limit)` right before each request to the site.
 """
@@ -28,8 +29,8 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 
 KEY_PREFIX = "ratelimit:supplier:"
-# One claim books the slots of the next BOOK_AHEAD seconds (at most BOOK_MAX of them); a booked
-# slot is good until BOOK_AHEAD seconds after its time.
+# When BOOK_MAX slots fit in BOOK_AHEAD seconds, one claim books BOOK_MAX of them; a booked slot
+# is good until BOOK_AHEAD seconds after its time.
 BOOK_AHEAD, BOOK_MAX = 0.05, 16
 RATE_LIMIT_WAIT_TOO_LONG = "The next free slot for {key} is {wait:.0f} s away (more than {max_wait:.0f} s)"
 
@@ -106,7 +107,7 @@ def acquire(
     slot = _booked_slot(key)
     if slot is None:
         step = _step(rate_limit)
-        count = max(1, min(BOOK_MAX, int(BOOK_AHEAD / step)))
+        count = BOOK_MAX if step * BOOK_MAX <= BOOK_AHEAD else 1
         slot = time.monotonic() + _claim(key, step, count, max_wait=max_wait, backend=backend)
         if count > 1:
             with _booked_lock:
