@@ -119,7 +119,9 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=float, default=70.0, help="Seconds of the rate-limit run (≥ 30).")
         parser.add_argument("--limit", type=int, default=600, help="Supplier rate limit (requests/minute).")
         parser.add_argument("--delay", type=float, default=0.5, help="Server delay per response in the rate run.")
-        parser.add_argument("--concurrency", type=int, default=8, help="Fetches in flight in one worker.")
+        parser.add_argument(
+            "--concurrency", type=int, default=8, help="Most reading threads in the worker (TRACK_CONCURRENCY)."
+        )
 
     def handle(self, *args, **options):
         if not (PAGES / "expected.json").exists():
