@@ -295,12 +295,14 @@ def send(
                 waited += time.monotonic() - wait_started
                 deadline.extend(time.monotonic() - wait_started)
             request = httpx.Request("GET", current, headers=headers, extensions=timeouts)
-            cookies.set_cookie_header(request)
+            if cookies:  # a jar's header code is not cheap: only when a redirect set some
+                cookies.set_cookie_header(request)
             try:
                 response = transport.handle_request(request)
                 try:
                     response.request = request
-                    cookies.extract_cookies(response)
+                    if "set-cookie" in response.headers:
+                        cookies.extract_cookies(response)
                     location = response.headers.get("location")
                     if response.status_code in REDIRECT_STATUSES and location:
                         current = str(request.url.join(location))
