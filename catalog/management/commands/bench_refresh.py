@@ -115,7 +115,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--products", type=int, default=400, help="Products refreshed in the throughput run.")
+        parser.add_argument("--products", type=int, default=1000, help="Products refreshed in the throughput run.")
         parser.add_argument("--duration", type=float, default=70.0, help="Seconds of the rate-limit run (≥ 30).")
         parser.add_argument("--limit", type=int, default=600, help="Supplier rate limit (requests/minute).")
         parser.add_argument("--delay", type=float, default=0.5, help="Server delay per response in the rate run.")
