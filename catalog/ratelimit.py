@@ -108,7 +108,8 @@ def acquire(
     if slot is None:
         step = _step(rate_limit)
         count = BOOK_MAX if step * BOOK_MAX <= BOOK_AHEAD else 1
-        slot = time.monotonic() + _claim(key, step, count, max_wait=max_wait, backend=backend)
+        wait = _claim(key, step, count, max_wait=max_wait, backend=backend)
+        slot = time.monotonic() + wait  # from when the claim answered: never early
         if count > 1:
             with _booked_lock:
                 _booked[key].extend(slot + step * i for i in range(1, count))
