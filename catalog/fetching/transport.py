@@ -6,7 +6,9 @@ checks the peer address of the socket it opened. TLS still verifies and sends SN
 name (httpcore passes the origin host to start_tls), and the Host header is the URL's. Through a
 proxy the proxy makes the connection, so the target is checked (resolved and validated) before
 each request and each redirect hop instead. Every stream read and write is bounded by the
-request's total deadline, and the body is streamed and cut off past the size cap.
+request's total deadline, and the body is streamed and cut off past the size cap. Direct
+connections are kept alive in one pool per process (`direct_transport`), shared by its threads;
+a connection is only ever opened by the guarded backend.
 """
 
 import functools
