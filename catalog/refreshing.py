@@ -2,7 +2,7 @@
 
 The threads only fetch and parse (network waits and lexbor parsing overlap); every database
 write happens in the calling thread, a few statements per batch (catalog.services.products_apply).
-Reading starts with a thread per CPU and one more; threads are added, up to the concurrency
+Reading starts with a thread per CPU; threads are added, up to the concurrency
 asked for, while readings keep the writer waiting (slow sites, a rate limit): when pages come
 fast, more threads would only take turns at the CPUs and the interpreter lock.
 """
@@ -67,7 +67,7 @@ def products_refresh(
         reader.start()
         readers.append(reader)
 
-    for _ in range(min(most, (os.cpu_count() or 1) + 1)):
+    for _ in range(min(most, os.cpu_count() or 1)):
         start_reader()
     outcomes: list[RefreshOutcome] = []
     good: list[tuple[Product, object]] = []

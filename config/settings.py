@@ -143,7 +143,7 @@ SCRAPE_FAILURE_THRESHOLD = env.int("SCRAPE_FAILURE_THRESHOLD", default=5)
 # How long a worker holds the products it claimed for refresh.
 REFRESH_CLAIM_DURATION = timedelta(minutes=10)
 # One tracking round claims at most this many products and reads up to this many at a time
-# (catalog.refreshing starts a thread per CPU and one more, and adds threads while sites are slow).
+# (catalog.refreshing starts a thread per CPU and adds threads while sites are slow).
 TRACK_BATCH_SIZE = env.int("TRACK_BATCH_SIZE", default=500)
 TRACK_CONCURRENCY = env.int("TRACK_CONCURRENCY", default=8)
 TRACK_RESULT_ROWS = 1000  # outcomes kept in the Job result

@@ -88,14 +88,14 @@ def test_reading_threads_are_added_while_the_site_keeps_them_waiting(site, track
     started = time.monotonic()
     outcomes = refreshing.products_refresh(products, concurrency=12)
     assert [outcome.status for outcome in outcomes].count("updated") == 12
-    assert time.monotonic() - started < 1.6  # a thread per CPU and one more alone would take 2 s
-    assert len({seen.client for seen in site.seen}) > (os.cpu_count() or 1) + 1  # one connection a thread
+    assert time.monotonic() - started < 1.6  # a thread per CPU alone would take 2 s or more
+    assert len({seen.client for seen in site.seen}) > (os.cpu_count() or 1)  # one connection a thread
 
 
-def test_fast_pages_are_read_by_a_thread_per_cpu_and_one_more(site, tracked):
+def test_fast_pages_are_read_by_a_thread_per_cpu(site, tracked):
     products = _site_products(site, tracked, 12, delay=0.0)
     refreshing.products_refresh(products, concurrency=12)
-    assert len({seen.client for seen in site.seen}) <= (os.cpu_count() or 1) + 1
+    assert len({seen.client for seen in site.seen}) <= (os.cpu_count() or 1)
 
 
 def test_a_second_round_does_nothing_twice(tracked):
