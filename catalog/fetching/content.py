@@ -111,9 +111,9 @@ def looks_blocked(page: str | bytes) -> str | None:
             return TRUNCATED_PAGE
         return _weak_marker(_title(head), short_text=None)
     html = _text(page)
-    lowered = html.lower()
-    if "<html" in lowered and "</html" not in lowered and "</body" not in lowered:
+    if _HTML_START.search(html) and not _HTML_END.search(html):
         return TRUNCATED_PAGE
+    lowered = html.lower()
     for marker in _STRONG_MARKERS:
         if marker in lowered:
             return CAPTCHA_PAGE.format(marker=marker)
