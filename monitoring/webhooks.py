@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog import netsafety
-from catalog.fetching.transport import Deadline, build_transport
+from catalog.fetching.transport import Deadline, DirectTransport
 
 from .alerts import alert_settings_for
 from .models import AlertSettings
@@ -104,7 +104,7 @@ def webhook_post(*, url: str, secret: str, raw_body: bytes, delivery_id=None, ti
     }
     if delivery_id is not None:
         headers["X-Webhook-Id"] = str(delivery_id)
-    transport = build_transport(proxy=None, deadline=Deadline(timeout))
+    transport = DirectTransport(deadline=Deadline(timeout))
     with (
         httpx.Client(
             transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False

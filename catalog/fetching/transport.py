@@ -1,17 +1,25 @@
 """One HTTP request with httpx, guarded at connection time, with manual redirects and caps.
 
-Direct requests use `GuardedBackend`, an httpcore network backend that resolves the host itself,
-refuses it unless every address is public (catalog.netsafety), connects to a validated IP and
-checks the peer address of the socket it opened. TLS still verifies and sends SNI for the host
-name (httpcore passes the origin host to start_tls), and the Host header is the URL's. Through a
-proxy the proxy makes the connection, so the target is checked (resolved and validated) before
-each request and each redirect hop instead. Every stream read and write is bounded by the
-request's total deadline, and the body is streamed and cut off past the size cap. Direct
-connections are kept alive in one pool per process (`direct_transport`), shared by its threads;
-a connection is only ever opened by the guarded backend.
+Every direct connection (supplier pages, images, webhooks) is opened by `connect_guarded`: it
+resolves the host itself, refuses it unless every address is public (catalog.netsafety),
+connects to a validated IP and checks the peer address of the socket it opened; TLS verifies and
+sends SNI for the host name, and the Host header is the URL's. Through a proxy the proxy makes
+the connection, so the target is checked (resolved and validated) before each request and each
+redirect hop instead. Every connect, read and write is bounded by the request's total deadline,
+and the body is streamed and cut off past the size cap.
+
+Direct requests go through `DirectTransport`, an httpx transport over the standard library's
+http.client: it reads a page from the socket in a few large pieces, where httpcore's h11 copies
+every piece four more times, which at the ≈700 KiB of a supplier page was most of a fetch's CPU.
+httpx still builds the requests and decodes the responses (content encoding, charset, cookies).
+Page fetches share one pool of kept-alive connections per process (`direct_transport`). Proxied
+requests use httpx's own transports (HTTP CONNECT, SOCKS5).
 """
 
+import contextlib
 import functools
+import http.client
+import select
 import socket
 import threading
 import time
@@ -118,48 +126,63 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class GuardedBackend(httpcore.NetworkBackend):
-    """Opens TCP connections only to validated public addresses (unless `guard` is off: proxies).
+def connect_guarded(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to the first of the host's addresses that answers. Every address is checked
+    public first (catalog.netsafety.resolve_for_connect, unless the host is in
+    SCRAPER_ALLOWED_HOSTS), and the peer of the opened socket again before any byte is sent.
+    Raises UnsafeURL, httpx.ConnectError or httpx.ConnectTimeout."""
+    try:
+        addresses = netsafety.resolve_for_connect(host, port)
+    except socket.gaierror as exc:
+        raise httpx.ConnectError(HOST_NOT_FOUND.format(host=host) + f" ({exc})") from exc
+    last_error = None
+    for address in addresses:
+        try:
+            sock = open_tcp(address, port, timeout)
+        except OSError as exc:
+            last_error = exc
+            continue
+        try:
+            netsafety.check_peer(host, sock.getpeername()[0])
+        except Exception:
+            sock.close()
+            raise
+        return sock
+    if isinstance(last_error, TimeoutError):
+        raise httpx.ConnectTimeout(str(last_error) or "timed out") from last_error
+    raise httpx.ConnectError(str(last_error or HOST_NOT_FOUND.format(host=host))) from last_error
 
-    With `guard`, the host is resolved here (catalog.netsafety.resolve_for_connect: every address
-    must be public unless the host is in SCRAPER_ALLOWED_HOSTS), the socket connects to one of
-    those IPs, and the peer address of the opened socket is checked again before any byte is sent.
-    """
 
-    def __init__(self, *, deadline: Deadline, guard: bool = True):
+def open_tcp(address: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to an address already checked (catalog.netsafety)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        for option in SOCKET_OPTIONS:  # before connecting, so that the window is scaled to them
+            sock.setsockopt(*option)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(timeout)
+        sock.connect((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _ProxyBackend(httpcore.NetworkBackend):
+    """Connects to a proxy (which connects to the site: the site is checked before each request
+    instead), every connect, read and write bounded by the request's deadline."""
+
+    def __init__(self, *, deadline: Deadline):
         self._inner = httpcore.SyncBackend()
         self._deadline = deadline
-        self._guard = guard
 
-    def _timeout(self, timeout):
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         remaining = self._deadline.remaining()
         if remaining <= 0:
             raise httpcore.ConnectTimeout("total time limit reached")
-        return remaining if timeout is None else min(timeout, remaining)
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        if not self._guard:
-            stream = self._inner.connect_tcp(host, port, self._timeout(timeout), local_address, SOCKET_OPTIONS)
-            return _DeadlineStream(stream, self._deadline)
-        try:
-            addresses = netsafety.resolve_for_connect(host, port)
-        except socket.gaierror as exc:
-            raise httpcore.ConnectError(HOST_NOT_FOUND.format(host=host) + f" ({exc})") from exc
-        last_error = None
-        for address in addresses:
-            try:
-                stream = self._inner.connect_tcp(address, port, self._timeout(timeout), local_address, SOCKET_OPTIONS)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-                continue
-            peer = stream.get_extra_info("server_addr")
-            try:
-                netsafety.check_peer(host, peer[0] if peer else "")
-            except Exception:
-                stream.close()
-                raise
-            return _DeadlineStream(stream, self._deadline)
-        raise last_error or httpcore.ConnectError(HOST_NOT_FOUND.format(host=host))
+        timeout = remaining if timeout is None else min(timeout, remaining)
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, SOCKET_OPTIONS)
+        return _DeadlineStream(stream, self._deadline)
 
     def connect_unix_socket(self, path, timeout=None, socket_options=None):  # pragma: no cover
         raise httpcore.ConnectError("Unix sockets are not used for fetching")
@@ -184,20 +207,169 @@ def ssl_context():
 _THREAD_DEADLINE = _ThreadDeadline()
 
 
+def _bounded(timeout: float | None, deadline) -> float:
+    """A read, write or connect timeout, cut short by the request's total deadline."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise httpx.ReadTimeout("total time limit reached")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _Connection(http.client.HTTPConnection):
+    """One connection to a site (http or https), opened only by `connect_guarded`."""
+
+    def __init__(self, scheme: str, host: str, port: int):
+        super().__init__(host, port)
+        self.key = (scheme, host, port)
+
+    def connect(self):  # http.client calls it too whenever it needs a socket: always guarded
+        scheme, host, port = self.key
+        sock = connect_guarded(host, port, self.timeout)
+        if scheme == "https":
+            try:
+                sock = ssl_context().wrap_socket(sock, server_hostname=host)
+            except TimeoutError as exc:
+                sock.close()
+                raise httpx.ConnectTimeout(str(exc) or "timed out") from exc
+            except OSError as exc:  # ssl.SSLError among them: a certificate that does not verify
+                sock.close()
+                raise httpx.ConnectError(str(exc)) from exc
+        self.sock = sock
+
+
+def _dropped(sock) -> bool:
+    """An idle kept-alive connection with something to read was closed (or spoiled) by the site."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+# What a kept-alive connection the site closed while it was idle fails with when used again.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors():
+    """http.client's and the socket's failures as the httpx exceptions the callers handle."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout(str(exc) or "timed out") from exc
+    except http.client.HTTPException as exc:
+        raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
+    except OSError as exc:
+        raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+
+
+class _Body(httpx.SyncByteStream):
+    """A direct response's body as it arrives, each read bounded by the request's deadline; once
+    read to its end, the connection goes back to the pool (else it is closed)."""
+
+    def __init__(self, transport, connection, sock, answer, read_timeout):
+        self._transport, self._connection, self._sock, self._answer = transport, connection, sock, answer
+        self._read_timeout = read_timeout
+        self._complete = False
+
+    def __iter__(self):
+        while True:
+            self._sock.settimeout(_bounded(self._read_timeout, self._transport.deadline))
+            with _as_httpx_errors():
+                piece = self._answer.read1(READ_BYTES)
+            if not piece:
+                break
+            yield piece
+        if self._answer.length:  # the site closed before sending the length it announced
+            raise httpx.RemoteProtocolError(f"the connection closed {self._answer.length} bytes short")
+        self._complete = True
+
+    def close(self):
+        self._answer.close()
+        if self._complete and not self._answer.will_close:
+            self._transport.keep(self._connection)
+        else:
+            self._connection.close()
+
+
+class DirectTransport(httpx.BaseTransport):
+    """GET and the like over http.client, on connections opened by `connect_guarded` and kept
+    alive between requests to a site; responses come back as httpx Responses (httpx decodes the
+    content encoding, reads the cookies and the charset)."""
+
+    DEFAULT_PORTS = {"http": 80, "https": 443}
+
+    def __init__(self, *, deadline):
+        self.deadline = deadline
+        self._idle: dict[tuple, list[tuple[_Connection, float]]] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.scheme not in self.DEFAULT_PORTS:
+            raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
+        key = (url.scheme, url.raw_host.decode("ascii"), url.port or self.DEFAULT_PORTS[url.scheme])
+        with _as_httpx_errors():
+            kept = self._take(key)
+            if kept is not None:
+                try:
+                    return self._exchange(kept, request)
+                except _STALE:
+                    pass  # the site closed it while it was idle: once more, on a new connection
+            return self._exchange(_Connection(*key), request)
+
+    def _exchange(self, connection: _Connection, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        try:
+            if connection.sock is None:
+                connection.timeout = _bounded(timeouts.get("connect"), self.deadline)
+                connection.connect()
+            sock = connection.sock
+            sock.settimeout(_bounded(timeouts.get("write"), self.deadline))
+            target = request.url.raw_path.decode("ascii")
+            connection.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
+            for name, value in request.headers.raw:
+                connection.putheader(name, value)
+            connection.endheaders(request.read() or None)
+            sock.settimeout(_bounded(timeouts.get("read"), self.deadline))
+            answer = connection.getresponse()
+        except BaseException:
+            connection.close()
+            raise
+        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.getheaders()]
+        body = _Body(self, connection, sock, answer, timeouts.get("read"))
+        return httpx.Response(answer.status, headers=headers, stream=body, request=request)
+
+    def _take(self, key) -> _Connection | None:
+        now = time.monotonic()
+        with self._lock:
+            idle = self._idle.get(key, [])
+            while idle:
+                connection, since = idle.pop()
+                if now - since < KEEPALIVE_SECONDS and not _dropped(connection.sock):
+                    return connection
+                connection.close()
+        return None
+
+    def keep(self, connection: _Connection) -> None:
+        with self._lock:
+            if sum(map(len, self._idle.values())) < KEEPALIVE_CONNECTIONS:
+                self._idle.setdefault(connection.key, []).append((connection, time.monotonic()))
+                return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection, _ in connections:
+                connection.close()
+
+
 @functools.cache
-def direct_transport() -> httpx.BaseTransport:
+def direct_transport() -> DirectTransport:
     """Direct connections, shared by the process's threads and kept alive between requests to a
     site (a new TCP and TLS handshake per page costs more than reading it). Every connection in
-    it was opened by the guarded backend, to an address checked when it was opened."""
-    pool = httpcore.ConnectionPool(
-        ssl_context=ssl_context(),
-        network_backend=GuardedBackend(deadline=_THREAD_DEADLINE, guard=True),
-        retries=0,
-        max_connections=None,
-        max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-        keepalive_expiry=KEEPALIVE_SECONDS,
-    )
-    return _PoolTransport(pool)
+    it was opened by `connect_guarded`, to an address checked when it was opened."""
+    return DirectTransport(deadline=_THREAD_DEADLINE)
 
 
 def connections_close() -> None:
@@ -207,13 +379,9 @@ def connections_close() -> None:
         direct_transport.cache_clear()
 
 
-def build_transport(*, proxy=None, deadline: Deadline) -> httpx.BaseTransport:
-    """A transport for one fetch: guarded direct connections, or through the given ProxyPool row."""
-    if proxy is None:
-        backend = GuardedBackend(deadline=deadline, guard=True)
-        pool = httpcore.ConnectionPool(ssl_context=ssl_context(), network_backend=backend, retries=0)
-        return _PoolTransport(pool)
-    backend = GuardedBackend(deadline=deadline, guard=False)
+def proxy_transport(proxy, *, deadline: Deadline) -> httpx.BaseTransport:
+    """A transport for one fetch through the given ProxyPool row (HTTP or SOCKS5)."""
+    backend = _ProxyBackend(deadline=deadline)
     proxy_url = httpcore.URL(
         scheme=proxy.protocol.encode(), host=proxy.host.encode("idna"), port=proxy.port, target=b"/"
     )
@@ -277,7 +445,7 @@ def send(
         }
     }
     # Through a proxy, a transport of the request's own; direct, the shared pool (not closed here).
-    transport = build_transport(proxy=proxy, deadline=deadline) if proxy else direct_transport()
+    transport = proxy_transport(proxy, deadline=deadline) if proxy else direct_transport()
     cookies = httpx.Cookies()
     _THREAD_DEADLINE.set(deadline)
     try:

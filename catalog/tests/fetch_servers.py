@@ -7,9 +7,11 @@ was (or was never) sent.
 """
 
 import base64
+import datetime
 import http.client
 import http.server
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -17,6 +19,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 @dataclass
@@ -80,13 +86,17 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class Site:
-    """A scripted web site: `site.routes[path] = Reply(...)` (or a callable(handler) -> Reply)."""
+    """A scripted web site: `site.routes[path] = Reply(...)` (or a callable(handler) -> Reply);
+    over TLS with `tls` (a server-side ssl.SSLContext, see tls_contexts)."""
 
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
         self.routes: dict = {}
         self.seen: list[Seen] = []
         self.default = Reply(status=404, body="not here")
+        self.scheme = "https" if tls else "http"
         self._server = _Server(("127.0.0.1", 0), _SiteHandler)
+        if tls:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.site = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -96,7 +106,7 @@ class Site:
         return self.routes.get(path) or self.routes.get(urlsplit(path).path) or self.default
 
     def url(self, path="/", host="127.0.0.1"):
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def paths(self):
         return [seen.path for seen in self.seen]
@@ -194,6 +204,34 @@ class DroppingProxy:
     def close(self):
         self._stop = True
         self._sock.close()
+
+
+def tls_contexts(name: str, tmp_path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server, client) TLS contexts: the server presents a certificate for `name`, signed by
+    itself, which the client trusts (and verifies, host name included)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "site.pem").write_bytes(pem)
+    (tmp_path / "site.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(tmp_path / "site.pem", tmp_path / "site.key")
+    return server, ssl.create_default_context(cadata=pem.decode())
 
 
 def closed_port() -> int:

@@ -1,9 +1,9 @@
 """fetch_page against real HTTP servers on 127.0.0.1 (allowed through SCRAPER_ALLOWED_HOSTS)."""
 
+import gzip
 import time
 import uuid
 
-import httpcore
 import pytest
 
 from catalog import netsafety
@@ -34,6 +34,7 @@ from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
     page,
     site_fixture,
     supplier_fixture,
+    tls_contexts,
 )
 
 pytestmark = pytest.mark.django_db
@@ -303,6 +304,82 @@ def test_a_kept_alive_connection_still_caps_each_requests_total_time(site, suppl
     assert site.seen[0].client == site.seen[1].client
 
 
+@pytest.mark.parametrize("noticed_before_use", [True, False])
+def test_a_kept_alive_connection_the_site_closed_is_replaced(site, supplier, monkeypatch, noticed_before_use):
+    if not noticed_before_use:  # the site hangs up just after the check: the request itself fails
+        monkeypatch.setattr(transport, "_dropped", lambda sock: False)
+
+    def answer_then_hang_up(handler):
+        handler.close_connection = True  # without saying so in a Connection header
+        return page()
+
+    site.routes["/a"] = answer_then_hang_up
+    site.routes["/b"] = page()
+    fetch_page(url=site.url("/a"), supplier=supplier)
+    result = fetch_page(url=site.url("/b"), supplier=supplier)
+    assert "Blue kettle" in result.html
+    assert site.seen[0].client != site.seen[1].client
+
+
+def test_a_page_cut_short_of_its_announced_length_is_a_retryable_failure(site, supplier):
+    site.routes["/cut"] = Reply(
+        headers={"Content-Type": "text/html", "Content-Length": "5000"}, chunks=[(b"<html><body>Blue", 0.0)]
+    )
+    with pytest.raises(FetchFailed) as excinfo:
+        fetch_page(url=site.url("/cut"), supplier=supplier)
+    assert excinfo.value.retryable
+
+
+def test_a_compressed_page_is_decoded(site, supplier):
+    site.routes["/gz"] = Reply(
+        body=gzip.compress(PAGE.encode()),
+        headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
+    )
+    assert fetch_page(url=site.url("/gz"), supplier=supplier).html == PAGE
+
+
+def test_the_size_cap_counts_the_decoded_page(site, supplier, settings):
+    settings.SCRAPER_MAX_RESPONSE_BYTES = 10_000
+    site.routes["/bomb"] = Reply(
+        body=gzip.compress(b"<html><body>" + b"x" * 1_000_000), headers={"Content-Encoding": "gzip"}
+    )
+    with pytest.raises(ResponseTooLarge):
+        fetch_page(url=site.url("/bomb"), supplier=supplier)
+
+
+@pytest.fixture(name="tls_site")
+def tls_site_fixture(tmp_path, settings, monkeypatch):
+    """An HTTPS site answering as shop.example (which resolves to 127.0.0.1 here), whose
+    certificate the client trusts; it records the server name each TLS handshake asked for."""
+    server_context, client_context = tls_contexts("shop.example", tmp_path)
+    server_context.sni_callback = lambda sock, name, context: tls_site.names.append(name)
+    tls_site = Site(tls=server_context)
+    tls_site.names = []
+    settings.SCRAPER_ALLOWED_HOSTS = ["shop.example"]
+    monkeypatch.setattr(netsafety, "resolve_host", lambda host, port=None: ["127.0.0.1"])
+    monkeypatch.setattr(transport, "ssl_context", lambda: client_context)
+    yield tls_site
+    tls_site.close()
+
+
+def test_https_pages_come_over_verified_tls_with_the_host_name(tls_site):
+    tls_site.routes["/item"] = page()
+    supplier = SupplierFactory(name=f"tls-{uuid.uuid4().hex[:10]}", rate_limit=60000)
+    result = fetch_page(url=f"https://shop.example:{tls_site.port}/item", supplier=supplier)
+    assert "Blue kettle" in result.html
+    assert tls_site.names == ["shop.example"]  # SNI
+    assert tls_site.seen[0].headers["host"] == f"shop.example:{tls_site.port}"
+
+
+def test_a_certificate_for_another_name_is_refused(tls_site, settings):
+    settings.SCRAPER_ALLOWED_HOSTS = ["shop.example", "other.example"]
+    tls_site.routes["/item"] = page()
+    supplier = SupplierFactory(name=f"tls-{uuid.uuid4().hex[:10]}", rate_limit=60000)
+    with pytest.raises(FetchFailed, match="certificate verify failed"):
+        fetch_page(url=f"https://other.example:{tls_site.port}/item", supplier=supplier)
+    assert tls_site.seen == []
+
+
 # --- SSRF ------------------------------------------------------------------------------------
 
 
@@ -384,12 +461,12 @@ def test_peer_address_of_the_opened_socket_is_checked(site, supplier, monkeypatc
     """Even if the connection lands somewhere other than the validated address, nothing is sent."""
     site.routes["/item"] = page()
     monkeypatch.setattr(netsafety, "resolve_host", lambda host, port=None: ["93.184.216.34"])
-    real_connect = httpcore.SyncBackend.connect_tcp
+    real_open = transport.open_tcp
 
-    def misrouted(self, host, port, *args, **kwargs):
-        return real_connect(self, "127.0.0.1", site.port, *args, **kwargs)
+    def misrouted(address, port, timeout):
+        return real_open("127.0.0.1", site.port, timeout)
 
-    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", misrouted)
+    monkeypatch.setattr(transport, "open_tcp", misrouted)
     with pytest.raises(UnsafeURL, match="reached a non-public address"):
         fetch_page(url="http://shop.example/item", supplier=supplier)
     assert site.seen == []
