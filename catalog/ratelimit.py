@@ -24,6 +24,7 @@ import random
 import threading
 import time
 
+import redis
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
@@ -141,8 +142,6 @@ return {1, string.format('%.6f', wait)}
 
 @functools.lru_cache(maxsize=4)
 def _redis_client(url: str):
-    import redis
-
     return redis.Redis.from_url(url)
 
 

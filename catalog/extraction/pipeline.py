@@ -28,6 +28,7 @@ from .structured import (
     microdata_products,
     reading_from_opengraph,
     reading_from_product,
+    structured_nodes,
 )
 
 MAX_TITLE = 500  # Product.title's length
@@ -36,18 +37,25 @@ MAX_IMAGES = 20
 CANONICAL_LINK = 'link[rel="canonical"]@href'
 
 
-class _Metas:
-    """The page's <meta> tags, read the first time something asks (a page whose fields all come
-    from the supplier's selectors never needs them)."""
+class _Structured:
+    """The page's structured data nodes (JSON-LD scripts, microdata, <meta> tags), found the first
+    time something asks (a page whose fields all come from the supplier's selectors never needs
+    them); `get` reads the <meta> tags as a dict."""
 
     def __init__(self, tree):
         self._tree = tree
-        self._tags = None
+        self._nodes = None
+        self._metas = None
+
+    def nodes(self) -> tuple[list, list, list]:
+        if self._nodes is None:
+            self._nodes = structured_nodes(self._tree)
+        return self._nodes
 
     def get(self, key, default=None):
-        if self._tags is None:
-            self._tags = meta_tags(self._tree)
-        return self._tags.get(key, default)
+        if self._metas is None:
+            self._metas = meta_tags(self.nodes()[2])
+        return self._metas.get(key, default)
 
 
 class _PageUrls:
@@ -74,8 +82,7 @@ class _Sources:
 
     _COUNT = 4  # selectors, JSON-LD, microdata, OpenGraph
 
-    def __init__(self, tree, metas, *, base_url, page_urls, site_currency, default_dollar, selector_reading):
-        self.tree = tree
+    def __init__(self, metas, *, base_url, page_urls, site_currency, default_dollar, selector_reading):
         self.metas = metas
         self.base_url = base_url
         self.page_urls = page_urls
@@ -86,9 +93,9 @@ class _Sources:
 
     def _compute(self, index: int) -> Reading:
         if index == 1:
-            return self._product_reading(jsonld_products(self.tree), sources.JSON_LD)
+            return self._product_reading(jsonld_products(self.metas.nodes()[0]), sources.JSON_LD)
         if index == 2:
-            return self._product_reading(microdata_products(self.tree), sources.MICRODATA)
+            return self._product_reading(microdata_products(self.metas.nodes()[1]), sources.MICRODATA)
         return reading_from_opengraph(self.metas, base_url=self.base_url)
 
     def _product_reading(self, products, source):
@@ -159,7 +166,7 @@ def extract(
     if reason:
         return Extraction.for_blocked_page(reason, page_url=url)
 
-    metas = _Metas(tree)
+    metas = _Structured(tree)
     canonical = _canonical_url(finder, selectors, metas, url)
     base_url = url or canonical
     site_currency = identify.site_currency(url) or identify.site_currency(canonical)
@@ -169,7 +176,6 @@ def extract(
     )
     page_urls = _PageUrls(canonical, metas, url, base_url)
     found = _Sources(
-        tree,
         metas,
         base_url=base_url,
         page_urls=page_urls,

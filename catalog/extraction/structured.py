@@ -98,9 +98,31 @@ def products_in(data, depth: int = 0) -> list[dict]:
     return found
 
 
-def jsonld_products(tree) -> list[dict]:
+# --- Finding them -------------------------------------------------------------------------------
+
+_STRUCTURED_CSS = 'script[type="application/ld+json"], [itemscope], [itemprop], meta[content]'
+
+
+def structured_nodes(tree) -> tuple[list, list, list]:
+    """(JSON-LD scripts, microdata nodes, <meta content> tags) of the page, each in page order,
+    found in one pass over the page (a pass costs about a tenth of the parse)."""
+    scripts, microdata, metas = [], [], []
+    for node in tree.css(_STRUCTURED_CSS):
+        attrs = node.attributes
+        if "itemscope" in attrs or "itemprop" in attrs:
+            microdata.append(node)
+        tag = node.tag
+        if tag == "meta" and "content" in attrs:
+            metas.append(node)
+        elif tag == "script" and (attrs.get("type") or "").lower() == "application/ld+json":
+            scripts.append(node)
+    return scripts, microdata, metas
+
+
+def jsonld_products(scripts) -> list[dict]:
+    """Product nodes of the page's JSON-LD scripts."""
     products = []
-    for script in tree.css('script[type="application/ld+json"]'):
+    for script in scripts:
         data = load_json_lenient(script.text(deep=True))
         if data is not None:
             products += products_in(data)
@@ -130,9 +152,9 @@ def _microdata_value(node):
     return node_text(node, skip_hidden=True)
 
 
-def microdata_products(tree) -> list[dict]:
-    """Product items of the page's microdata as JSON-LD-shaped dicts (nested items included)."""
-    nodes = tree.css("[itemscope], [itemprop]")
+def microdata_products(nodes) -> list[dict]:
+    """Product items of the page's microdata (its itemscope and itemprop nodes, in page order) as
+    JSON-LD-shaped dicts (nested items included)."""
     if not nodes:
         return []
     scopes = {n.mem_id: n for n in nodes if "itemscope" in n.attributes}
@@ -357,10 +379,10 @@ def _url_key(url: str) -> str:
 # --- OpenGraph and other <meta> tags --------------------------------------------------------------
 
 
-def meta_tags(tree) -> dict[str, list[str]]:
-    """<meta property|name=… content=…> of the page, keys lower-cased, values in page order."""
+def meta_tags(nodes) -> dict[str, list[str]]:
+    """<meta property|name=… content=…> tags as a dict, keys lower-cased, values in page order."""
     metas: dict[str, list[str]] = {}
-    for node in tree.css("meta[content]"):
+    for node in nodes:
         attrs = node.attributes
         key = attrs.get("property") or attrs.get("name")
         content = attrs.get("content")
