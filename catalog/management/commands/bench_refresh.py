@@ -23,6 +23,7 @@ from accounts.models import User
 from catalog.models import Product, Supplier
 from catalog.refreshing import products_refresh
 from catalog.services import products_claim
+from config.celery import freeze_startup_objects
 
 PAGES = Path(settings.BASE_DIR).parent / "shared" / "pages"
 
@@ -140,6 +141,7 @@ class Command(BaseCommand):
 
         setup_test_environment()
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        freeze_startup_objects()  # as a worker does once started
         try:
             # As in production: DEBUG off (no query log), the local server allowed as a supplier.
             with override_settings(
