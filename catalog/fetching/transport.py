@@ -244,8 +244,10 @@ def _dropped(sock) -> bool:
     return bool(poller.poll(0))
 
 
-# What a kept-alive connection the site closed while it was idle fails with when used again.
+# What a kept-alive connection the site closed while it was idle fails with when used again, and
+# the requests that may then be sent again on a new one.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
 
 
 @contextlib.contextmanager
@@ -313,7 +315,9 @@ class DirectTransport(httpx.BaseTransport):
                 try:
                     return self._exchange(kept, request)
                 except _STALE:
-                    pass  # the site closed it while it was idle: once more, on a new connection
+                    if request.method not in _IDEMPOTENT:
+                        raise  # the site may have acted on it: not sent twice
+                    # the site closed it while it was idle: once more, on a new connection
             return self._exchange(_Connection(*key), request)
 
     def _exchange(self, connection: _Connection, request: httpx.Request) -> httpx.Response:

@@ -4,6 +4,7 @@ import gzip
 import time
 import uuid
 
+import httpx
 import pytest
 
 from catalog import netsafety
@@ -319,6 +320,22 @@ def test_a_kept_alive_connection_the_site_closed_is_replaced(site, supplier, mon
     result = fetch_page(url=site.url("/b"), supplier=supplier)
     assert "Blue kettle" in result.html
     assert site.seen[0].client != site.seen[1].client
+
+
+def test_a_post_on_a_connection_the_site_closed_is_not_sent_again(site, monkeypatch):
+    monkeypatch.setattr(transport, "_dropped", lambda sock: False)  # the hang-up goes unnoticed
+
+    def answer_then_hang_up(handler):
+        handler.close_connection = True
+        return page()
+
+    site.routes["/a"] = answer_then_hang_up
+    direct = transport.DirectTransport(deadline=transport.Deadline(5))
+    with httpx.Client(transport=direct) as client:
+        client.get(site.url("/a"))
+        with pytest.raises(httpx.TransportError):
+            client.post(site.url("/hook"), content=b"{}")
+    assert site.paths() == ["/a"]
 
 
 def test_a_page_cut_short_of_its_announced_length_is_a_retryable_failure(site, supplier):
