@@ -82,8 +82,8 @@ class _Sources:
 
     _COUNT = 4  # selectors, JSON-LD, microdata, OpenGraph
 
-    def __init__(self, metas, *, base_url, page_urls, site_currency, default_dollar, selector_reading):
-        self.metas = metas
+    def __init__(self, structured, *, base_url, page_urls, site_currency, default_dollar, selector_reading):
+        self.structured = structured
         self.base_url = base_url
         self.page_urls = page_urls
         self.site_currency = site_currency
@@ -93,10 +93,10 @@ class _Sources:
 
     def _compute(self, index: int) -> Reading:
         if index == 1:
-            return self._product_reading(jsonld_products(self.metas.nodes()[0]), sources.JSON_LD)
+            return self._product_reading(jsonld_products(self.structured.nodes()[0]), sources.JSON_LD)
         if index == 2:
-            return self._product_reading(microdata_products(self.metas.nodes()[1]), sources.MICRODATA)
-        return reading_from_opengraph(self.metas, base_url=self.base_url)
+            return self._product_reading(microdata_products(self.structured.nodes()[1]), sources.MICRODATA)
+        return reading_from_opengraph(self.structured, base_url=self.base_url)
 
     def _product_reading(self, products, source):
         product = choose_product(products, self.page_urls)
@@ -166,17 +166,17 @@ def extract(
     if reason:
         return Extraction.for_blocked_page(reason, page_url=url)
 
-    metas = _Structured(tree)
-    canonical = _canonical_url(finder, selectors, metas, url)
+    structured = _Structured(tree)
+    canonical = _canonical_url(finder, selectors, structured, url)
     base_url = url or canonical
     site_currency = identify.site_currency(url) or identify.site_currency(canonical)
     default_dollar = site_currency if site_currency else FAMILY_DEFAULT_DOLLAR.get(family)
     selector_reading = reading_from_selectors(
         finder, selectors, base_url=base_url, site_currency=site_currency, default_dollar=default_dollar
     )
-    page_urls = _PageUrls(canonical, metas, url, base_url)
+    page_urls = _PageUrls(canonical, structured, url, base_url)
     found = _Sources(
-        metas,
+        structured,
         base_url=base_url,
         page_urls=page_urls,
         site_currency=site_currency,
@@ -213,7 +213,7 @@ def extract(
         return value
 
     if title is None:
-        title, title_source = guess_title(tree, metas, host=_host(base_url)), sources.HEURISTICS
+        title, title_source = guess_title(tree, structured, host=_host(base_url)), sources.HEURISTICS
     result.title = take("title", title[:MAX_TITLE] if title else None, title_source)
 
     if price_reading is not None:
@@ -254,7 +254,7 @@ def extract(
 
     description, source = found.first("description")
     if description is None:
-        description, source = guess_description(metas), sources.HEURISTICS
+        description, source = guess_description(structured), sources.HEURISTICS
     result.description = take("description", description[:MAX_DESCRIPTION] if description else None, source)
 
     result.asin = take("asin", *_product_id(found, selector_reading, family, config, page_urls))
