@@ -134,7 +134,7 @@ def absolute_url(value: str | None, base: str | None) -> str | None:
     value = value.strip()
     if value.startswith("//"):
         value = "https:" + value
-    if base:
+    if base and not value.startswith(("https://", "http://")):  # urljoin costs more than the rest
         value = urljoin(base, value)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
