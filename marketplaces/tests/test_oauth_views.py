@@ -13,7 +13,15 @@ from django.db import connection
 from django.urls import reverse
 
 from marketplaces.models import StoreAccount
-from marketplaces.tests.doubles import EBAY_API, ETSY_BASE, ETSY_SHOP_ID, SHOP, ShopifyDouble, isolated_cache
+from marketplaces.tests.doubles import (
+    EBAY_API,
+    ETSY_BASE,
+    ETSY_SHOP_ID,
+    SHOP,
+    ShopifyDouble,
+    ebay_account_defaults,
+    isolated_cache,
+)
 from marketplaces.tests.factories import StoreAccountFactory
 from marketplaces.tests.spec import spec_route
 from marketplaces.views.stores import (
@@ -176,23 +184,6 @@ def ebay_token_answer(api, status=200, json=None):
         "token_type": "User Access Token",
     }
     return api.post(EBAY_TOKEN_URL).respond(status, json=body)
-
-
-def ebay_account_defaults(api, *, status=200):
-    for path, key, id_key, policy_id in (
-        ("fulfillment_policy", "fulfillmentPolicies", "fulfillmentPolicyId", "6196932000"),
-        ("payment_policy", "paymentPolicies", "paymentPolicyId", "6196936000"),
-        ("return_policy", "returnPolicies", "returnPolicyId", "6196940000"),
-    ):
-        body = {key: [{id_key: policy_id, "name": "Default", "marketplaceId": "EBAY_US"}], "total": 1}
-        spec_route(api, "GET", f"{EBAY_API}/sell/account/v1/{path}", status=200, json=body)
-    spec_route(
-        api,
-        "GET",
-        f"{EBAY_API}/sell/inventory/v1/location",
-        status=200,
-        json={"locations": [{"merchantLocationKey": "WH1", "merchantLocationStatus": "ENABLED"}], "total": 1},
-    )
 
 
 def test_a_wrong_state_stores_nothing(seller_client, ebay_pending, api):
