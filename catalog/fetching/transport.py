@@ -96,6 +96,15 @@ class _ThreadDeadline:
         self._local.deadline = deadline
 
 
+def _bounded(timeout: float | None, deadline, error=httpx.ReadTimeout) -> float:
+    """A read, write or connect timeout, cut short by the request's total deadline; `error` (the
+    exception type the caller's layer maps) once the deadline has passed."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise error("total time limit reached")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
 class _DeadlineStream(httpcore.NetworkStream):
     """A network stream whose every read/write timeout is capped by the request's deadline."""
 
@@ -104,10 +113,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._deadline = deadline
 
     def _timeout(self, timeout: float | None) -> float:
-        remaining = self._deadline.remaining()
-        if remaining <= 0:
-            raise DeadlineExceeded("total time limit reached")
-        return remaining if timeout is None else min(timeout, remaining)
+        return _bounded(timeout, self._deadline, DeadlineExceeded)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._stream.read(max(max_bytes, READ_BYTES), self._timeout(timeout))
@@ -177,10 +183,7 @@ class _ProxyBackend(httpcore.NetworkBackend):
         self._deadline = deadline
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        remaining = self._deadline.remaining()
-        if remaining <= 0:
-            raise httpcore.ConnectTimeout("total time limit reached")
-        timeout = remaining if timeout is None else min(timeout, remaining)
+        timeout = _bounded(timeout, self._deadline, httpcore.ConnectTimeout)
         stream = self._inner.connect_tcp(host, port, timeout, local_address, SOCKET_OPTIONS)
         return _DeadlineStream(stream, self._deadline)
 
@@ -205,14 +208,6 @@ def ssl_context():
 
 
 _THREAD_DEADLINE = _ThreadDeadline()
-
-
-def _bounded(timeout: float | None, deadline) -> float:
-    """A read, write or connect timeout, cut short by the request's total deadline."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
-        raise httpx.ReadTimeout("total time limit reached")
-    return remaining if timeout is None else min(timeout, remaining)
 
 
 class _Connection(http.client.HTTPConnection):
