@@ -32,6 +32,17 @@ def skip_or_fail(reason: str):
     pytest.skip(reason)
 
 
+def shared_material(relpath: str):
+    """The path of a file of the shared material (config/material.py); a test that needs it skips
+    with one line saying what is missing and how to get it (under CI=true it fails instead)."""
+    from config.material import MaterialMissing, material_path
+
+    try:
+        return material_path(relpath)
+    except MaterialMissing as exc:
+        skip_or_fail(str(exc))
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

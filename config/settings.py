@@ -32,6 +32,9 @@ CRYPTOGRAPHY_KEY = env("CRYPTOGRAPHY_KEY", default="dev-only-insecure-cryptograp
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Material the project does not own (official API specs, saved product pages: config/material.py);
+# only the tests and the refresh benchmark read it. A relative path counts from the project folder.
+SHARED_MATERIAL_DIR = BASE_DIR / env("SHARED_MATERIAL_DIR", default=str(BASE_DIR.parent / "shared"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

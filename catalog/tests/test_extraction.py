@@ -14,9 +14,9 @@ from catalog.extraction import pipeline as extraction_pipeline
 from catalog.extraction.numbers import parse_count, parse_price, parse_rating
 from catalog.extraction.phrases import read_availability
 from catalog.models import Supplier
-from conftest import skip_or_fail
+from conftest import shared_material
 
-PAGES_DIR = Path(settings.BASE_DIR).parent / "shared" / "pages"
+PAGES_DIR = Path(settings.SHARED_MATERIAL_DIR) / "pages"
 EXPECTED = (
     json.loads((PAGES_DIR / "expected.json").read_text("utf-8")) if (PAGES_DIR / "expected.json").exists() else []
 )
@@ -30,7 +30,7 @@ def _collapse(text):
 @pytest.mark.parametrize("case", EXPECTED or [None], ids=[c["file"] for c in EXPECTED] or ["shared-pages"])
 def test_saved_page_reads_as_expected(case):
     if case is None:
-        skip_or_fail(f"The saved product pages are not at {PAGES_DIR} (../shared/pages beside the repository)")
+        shared_material("pages/expected.json")  # skips, saying how to get the pages
     family = case["supplier"]
     result = extract(
         (PAGES_DIR / case["file"]).read_bytes(), supplier_config=FAMILY_CONFIGS[family], family=family, url=None

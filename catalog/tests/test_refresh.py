@@ -1,10 +1,8 @@
 """The refresh pipeline and adding products, against real saved pages served on 127.0.0.1."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from accounts.tests.factories import UserFactory
 from catalog.models import HeldReading, PriceHistory, Product, StockHistory, Supplier
@@ -16,15 +14,13 @@ from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
     fetch_settings_fixture,
     site_fixture,
 )
+from conftest import shared_material
 
 pytestmark = pytest.mark.django_db
-PAGES = Path(settings.BASE_DIR).parent / "shared" / "pages"
 
 
 def saved(name: str) -> Reply:
-    if not PAGES.exists():
-        pytest.skip("../shared/pages is not beside the repository")
-    return Reply(body=(PAGES / name).read_bytes())
+    return Reply(body=shared_material(f"pages/{name}").read_bytes())
 
 
 @pytest.fixture

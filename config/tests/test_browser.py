@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections
 
 from catalog.fetching.browser import LAUNCH_FLAGS
 from conftest import skip_or_fail
@@ -44,6 +45,10 @@ def browser_page(live_server, monkeypatch):
         page.problems = problems
         page.base = live_server.url
         yield page
+        # While Playwright's loop runs, the ORM's connections belong to its context (asgiref's
+        # Local), not to the thread: close the ones the test opened there, or the test database
+        # cannot be dropped at the end of the run.
+        connections.close_all()
         browser.close()
 
 

@@ -1,7 +1,8 @@
 """Contract checks for marketplace test doubles: requests and responses against the official specs.
 
-eBay's Sell APIs and Etsy v3 are checked against the OpenAPI files in shared/contracts (the
-operation is found by path + method); Shopify's GraphQL documents are checked against the
+eBay's Sell APIs and Etsy v3 are checked against their official OpenAPI files (the operation is
+found by path + method), read from the shared material's contracts/ (config/material.py): a test
+that needs one skips, saying how to get it, when it is absent. Shopify's GraphQL documents are checked against the
 documented shapes in `marketplaces.clients.shopify_queries` with graphql-core.
 
 The schemas are made strict before use: an object lists every field it may carry
@@ -18,16 +19,14 @@ import email
 import functools
 import json
 import re
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from django.conf import settings
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-CONTRACTS = Path(settings.BASE_DIR).parent / "shared" / "contracts"
+from conftest import shared_material
 
 # Path prefix on the wire → (spec file, base path the spec's paths are relative to).
 SPECS = {
@@ -104,7 +103,7 @@ class OpenApiSpec:
     def __init__(self, relpath: str, base_path: str):
         self.relpath = relpath
         self.base_path = base_path
-        with open(CONTRACTS / relpath, encoding="utf-8") as handle:
+        with open(shared_material(f"contracts/{relpath}"), encoding="utf-8") as handle:
             document = json.load(handle)
         for (spec_file, pointer), replacement in SPEC_ERRATA.items():
             if spec_file == relpath:

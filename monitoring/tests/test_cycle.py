@@ -3,10 +3,8 @@
 import os
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import UserFactory
@@ -19,18 +17,16 @@ from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
     fetch_settings_fixture,
     site_fixture,
 )
+from conftest import shared_material
 from monitoring.models import Job, JobStatus
 
 # The round fetches in worker threads, which see only committed rows.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("supplier_families")]
-PAGES = Path(settings.BASE_DIR).parent / "shared" / "pages"
 
 
 @pytest.fixture
 def tracked(site):
-    if not PAGES.exists():
-        pytest.skip("../shared/pages is not beside the repository")
-    site.routes["/dp/B00FLYWNYQ"] = Reply(body=(PAGES / "thereyouwish/amazon.html").read_bytes())
+    site.routes["/dp/B00FLYWNYQ"] = Reply(body=shared_material("pages/thereyouwish/amazon.html").read_bytes())
     site.routes["/dp/CAPTCHA"] = Reply(body=CAPTCHA_PAGE)
     supplier = SupplierFactory(
         name="amazon-local", family=Supplier.objects.get(name="amazon"), base_url=site.url("/"), rate_limit=60000

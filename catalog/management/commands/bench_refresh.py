@@ -11,7 +11,6 @@ import socketserver
 import statistics
 import time
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -24,8 +23,7 @@ from catalog.models import Product, Supplier
 from catalog.refreshing import products_refresh
 from catalog.services import products_claim
 from config.celery import freeze_startup_objects
-
-PAGES = Path(settings.BASE_DIR).parent / "shared" / "pages"
+from config.material import MaterialMissing, material_path
 
 
 class _PageServer(socketserver.ThreadingTCPServer):
@@ -125,12 +123,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if not (PAGES / "expected.json").exists():
-            raise CommandError(f"No saved pages at {PAGES}.")
+        try:
+            expected = material_path("pages/expected.json")
+        except MaterialMissing as exc:
+            raise CommandError(str(exc)) from None
         if options["duration"] < 30:
             raise CommandError("--duration must be at least 30 seconds.")
-        entries = [e for e in json.loads((PAGES / "expected.json").read_text()) if not e.get("blocked")]
-        pages = {f"p{i}": PAGES / e["file"] for i, e in enumerate(entries)}
+        entries = [e for e in json.loads(expected.read_text()) if not e.get("blocked")]
+        pages = {f"p{i}": expected.parent / e["file"] for i, e in enumerate(entries)}
         families = {f"p{i}": e["supplier"] for i, e in enumerate(entries)}
         bodies = [path.read_bytes() for path in pages.values()]
         self.stdout.write(
