@@ -15,7 +15,7 @@ from catalog.models import Supplier
 from catalog.tests.factories import SupplierFactory
 from catalog.tests.fetch_servers import Reply, fetch_settings_fixture, site_fixture  # noqa: F401 - fixtures
 from config.celery import app
-from conftest import skip_or_fail
+from conftest import shared_material, skip_or_fail
 from marketplaces.tests.doubles import EbayDouble, ebay_store, live_listing, supplier_product
 from monitoring.cycle import REFRESH_JOB_TYPE
 from monitoring.models import Alert, AuditLog, Job, JobStatus, Notification, NotificationChannel
@@ -57,6 +57,7 @@ def wait_until(check, timeout=30.0):
 
 
 def test_a_supplier_price_rise_reprices_alerts_notifies_and_is_audited(site, worker):
+    shared_material("contracts")  # the eBay double checks against the official spec, in the worker's thread
     site.routes["/kettle"] = Reply(body=PAGE % "29.00")
     supplier = SupplierFactory(
         name="kettles-local", family=Supplier.objects.get(name="generic"), base_url=site.url("/"), rate_limit=6000
