@@ -72,9 +72,8 @@ def test_a_slow_page_does_not_hold_back_the_readings_already_in(site, tracked, m
 
 def _amazon_site(site, name):
     """Another Amazon site row on the local server: the same item (same ASIN) is one product per site."""
-    return SupplierFactory(
-        name=f"amazon-local-{name}", family=Supplier.objects.get(name="amazon"), base_url=site.url("/"), rate_limit=60000
-    )
+    amazon = Supplier.objects.get(name="amazon")
+    return SupplierFactory(name=f"amazon-local-{name}", family=amazon, base_url=site.url("/"), rate_limit=60000)
 
 
 def _site_products(site, tracked, count, *, delay):
