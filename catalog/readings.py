@@ -49,7 +49,7 @@ GTIN_LENGTHS = frozenset({8, 12, 13, 14})
 
 # Control characters (C0, DEL, C1) and lone surrogates, which no database column takes.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_AND_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+_BREAKS = re.compile(r"[\t\n\r\v\f]+")
 _WORD = re.compile(r"\w+")
 
 VARIANT_UNSELECTED = "the page offers a choice of variants with none selected, so it is not our item's page"
@@ -184,7 +184,7 @@ def clean_text(value, limit: int, *, keep_lines: bool = False) -> str | None:
     if keep_lines:
         value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     else:
-        value = _CONTROL_AND_BREAKS.sub(" ", value).strip()
+        value = _CONTROL.sub("", _BREAKS.sub(" ", value)).strip()
     return value[:limit] or None
 
 

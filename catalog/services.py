@@ -229,11 +229,12 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
     outcomes = []
     for (product, extraction), state in zip(readings, before, strict=True):
         try:
-            with transaction.atomic():
-                outcomes += _products_write([(product, extraction)], reason=reason, now=now)
+            with transaction.atomic():  # its own savepoint (deferred constraints are checked on leaving it)
+                [outcome] = _products_write([(product, extraction)], reason=reason, now=now)
         except Exception as exc:  # noqa: BLE001
             product.__dict__.update(state)
-            outcomes.append(_write_failed(product, exc, now=now))
+            outcome = _write_failed(product, exc, now=now)
+        outcomes.append(outcome)
     return outcomes
 
 
