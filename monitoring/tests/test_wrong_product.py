@@ -8,7 +8,7 @@ import pytest
 import respx
 
 from accounts.tests.factories import UserFactory
-from catalog.models import PriceHistory, Product, Supplier
+from catalog.models import PriceHistory, Supplier
 from catalog.tests.factories import ProductFactory, SupplierFactory
 from catalog.tests.fetch_servers import Reply, fetch_settings_fixture, site_fixture  # noqa: F401 - fixtures
 from marketplaces.tests.doubles import EbayDouble, bulk_request, ebay_store, isolated_cache, live_listing
