@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Tier
-from monitoring.records import alert_clear, alert_raise, audit_record
+from monitoring.records import alert_clear, alert_raise, audit_record, audit_values
 
 from .extraction import extract
 from .fetching import Blocked, FetchError, UnsafeURL, fetch_page
@@ -879,7 +879,7 @@ def product_overrides_expire(*, product: Product) -> list:
                 subject=f"product:{product.pk}",
                 severity="info",
                 message=" ".join(ended),
-                data={"product_id": product.pk, "product_path": product.get_absolute_url(), "ended": old},
+                data={"product_id": product.pk, "product_path": product.get_absolute_url(), "ended": audit_values(old)},
                 product=product,
             )
         alert.is_new = created
