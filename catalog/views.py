@@ -325,6 +325,8 @@ def refresh_outcome(job) -> tuple[str, str] | None:
         return "success", REFRESH_UNCHANGED
     if status == "held":
         return "warning", REFRESH_HELD.format(reason=outcome.get("message", ""))
+    if status in ("wrong_product", "invalid"):  # read, but not applied: the message says why
+        return "error", outcome.get("message") or status
     return "error", REFRESH_NOT_READ.format(message=outcome.get("message") or status)
 
 

@@ -205,3 +205,25 @@ def test_a_reading_the_database_refuses_fails_alone_and_the_batch_is_written():
     first.refresh_from_db()
     last.refresh_from_db()
     assert first.price == last.price == Decimal("12.00")
+
+
+def test_a_csv_import_goes_on_past_a_row_whose_page_breaks(site):
+    from catalog.tasks import products_import_task
+    from monitoring.models import Job
+
+    site.routes["/broken"] = Reply(body=RAISING_PAGE)
+    site.routes["/kettle"] = kettle_page(sku="KETTLE-2")
+    seller = UserFactory()
+    rows = [
+        {"row": 2, "text": site.url("/broken"), "supplier": "", "note": ""},
+        {"row": 3, "text": site.url("/kettle"), "supplier": "", "note": ""},
+    ]
+    job = Job.objects.create(user=seller, type="import_csv", params={"rows": rows, "read_now": False})
+
+    products_import_task.apply(args=[job.pk])
+
+    job.refresh_from_db()
+    assert job.status == "success" and job.result["added"] >= 1
+    statuses = {row["row"]: row["status"] for row in job.result["rows"]}
+    assert statuses[3] == "added" and statuses[2] in ("error", "added")
+    assert seller.tracked_products.filter(asin="KETTLE-2", price=Decimal("24.00")).exists()
