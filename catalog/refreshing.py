@@ -132,5 +132,8 @@ def products_refresh(
             reader.join()
         left = [product.pk for product in products if product.pk not in finished]
         if left:  # stopped early (cancelled, or the database went away): let the next round have them
-            Product.objects.filter(pk__in=left).update(refresh_claimed_until=None)
+            try:
+                Product.objects.filter(pk__in=left).update(refresh_claimed_until=None)
+            except Exception:  # noqa: BLE001 - the claims lapse by themselves; keep the first error
+                logger.exception("Releasing the claims of %s products failed", len(left))
     return outcomes

@@ -190,7 +190,8 @@ def test_what_identifies_the_item_is_stored_when_the_page_states_it():
     assert {"gtin", "mpn", "brand"} <= set(outcome.changed_fields)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # deferred foreign keys are checked when a transaction commits
+@pytest.mark.usefixtures("supplier_families")
 def test_a_reading_the_database_refuses_fails_alone_and_the_batch_is_written():
     first, gone, last = (ProductFactory(price=Decimal("10.00")) for _ in range(3))
     readings = [(p, Extraction(title=p.title, price=Decimal("12.00"), currency="USD")) for p in (first, gone, last)]
