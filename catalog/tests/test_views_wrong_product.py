@@ -55,3 +55,8 @@ def test_stopping_to_follow_a_product_without_listings_untracks_it(seller_client
     assert not user.tracked_products.filter(pk=product.pk).exists()
     product.refresh_from_db()
     assert product.asin == "B07CLN88MV" and product.title == "Chiffon top, parent"  # the shared product stays
+
+
+def test_the_product_list_flags_a_link_that_shows_another_product(seller_client, product):
+    page = seller_client.get(reverse("catalog:product_list")).content.decode()
+    assert "Link shows another product" in page
