@@ -17,13 +17,16 @@ from config.admin_utils import (
     log_changes,
 )
 
-from .models import HeldReading, PriceHistory, Product, ProxyPool, StockHistory, Supplier
+from .models import HeldReading, PriceHistory, Product, ProductOverride, ProxyPool, StockHistory, Supplier
 from .proxies import proxy_deactivate, proxy_reactivate
+from .services import IdentityAcceptError, product_identity_accept, product_values_set
 
 RECENT_HISTORY_ROWS = 10
 SCRAPER_CONFIG_NOT_OBJECT = "The scraper configuration must be a JSON object (selectors, URL patterns, headers)."
 FAMILY_NOT_TEMPLATE = "Pick a family template (a supplier without a family of its own), not a site."
 FAMILY_IS_SELF = "A supplier cannot be its own family."
+# Values staff enter for everyone: written as manual history rows, followed by every seller's listings.
+MANUAL_FIELDS = ("price", "stock", "availability")
 
 
 class FamilyFilter(admin.SimpleListFilter):
@@ -138,6 +141,8 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     # The table is large: skip the extra COUNT(*) of every row on each page.
     show_full_result_count = False
     readonly_fields = (
+        "wrong_product_count",
+        "held_summary",
         "trackers_summary",
         "listings_summary",
         "recent_price_history",
@@ -147,8 +152,28 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("supplier", "asin", "url", "title", "description", "images")}),
-        ("Price and stock", {"fields": ("price", "currency", "stock", "availability", "rating", "reviews_count")}),
-        ("Refresh", {"fields": ("last_scraped_at", "failure_count", "last_error", "is_archived")}),
+        ("Identifies the item", {"fields": ("brand", "gtin", "mpn")}),
+        (
+            "Price and stock",
+            {
+                "fields": ("price", "currency", "stock", "availability", "rating", "reviews_count"),
+                "description": "A price, stock or availability entered here is for every seller: it is recorded "
+                "in the history as a manual change and their listings follow it at the next round.",
+            },
+        ),
+        (
+            "Refresh",
+            {
+                "fields": (
+                    "last_scraped_at",
+                    "failure_count",
+                    "wrong_product_count",
+                    "held_summary",
+                    "last_error",
+                    "is_archived",
+                )
+            },
+        ),
         ("Used by", {"fields": ("trackers_summary", "listings_summary")}),
         ("History", {"fields": ("recent_price_history", "recent_stock_history")}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
@@ -167,6 +192,32 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     @admin.display(description="Price", ordering="price")
     def price_display(self, obj):
         return "—" if obj.price is None else f"{obj.price} {obj.currency}"
+
+    def save_model(self, request, obj, form, change):
+        manual = [name for name in MANUAL_FIELDS if name in form.changed_data] if change else []
+        if not manual:
+            return super().save_model(request, obj, form, change)
+        values = {name: getattr(obj, name) for name in MANUAL_FIELDS}
+        for name in manual:  # written below, with their history rows
+            setattr(obj, name, form.initial.get(name))
+        super().save_model(request, obj, form, change)
+        stock_changed = "stock" in manual or "availability" in manual
+        product_values_set(
+            product=obj,
+            acting_user=request.user,
+            price=values["price"] if "price" in manual else None,
+            stock=values["stock"] if stock_changed else None,
+            availability=values["availability"] if stock_changed else None,
+            request=request,
+        )
+        return None
+
+    @admin.display(description="Held readings")
+    def held_summary(self, obj):
+        if not obj.pk:
+            return "—"
+        count = obj.held_readings.filter(status=HeldReading.Status.OPEN).count()
+        return changelist_link(HeldReading, f"{count} open", product__id__exact=obj.pk, status__exact="open")
 
     @admin.display(description="Tracked by")
     def trackers_summary(self, obj):
@@ -350,14 +401,64 @@ class ProxyPoolAdmin(SecretsAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin
 
 @admin.register(HeldReading)
 class HeldReadingAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
-    """Readings held back as doubtful: staff look; the next reading confirms or discards them."""
+    """Readings held back: doubtful ones (the next reading confirms or discards them) and pages
+    that showed another product, whose new identity staff may accept (audited)."""
 
-    list_display = ("created_at", "product_link", "reason", "status", "resolved_at")
-    list_filter = ("status",)
+    list_display = ("created_at", "product_link", "kind", "identities", "reason", "status", "resolved_at")
+    list_filter = ("kind", "status")
     list_select_related = ("product__supplier",)
     search_fields = ("reason", "product__title", "product__asin")
     date_hierarchy = "created_at"
+    actions = ("accept_identity",)
 
     @admin.display(description="Product", ordering="product")
     def product_link(self, obj):
         return change_link(obj.product)
+
+    @admin.display(description="Ours → the page's")
+    def identities(self, obj):
+        identity = obj.identity if isinstance(obj.identity, dict) else {}
+        if not identity:
+            return "—"
+        ours, page = identity.get("ours") or {}, identity.get("page") or {}
+        return format_html(
+            "{} ({}) → {} ({})<br><small>told by {}</small>",
+            ours.get("title") or "—",
+            ours.get("id") or "—",
+            page.get("title") or "—",
+            page.get("id") or "—",
+            identity.get("by") or "—",
+        )
+
+    def has_accept_permission(self, request):
+        return request.user.has_perm("catalog.change_product")
+
+    @admin.action(
+        description="Accept the page's identity: the product is now the item its link shows",
+        permissions=["accept"],
+    )
+    def accept_identity(self, request, queryset):
+        accepted = []
+        for held in queryset.select_related("product"):
+            try:
+                accepted.append(product_identity_accept(held=held, acting_user=request.user, request=request))
+            except IdentityAcceptError as exc:
+                self.message_user(request, f"{held.product}: {exc}", messages.ERROR)
+        log_changes(request, accepted, "Accepted the identity its supplier link now shows.")
+        if accepted:
+            self.message_user(
+                request, f"{len(accepted)} product(s) take the identity their link shows.", messages.SUCCESS
+            )
+
+
+@admin.register(ProductOverride)
+class ProductOverrideAdmin(admin.ModelAdmin):
+    """Sellers' own prices and stock (each in force for that seller's listings only): staff look."""
+
+    list_display = ("product", "user", "price", "currency", "stock", "note", "updated_at")
+    list_select_related = ("product__supplier", "user")
+    search_fields = ("product__title", "product__asin", "user__email")
+    readonly_fields = [field.name for field in ProductOverride._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,5 +1,7 @@
 """Forms of the seller's catalog pages: add products by link or ASIN, import a CSV file."""
 
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -75,3 +77,29 @@ class ProductImportForm(forms.Form):
             raise forms.ValidationError(CSV_NO_ROWS, code="no_rows")
         self.cleaned_data["rows"] = rows
         return upload
+
+
+OVERRIDE_EMPTY = "Enter a price, a stock quantity, or both."
+
+
+class ProductOverrideForm(forms.Form):
+    """A seller's own price and/or stock for a product (their listings only)."""
+
+    price = forms.DecimalField(
+        label="Your price at the supplier",
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="In the product's currency.",
+    )
+    stock = forms.IntegerField(
+        label="Stock", required=False, min_value=0, max_value=2_147_483_647, help_text="0 means out of stock."
+    )
+    note = forms.CharField(label="Why (optional)", required=False, max_length=300)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and cleaned.get("price") is None and cleaned.get("stock") is None:
+            raise forms.ValidationError(OVERRIDE_EMPTY, code="empty")
+        return cleaned

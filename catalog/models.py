@@ -1,5 +1,7 @@
+import copy
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -100,6 +102,14 @@ class Product(models.Model):
     # A change was applied whose follow-up (listings, alerts) has not finished yet; the next
     # tracking round does it, so a worker killed in between loses nothing.
     follow_pending = models.BooleanField(default=False)
+    # What identifies the item beyond the supplier's id, as its page states it: later work matches
+    # one item across suppliers by these. Empty when the page never stated one.
+    gtin = models.CharField("GTIN", max_length=14, blank=True, help_text="GTIN / EAN / UPC as the page states it.")
+    mpn = models.CharField("MPN", max_length=100, blank=True, help_text="The manufacturer's part number.")
+    brand = models.CharField(max_length=200, blank=True)
+    # Readings in a row whose page showed another product (held, never applied); past
+    # WRONG_PRODUCT_PAUSE_AFTER the product's live listings are paused.
+    wrong_product_count = models.PositiveIntegerField(default=0)
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -131,6 +141,7 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["last_scraped_at"], name="product_last_scraped_idx"),
             models.Index(fields=["is_archived", "last_scraped_at"], name="product_due_idx"),
+            models.Index(fields=["gtin"], name="product_gtin_idx", condition=~models.Q(gtin="")),
         ]
 
     def __str__(self):
@@ -216,18 +227,28 @@ class StockHistory(models.Model):
 
 
 class HeldReading(models.Model):
-    """A reading that looked wrong (price jump, currency change, sudden out of stock) and that a
-    second fetch did not confirm. It is kept here for the seller and staff to see, not applied;
-    a later reading confirms or discards it. Its own rows: one product may have several over time."""
+    """A reading kept aside, never applied: one that looked wrong (price jump, currency change,
+    sudden out of stock) and that a second fetch did not confirm, or one whose page showed another
+    product (kind wrong_product, with both identities). It is kept here for the seller and staff to
+    see; a later good reading discards it, and staff may accept a wrong product's new identity.
+    Its own rows: one product may have several over time."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Held"
         CONFIRMED = "confirmed", "Confirmed"
         DISCARDED = "discarded", "Discarded"
 
+    class Kind(models.TextChoices):
+        DOUBTFUL = "doubtful", "Doubtful values"
+        WRONG_PRODUCT = "wrong_product", "Another product's page"
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="held_readings")
     reading = models.JSONField(help_text="The extracted fields as read.")
     reason = models.CharField(max_length=300)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DOUBTFUL)
+    # For a wrong-product reading: {"ours": {"title", "id"}, "page": {"title", "id", "url"}, "by": how
+    # it was told}, so the seller and staff see both sides without the page.
+    identity = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -239,6 +260,69 @@ class HeldReading(models.Model):
 
     def __str__(self):
         return f"{self.product_id}: {self.reason} ({self.status})"
+
+
+class ProductOverride(models.Model):
+    """A seller's own price and/or stock for a product, in force for that seller's listings only.
+
+    Products are shared by every seller who tracks them, so what one seller knows (the supplier
+    blocks us, or they buy at another price) must not rewrite the Product or its history: it lives
+    here, one row per (seller, product). It lasts until the seller clears it or the scraped value
+    it was set against changes (`*_seen`), when the follow-up ends it and tells the seller.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="product_overrides")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="overrides")
+    price = models.DecimalField(**MONEY, null=True, blank=True, help_text="In the product's currency.")
+    currency = models.CharField(max_length=3, blank=True)
+    stock = models.IntegerField(null=True, blank=True, help_text="Quantity; 0 means out of stock.")
+    note = models.CharField(max_length=300, blank=True, help_text="Why, in the seller's words.")
+    # The scraped values when the override was set: a change of them ends the override.
+    price_seen = models.DecimalField(**MONEY, null=True, blank=True)
+    currency_seen = models.CharField(max_length=3, blank=True)
+    stock_seen = models.IntegerField(null=True, blank=True)
+    availability_seen = models.CharField(max_length=20, choices=Availability.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "catalog_product_override"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product"], name="productoverride_user_product_unique"),
+            models.CheckConstraint(
+                condition=models.Q(price__isnull=True) | models.Q(price__gt=0), name="productoverride_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(stock__gte=0),
+                name="productoverride_stock_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__isnull=False) | models.Q(stock__isnull=False),
+                name="productoverride_has_a_value",
+            ),
+        ]
+        indexes = [models.Index(fields=["product"], name="productoverride_product_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} on {self.product_id}: price {self.price}, stock {self.stock}"
+
+    @property
+    def availability(self) -> str | None:
+        """The availability the overridden stock means (None when only the price is overridden)."""
+        if self.stock is None:
+            return None
+        return Availability.IN_STOCK if self.stock > 0 else Availability.OUT_OF_STOCK
+
+    def applied_to(self, product: "Product") -> "Product":
+        """A copy of the shared product with this seller's values in force, for pricing that seller's
+        listings (never saved: the shared row keeps the scraped values)."""
+        seen = copy.copy(product)
+        if self.price is not None:
+            seen.price, seen.currency = self.price, self.currency or product.currency
+        if self.stock is not None:
+            seen.stock, seen.availability = self.stock, self.availability
+        seen.override = self
+        return seen
 
 
 class ProxyProtocol(models.TextChoices):

@@ -1,7 +1,10 @@
 """Refreshing many products at once: pages read in overlapping threads, readings written in batches.
 
-The threads only fetch and parse (network waits and lexbor parsing overlap); every database
-write happens in the calling thread, a few statements per batch (catalog.services.products_apply).
+The threads only fetch, parse and check (network waits and lexbor parsing overlap); every
+database write happens in the calling thread, a few statements per batch
+(catalog.services.products_apply, which writes a failed batch again product by product).
+Each product fails alone: an exception while reading, recording or following up one product is
+that product's failure, and every claim not released by a write is released at the end.
 Reading starts with a thread per CPU; threads are added, up to the concurrency
 asked for, while readings keep the writer waiting (slow sites, a rate limit): when pages come
 fast, more threads would only take turns at the CPUs and the interpreter lock.
@@ -17,20 +20,18 @@ from collections.abc import Callable
 from django.db import connection
 
 from .models import Product
-from .services import PageReading, RefreshOutcome, product_read_checked, product_reading_record, products_apply
+from .services import (
+    RefreshOutcome,
+    product_read_guarded,
+    product_reading_record,
+    product_record_failure,
+    products_apply,
+)
 
 logger = logging.getLogger(__name__)
 APPLY_BATCH = 50  # good readings written together...
 APPLY_WAIT = 1.0  # ...or once the first of them has waited this many seconds for the others
 GROW_AFTER = 0.1  # seconds without a reading before another reading thread starts
-
-
-def _read_safely(product) -> PageReading:
-    try:
-        return product_read_checked(product=product)
-    except Exception as exc:  # noqa: BLE001 - one product's failure must not stop the others
-        logger.exception("Reading product %s failed", product.pk)
-        return PageReading("failed", message=f"{type(exc).__name__}: {exc}")
 
 
 def _reader(todo: queue.Queue, done: queue.Queue, stop: threading.Event):
@@ -40,7 +41,7 @@ def _reader(todo: queue.Queue, done: queue.Queue, stop: threading.Event):
                 product = todo.get_nowait()
             except queue.Empty:
                 return
-            done.put((product, _read_safely(product)))
+            done.put((product, product_read_guarded(product=product)))
     finally:
         connection.close()  # this thread's own connection
 
@@ -54,7 +55,8 @@ def products_refresh(
     """Refresh the products: read in up to `concurrency` threads, write in batches in this thread.
 
     `on_outcome(product, outcome)` runs in this thread once the product's reading is written (the
-    caller's next steps); an exception it raises stops the readers and comes out of here.
+    caller's next steps, which isolate their own failures); an exception it raises (a cancelled
+    Job) stops the readers and comes out of here, after the claims still held are released.
     """
     todo, done, stop = queue.Queue(), queue.Queue(), threading.Event()
     for product in products:
@@ -71,17 +73,30 @@ def products_refresh(
         start_reader()
     outcomes: list[RefreshOutcome] = []
     good: list[tuple[Product, object]] = []
+    notes: list[list[str]] = []
+    finished: set[int] = set()
 
     def written(product, outcome):
+        finished.add(product.pk)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(product, outcome)
 
     def flush():
-        batch = good[:]
+        batch, batch_notes = good[:], notes[:]
         good.clear()
-        for (product, _), outcome in zip(batch, products_apply(batch), strict=True):
+        notes.clear()
+        for (product, _), outcome, dropped in zip(batch, products_apply(batch), batch_notes, strict=True):
+            outcome.notes = dropped
             written(product, outcome)
+
+    def record(product, reading):
+        try:
+            outcome = product_reading_record(product=product, reading=reading)
+        except Exception as exc:  # noqa: BLE001 - one product's failure must not stop the others
+            logger.exception("Recording the reading of product %s failed", product.pk)
+            outcome = product_record_failure(product=product, status="failed", message=f"{type(exc).__name__}: {exc}")
+        written(product, outcome)
 
     first_waiting = last_reading = time.monotonic()
     try:
@@ -105,13 +120,20 @@ def products_refresh(
                 if not good:
                     first_waiting = time.monotonic()
                 good.append((product, reading.extraction))
+                notes.append(reading.notes)
                 if len(good) >= APPLY_BATCH:
                     flush()
             else:
-                written(product, product_reading_record(product=product, reading=reading))
+                record(product, reading)
         flush()
     finally:
         stop.set()
         for reader in readers:
             reader.join()
+        left = [product.pk for product in products if product.pk not in finished]
+        if left:  # stopped early (cancelled, or the database went away): let the next round have them
+            try:
+                Product.objects.filter(pk__in=left).update(refresh_claimed_until=None)
+            except Exception:  # noqa: BLE001 - the claims lapse by themselves; keep the first error
+                logger.exception("Releasing the claims of %s products failed", len(left))
     return outcomes

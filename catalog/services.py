@@ -3,10 +3,12 @@
 import codecs
 import csv
 import io
+import logging
 import random
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import psycopg
 from django.conf import settings
@@ -15,17 +17,35 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Tier
-from monitoring.records import audit_record
+from monitoring.records import alert_clear, alert_raise, audit_record, audit_values
 
 from .extraction import extract
 from .fetching import Blocked, FetchError, UnsafeURL, fetch_page
 from .identify import IdentifyError, family_configs_from_db, generic_product_id, identify
-from .models import Availability, HeldReading, PriceHistory, Product, StockHistory, Supplier
+from .models import (
+    Availability,
+    ChangeReason,
+    HeldReading,
+    PriceHistory,
+    Product,
+    ProductOverride,
+    StockHistory,
+    Supplier,
+)
+from .readings import Identity, clean_text, reading_clean, reading_identity
+
+logger = logging.getLogger(__name__)
 
 IN_STOCK_STATES = (Availability.IN_STOCK, Availability.LOW_STOCK)
 BLOCKED_PAGE = "The supplier answered with a robot check instead of the product page."
 LAYOUT_UNRECOGNISED = "The page no longer looks like a product page we know for this supplier (no title or price)."
 LIMIT_REACHED_MESSAGE = "Your {tier} plan tracks at most {limit} products; untrack some or upgrade to add more."
+WRONG_PRODUCT_MESSAGE = "The supplier link now shows another product: {reason}."
+NOT_WRITTEN_MESSAGE = "The reading could not be written: {error}"
+READ_CRASHED_MESSAGE = "Reading the page failed: {error}"
+INVALID_MESSAGE = "The reading was refused: {reason}."
+# Outcomes that count as a failed refresh (backoff, failure count).
+FAILED_STATUSES = ("blocked", "failed", "unrecognised", "invalid", "wrong_product")
 
 
 class ProductAddError(Exception):
@@ -37,7 +57,7 @@ class RefreshOutcome:
     """What one refresh did, for the Job result and for the steps that follow (listings, alerts)."""
 
     product_id: int
-    status: str  # updated | unchanged | held | blocked | failed | unrecognised
+    status: str  # updated | unchanged | held | wrong_product | invalid | blocked | failed | unrecognised
     price_changed: bool = False
     old_price: Decimal | None = None
     new_price: Decimal | None = None
@@ -49,6 +69,11 @@ class RefreshOutcome:
     new_availability: str = ""
     message: str = ""
     changed_fields: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # optional values of the reading dropped, and why
+
+    @property
+    def failed(self):
+        return self.status in FAILED_STATUSES
 
     @property
     def changed(self):
@@ -91,18 +116,23 @@ def extraction_as_dict(extraction) -> dict:
         "availability": extraction.availability,
         "rating": None if extraction.rating is None else str(extraction.rating),
         "reviews_count": extraction.reviews_count,
+        "asin": getattr(extraction, "asin", None),
+        "gtin": getattr(extraction, "gtin", None),
+        "url": getattr(extraction, "page_url", None) or getattr(extraction, "canonical_url", None),
     }
 
 
 APPLY_BOOKKEEPING = [
     "last_scraped_at",
     "failure_count",
+    "wrong_product_count",
     "last_error",
     "refresh_claimed_until",
     "retry_not_before",
     "updated_at",
 ]
 APPLY_CONTENT = ["price", "currency", "stock", "availability", "title", "description", "rating", "reviews_count"]
+IDENTITY_FIELDS = ("gtin", "mpn", "brand")
 
 
 def _reading_changes(product: Product, extraction, *, reason: str, now):
@@ -153,27 +183,68 @@ def _reading_changes(product: Product, extraction, *, reason: str, now):
         if value not in (None, "") and value != getattr(product, name):
             setattr(product, name, value[:500] if name == "title" else value)
             outcome.changed_fields.append(name)
+    for name in IDENTITY_FIELDS:  # stored when the page states them, for matching across suppliers
+        value = getattr(extraction, name, None)
+        if value and value != getattr(product, name):
+            setattr(product, name, value)
+            outcome.changed_fields.append(name)
     if extraction.images and extraction.images != product.images:
         product.images = extraction.images
         outcome.changed_fields.append("images")
 
-    if outcome.changed:
+    if outcome.changed or product.wrong_product_count:
+        # A change, or our product's page again after wrong-product readings (listings may be
+        # paused for it): the follow-up runs.
         product.follow_pending = True
     if outcome.changed_fields:
         outcome.status = "updated"
     product.last_scraped_at = now
     product.failure_count = 0
+    product.wrong_product_count = 0
     product.last_error = ""
     product.refresh_claimed_until = None
     product.retry_not_before = None
     return outcome, rows
 
 
-@transaction.atomic
 def products_apply(readings, *, reason: str = "scrape", now=None) -> list[RefreshOutcome]:
-    """Write good readings [(product, extraction), …] in a few statements: history rows only
-    where a value changed, every product in one UPDATE, open held readings discarded."""
+    """Write good (already checked) readings [(product, extraction), …] in a few statements:
+    history rows only where a value changed, every product in one UPDATE, open held readings
+    discarded. When the batch fails, each product is written again alone in its own savepoint, so
+    a reading the database refuses fails alone: it becomes that product's recorded failure."""
+    if not readings:
+        return []
     now = now or timezone.now()
+    before = [product.__dict__.copy() for product, _ in readings]  # the batch changes them in memory
+    try:
+        with transaction.atomic():
+            return _products_write(readings, reason=reason, now=now)
+    except Exception as exc:  # noqa: BLE001 - one bad row must not lose the batch
+        if len(readings) > 1:
+            logger.warning("A batch of %s readings failed (%s); writing them one by one", len(readings), exc)
+        for (product, _), state in zip(readings, before, strict=True):
+            product.__dict__.update(state)
+        if len(readings) == 1:
+            return [_write_failed(readings[0][0], exc, now=now)]
+    outcomes = []
+    for (product, extraction), state in zip(readings, before, strict=True):
+        try:
+            with transaction.atomic():  # its own savepoint (deferred constraints are checked on leaving it)
+                [outcome] = _products_write([(product, extraction)], reason=reason, now=now)
+        except Exception as exc:  # noqa: BLE001
+            product.__dict__.update(state)
+            outcome = _write_failed(product, exc, now=now)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _write_failed(product: Product, exc: Exception, *, now) -> RefreshOutcome:
+    logger.warning("The reading of product %s could not be written: %s", product.pk, exc)
+    message = NOT_WRITTEN_MESSAGE.format(error=f"{type(exc).__name__}: {exc}")
+    return product_record_failure(product=product, status="failed", message=message, now=now)
+
+
+def _products_write(readings, *, reason: str, now) -> list[RefreshOutcome]:
     outcomes, price_rows, stock_rows, fields = [], [], [], set(APPLY_BOOKKEEPING)
     for product, extraction in readings:
         outcome, rows = _reading_changes(product, extraction, reason=reason, now=now)
@@ -181,11 +252,9 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
         price_rows += [row for row in rows if isinstance(row, PriceHistory)]
         stock_rows += [row for row in rows if isinstance(row, StockHistory)]
         fields.update(outcome.changed_fields)
-        if outcome.changed:
+        if product.follow_pending:
             fields.add("follow_pending")
     products = [product for product, _ in readings]
-    if not products:
-        return outcomes
     _rows_insert(PriceHistory, price_rows)
     _rows_insert(StockHistory, stock_rows)
     for product in products:
@@ -250,9 +319,34 @@ def product_apply(*, product: Product, extraction, reason: str = "scrape", now=N
 def product_hold(*, product: Product, extraction, reason: str, now=None) -> RefreshOutcome:
     """Keep a doubtful reading aside (visible to the seller) without acting on it."""
     now = now or timezone.now()
-    HeldReading.objects.create(product=product, reading=extraction_as_dict(extraction), reason=reason)
+    HeldReading.objects.create(product=product, reading=extraction_as_dict(extraction), reason=reason[:300])
     Product.objects.filter(pk=product.pk).update(last_scraped_at=now, refresh_claimed_until=None)
     return RefreshOutcome(product_id=product.pk, status="held", currency=product.currency, message=reason)
+
+
+@transaction.atomic
+def product_hold_wrong(*, product: Product, extraction, identity: Identity, now=None) -> RefreshOutcome:
+    """A reading of another product's page writes nothing of it: it is held (one open row per
+    product, kept up to date) with both identities, and counts as a failure (backoff) and as one
+    more wrong-product reading in a row (past WRONG_PRODUCT_PAUSE_AFTER the listings pause)."""
+    now = now or timezone.now()
+    message = WRONG_PRODUCT_MESSAGE.format(reason=identity.reason)
+    fields = {
+        "reading": extraction_as_dict(extraction),
+        "identity": identity.as_dict(),
+        "reason": message[:300],
+    }
+    held = product.held_readings.filter(status=HeldReading.Status.OPEN, kind=HeldReading.Kind.WRONG_PRODUCT).first()
+    if held is None:
+        HeldReading.objects.create(product=product, kind=HeldReading.Kind.WRONG_PRODUCT, **fields)
+    else:
+        for name, value in fields.items():
+            setattr(held, name, value)
+        held.save(update_fields=list(fields))
+    product.wrong_product_count += 1
+    Product.objects.filter(pk=product.pk).update(wrong_product_count=F("wrong_product_count") + 1)
+    outcome = product_record_failure(product=product, status="wrong_product", message=message, now=now)
+    return outcome
 
 
 def failure_backoff(failure_count: int, retry_after: float | None = None) -> timedelta:
@@ -268,12 +362,18 @@ def product_record_failure(
 ) -> RefreshOutcome:
     """Count a failed refresh and back off; known values stay as they were (a blocked page is never data)."""
     now = now or timezone.now()
+    message = clean_text(message, 1000) or status
     product.failure_count += 1
-    product.last_error = message[:1000]
+    product.last_error = message
     product.refresh_claimed_until = None
     product.retry_not_before = now + failure_backoff(product.failure_count, retry_after)
-    product.save(
-        update_fields=["failure_count", "last_error", "refresh_claimed_until", "retry_not_before", "updated_at"]
+    # An UPDATE, not save(): a product deleted meanwhile is no error of this round's.
+    Product.objects.filter(pk=product.pk).update(
+        failure_count=F("failure_count") + 1,
+        last_error=product.last_error,
+        refresh_claimed_until=None,
+        retry_not_before=product.retry_not_before,
+        updated_at=now,
     )
     return RefreshOutcome(product_id=product.pk, status=status, currency=product.currency, message=message)
 
@@ -300,15 +400,32 @@ def product_read(*, url: str, supplier: Supplier, avoid_proxy_ids=()):
 class PageReading:
     """What reading a product's page gave, before anything is written."""
 
-    kind: str  # good | held | blocked | failed | unrecognised
+    kind: str  # good | held | wrong_product | invalid | blocked | failed | unrecognised
     extraction: object = None
     message: str = ""
     retry_after: float | None = None
+    identity: Identity | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def reading_check(*, product: Product, extraction) -> PageReading:
+    """Clean a reading and check it (catalog.readings): another product's page comes back
+    "wrong_product", values out of bounds "invalid", else "good" with notes on what was dropped."""
+    template = product.supplier.template
+    problem, notes = reading_clean(extraction, currency_fallback=product.currency or product.supplier.currency)
+    identity = reading_identity(product, extraction, family=template.name, config=template.scraper_config)
+    if not identity.same:
+        return PageReading("wrong_product", extraction, identity.reason, identity=identity)
+    if problem:
+        return PageReading("invalid", extraction, INVALID_MESSAGE.format(reason=problem), notes=notes)
+    return PageReading("good", extraction, notes=notes)
 
 
 def product_read_checked(*, product: Product) -> PageReading:
-    """Fetch and extract a product's page, writing nothing. A doubtful reading is confirmed by a
-    second fetch through another proxy; unconfirmed, it comes back "held"."""
+    """Fetch and extract a product's page, writing nothing. The reading is checked first (identity,
+    then bounds: reading_check); a doubtful one is then confirmed by a second fetch through another
+    proxy, which must be our product's too; unconfirmed, it comes back "held". A second fetch
+    never confirms identity: a wrong-product reading is never fetched again."""
     try:
         extraction, result = product_read(url=product.url, supplier=product.supplier)
     except Blocked as exc:
@@ -317,6 +434,9 @@ def product_read_checked(*, product: Product) -> PageReading:
         return PageReading("failed", message=str(exc))
     if extraction.layout_unrecognised:
         return PageReading("unrecognised", message=LAYOUT_UNRECOGNISED)
+    checked = reading_check(product=product, extraction=extraction)
+    if checked.kind != "good":
+        return checked
     doubt = reading_doubt(product, extraction)
     if doubt:
         avoid = [result.proxy_id] if result.proxy_id else []
@@ -324,44 +444,62 @@ def product_read_checked(*, product: Product) -> PageReading:
             second, _ = product_read(url=product.url, supplier=product.supplier, avoid_proxy_ids=avoid)
         except (FetchError, UnsafeURL):
             return PageReading("held", extraction, f"{doubt}; the second fetch failed")
+        if second.layout_unrecognised or reading_check(product=product, extraction=second).kind != "good":
+            return PageReading("held", extraction, f"{doubt}; the second fetch was not a good reading of our product")
         if not readings_agree(extraction, second):
             return PageReading("held", extraction, f"{doubt}; a second fetch disagreed")
-    return PageReading("good", extraction)
+    return checked
+
+
+def product_read_guarded(*, product: Product) -> PageReading:
+    """product_read_checked, where any exception (a page that makes the extraction raise) becomes
+    this product's failed reading instead of stopping the caller."""
+    try:
+        return product_read_checked(product=product)
+    except Exception as exc:  # noqa: BLE001 - one product's failure must not stop the others
+        logger.exception("Reading product %s failed", product.pk)
+        return PageReading("failed", message=READ_CRASHED_MESSAGE.format(error=f"{type(exc).__name__}: {exc}"))
 
 
 def product_reading_record(*, product: Product, reading: PageReading) -> RefreshOutcome:
     """Record a reading that is not applied: held for the seller to see, or a failure."""
     if reading.kind == "held":
         return product_hold(product=product, extraction=reading.extraction, reason=reading.message)
+    if reading.kind == "wrong_product":
+        return product_hold_wrong(product=product, extraction=reading.extraction, identity=reading.identity)
     return product_record_failure(
         product=product, status=reading.kind, message=reading.message, retry_after=reading.retry_after
     )
 
 
 def product_refresh(*, product: Product) -> RefreshOutcome:
-    """Fetch → extract → apply for one product (see product_read_checked and products_apply)."""
-    reading = product_read_checked(product=product)
+    """Fetch → extract → check → apply for one product (see product_read_checked and
+    products_apply); whatever goes wrong is this product's recorded failure, never an exception."""
+    reading = product_read_guarded(product=product)
     if reading.kind == "good":
-        return product_apply(product=product, extraction=reading.extraction)
-    return product_reading_record(product=product, reading=reading)
+        outcome = products_apply([(product, reading.extraction)])[0]
+        outcome.notes = reading.notes
+        return outcome
+    try:
+        return product_reading_record(product=product, reading=reading)
+    except Exception as exc:  # noqa: BLE001
+        logger.exception("Recording the reading of product %s failed", product.pk)
+        return product_record_failure(product=product, status="failed", message=f"{type(exc).__name__}: {exc}")
 
 
 # --- What is due ----------------------------------------------------------------------------
 
 
 def products_due(now=None):
-    """Products whose refresh is due: not archived, tracked by (or listed live for) a real seller,
-    and last read longer ago than the most demanding such seller's tier allows."""
-    from marketplaces.models import ListingStatus  # a higher app named by string only in queries
-
+    """Products whose refresh is due: not archived, tracked by a real seller, and last read longer
+    ago than the most demanding such seller's tier allows. (A listed product stays in its seller's
+    tracked set, so who tracks a product is the whole question.)"""
     now = now or timezone.now()
-    live = [ListingStatus.PENDING, ListingStatus.ACTIVE, ListingStatus.PAUSED]
     due = Q()
     for tier in Tier.values:
         stale = Q(last_scraped_at__isnull=True) | Q(last_scraped_at__lt=now - settings.TIER_REFRESH_INTERVALS[tier])
         tracked = Q(trackers__tier=tier, trackers__is_demo=False, trackers__is_active=True)
-        listed = Q(listings__status__in=live, listings__user__tier=tier, listings__user__is_demo=False)
-        due |= (tracked | listed) & stale
+        due |= tracked & stale
     claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
     not_backing_off = Q(retry_not_before__isnull=True) | Q(retry_not_before__lt=now)
     return Product.objects.live().filter(due, claimable, not_backing_off).distinct()
@@ -505,7 +643,7 @@ def product_add(*, user, text: str, supplier_hint: str = "", read_now: bool = Tr
             product_track(user=user, product=product, request=request)
             if not read_now:
                 return AddResult("added", ADDED_READ_LATER, product.pk)
-            outcome = product_refresh(product=product)
+            outcome = product_refresh(product=product)  # never raises: a failed first read stays added
             if outcome.status in ("updated", "unchanged", "held"):
                 return AddResult("added", ADDED, product.pk)
             return AddResult("added", ADDED_FIRST_READ_FAILED.format(message=outcome.message), product.pk)
@@ -524,19 +662,37 @@ def _track_existing(*, user, product, request) -> AddResult:
 
 
 def _add_generic(*, user, identified, supplier, request) -> AddResult:
-    extraction, result = product_read(url=identified.canonical_url, supplier=supplier)
+    """A shop's page is read first: the product is what the page says it is (its SKU, else its
+    address). The reading is cleaned and bounded as any other; out of bounds, the product is added
+    with nothing of it written and the failure recorded."""
+    try:
+        extraction, result = product_read(url=identified.canonical_url, supplier=supplier)
+    except (FetchError, UnsafeURL):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a page that breaks the extraction is refused, not a crash
+        logger.exception("Reading %s failed", identified.canonical_url)
+        return AddResult("error", READ_CRASHED_MESSAGE.format(error=f"{type(exc).__name__}: {exc}"))
     if extraction.layout_unrecognised or (extraction.title is None and extraction.price is None):
         return AddResult("error", NO_PRODUCT_DATA)
+    problem, _ = reading_clean(extraction, currency_fallback=supplier.currency)
     asin = generic_product_id(extraction.canonical_url or identified.canonical_url, sku=extraction.asin)
+    currency = extraction.currency if not problem else ""
     product, created = Product.objects.get_or_create(
         supplier=supplier,
         asin=asin,
-        defaults={"url": extraction.canonical_url or result.final_url, "currency": extraction.currency or ""},
+        defaults={"url": extraction.canonical_url or result.final_url, "currency": currency or ""},
     )
     if not created:
         return _track_existing(user=user, product=product, request=request)
     product_track(user=user, product=product, request=request)
-    product_apply(product=product, extraction=extraction)
+    if problem:
+        outcome = product_record_failure(
+            product=product, status="invalid", message=INVALID_MESSAGE.format(reason=problem)
+        )
+        return AddResult("added", ADDED_FIRST_READ_FAILED.format(message=outcome.message), product.pk)
+    outcome = product_apply(product=product, extraction=extraction)
+    if outcome.failed:
+        return AddResult("added", ADDED_FIRST_READ_FAILED.format(message=outcome.message), product.pk)
     return AddResult("added", ADDED, product.pk)
 
 
@@ -548,6 +704,7 @@ CSV_NO_HEADER = "The file is empty; the first line must name the columns: " + CS
 CSV_WRONG_COLUMNS = "Unexpected columns ({found}); expected " + CSV_COLUMNS + "."
 CSV_TOO_MANY_ROWS = "The file has more than {limit} rows; split it into smaller files."
 CSV_EMPTY_ROW = "Empty row: no url or asin."
+ROW_FAILED = "This row could not be added: {error}"
 
 
 class CsvImportError(Exception):
@@ -597,9 +754,224 @@ def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict:
         if not row["text"]:
             result = AddResult("error", CSV_EMPTY_ROW)
         else:
-            result = product_add(user=user, text=row["text"], supplier_hint=row.get("supplier", ""), read_now=read_now)
+            try:
+                result = product_add(
+                    user=user, text=row["text"], supplier_hint=row.get("supplier", ""), read_now=read_now
+                )
+            except Exception as exc:  # noqa: BLE001 - one row's failure is that row's, the others go on
+                logger.exception("Adding row %s failed", row.get("row"))
+                result = AddResult("error", ROW_FAILED.format(error=f"{type(exc).__name__}: {exc}"))
         counts[result.status] += 1
         outcomes.append({**row, "status": result.status, "message": result.message, "product_id": result.product_id})
         if index % 25 == 0 or index == len(rows):
             job_progress(job, done=index)
     return {**counts, "rows": outcomes}
+
+
+# --- Seller overrides and staff's values ----------------------------------------------------
+
+OVERRIDE_ENDED_ALERT = "override_ended"
+OVERRIDE_PRICE_ENDED = "Your own price {price} {currency} for “{title}” ended: the supplier's price is now {now}."
+OVERRIDE_STOCK_ENDED = "Your own stock {stock} for “{title}” ended: the supplier's stock is now {now}."
+
+
+def product_override_for(*, user, product: Product) -> ProductOverride | None:
+    return ProductOverride.objects.filter(user=user, product=product).first()
+
+
+def product_as_seen_by(*, product: Product, user) -> Product:
+    """The product with the seller's own price/stock in force, if they set one (for pricing that
+    seller's listings); the shared product itself otherwise."""
+    override = product_override_for(user=user, product=product)
+    return override.applied_to(product) if override else product
+
+
+@transaction.atomic
+def product_override_set(
+    *, user, product: Product, price: Decimal | None, stock: int | None, note: str = "", request=None
+) -> ProductOverride:
+    """Record the seller's own price and/or stock for a product (audited). Only that seller's
+    listings follow it (the caller makes them follow at once); the shared product is untouched."""
+    existing = product_override_for(user=user, product=product)
+    old = _override_values(existing) if existing else None
+    override = existing or ProductOverride(user=user, product=product)
+    override.price, override.stock, override.note = price, stock, clean_text(note, 300) or ""
+    override.currency = product.currency or product.supplier.currency
+    override.price_seen, override.currency_seen = product.price, product.currency
+    override.stock_seen, override.availability_seen = product.stock, product.availability
+    override.save()
+    alert_clear(user=user, type=OVERRIDE_ENDED_ALERT, subject=f"product:{product.pk}")
+    audit_record(
+        acting_user=user,
+        owner=user,
+        action="override_set",
+        resource=product,
+        old_value=old,
+        new_value=_override_values(override),
+        request=request,
+        notes=override.note or None,
+    )
+    return override
+
+
+@transaction.atomic
+def product_override_clear(*, user, product: Product, request=None) -> bool:
+    """The seller goes back to the scraped values (audited); False when there was nothing to clear."""
+    override = product_override_for(user=user, product=product)
+    if override is None:
+        return False
+    old = _override_values(override)
+    override.delete()
+    audit_record(
+        acting_user=user, owner=user, action="override_cleared", resource=product, old_value=old, request=request
+    )
+    return True
+
+
+def _override_values(override: ProductOverride) -> dict:
+    return {"price": override.price, "currency": override.currency, "stock": override.stock, "note": override.note}
+
+
+def product_overrides_expire(*, product: Product) -> list:
+    """End the part of each seller's override whose scraped value changed since it was set, and
+    tell the seller (one alert, audited). Returns the alerts raised (for notifications)."""
+    alerts = []
+    for override in ProductOverride.objects.filter(product=product).select_related("user"):
+        ended = []
+        price_moved = (product.price, product.currency) != (override.price_seen, override.currency_seen)
+        if override.price is not None and price_moved:
+            now = "unknown" if product.price is None else f"{product.price} {product.currency}"
+            ended.append(
+                OVERRIDE_PRICE_ENDED.format(
+                    price=override.price, currency=override.currency, title=str(product)[:80], now=now
+                )
+            )
+        stock_moved = (product.stock, product.availability) != (override.stock_seen, override.availability_seen)
+        if override.stock is not None and stock_moved:
+            now = product.get_availability_display().lower()
+            if product.stock is not None:
+                now = f"{product.stock} ({now})"
+            ended.append(OVERRIDE_STOCK_ENDED.format(stock=override.stock, title=str(product)[:80], now=now))
+        if not ended:
+            continue
+        old = _override_values(override)
+        with transaction.atomic():
+            if override.price is not None and price_moved:
+                override.price = None
+            if override.stock is not None and stock_moved:
+                override.stock = None
+            if override.price is None and override.stock is None:
+                override.delete()
+            else:
+                override.save(update_fields=["price", "stock", "updated_at"])
+            audit_record(
+                acting_user=None,
+                owner=override.user,
+                action="override_ended",
+                resource=product,
+                old_value=old,
+                new_value=None if override.pk is None else _override_values(override),
+                notes=" ".join(ended),
+            )
+            alert, created = alert_raise(
+                user=override.user,
+                type=OVERRIDE_ENDED_ALERT,
+                subject=f"product:{product.pk}",
+                severity="info",
+                message=" ".join(ended),
+                data={"product_id": product.pk, "product_path": product.get_absolute_url(), "ended": audit_values(old)},
+                product=product,
+            )
+        alert.is_new = created
+        alerts.append(alert)
+    return alerts
+
+
+@transaction.atomic
+def product_values_set(
+    *, product: Product, acting_user, price=None, stock=None, availability=None, request=None
+) -> RefreshOutcome:
+    """Staff enter a value for everyone: written as a manual reading (PriceHistory / StockHistory
+    with ChangeReason.MANUAL) and followed by every seller's listings at the next round."""
+    extraction = SimpleNamespace(
+        title=None,
+        description=None,
+        price=price,
+        currency=product.currency or None,
+        stock=stock,
+        availability=availability or Availability.UNKNOWN,
+        rating=None,
+        reviews_count=None,
+        images=[],
+    )
+    snapshot = {"price": product.price, "stock": product.stock, "availability": product.availability}
+    last_scraped_at = product.last_scraped_at
+    outcome = product_apply(product=product, extraction=extraction, reason=ChangeReason.MANUAL)
+    Product.objects.filter(pk=product.pk).update(last_scraped_at=last_scraped_at)  # not a reading of the page
+    product.last_scraped_at = last_scraped_at
+    if outcome.changed:
+        audit_record(
+            acting_user=acting_user,
+            owner=None,
+            action="values_set",
+            resource=product,
+            old_value=snapshot,
+            new_value={"price": product.price, "stock": product.stock, "availability": product.availability},
+            request=request,
+        )
+    return outcome
+
+
+# --- Identity -------------------------------------------------------------------------------
+
+IDENTITY_NOT_WRONG_PRODUCT = "Only an open wrong-product reading can be accepted."
+IDENTITY_ID_TAKEN = "Product #{other} already has id {asin} at {supplier}; archive one of the two first."
+
+
+class IdentityAcceptError(Exception):
+    """A held reading's identity cannot be accepted; the message says why."""
+
+
+@transaction.atomic
+def product_identity_accept(*, held: HeldReading, acting_user, request=None) -> Product:
+    """Staff accept that the product now is the item its link shows (audited): the page's id and
+    title become the product's, the held reading is confirmed, and the next round reads it as ours
+    (listings paused for the wrong product resume then)."""
+    if held.kind != HeldReading.Kind.WRONG_PRODUCT or held.status != HeldReading.Status.OPEN:
+        raise IdentityAcceptError(IDENTITY_NOT_WRONG_PRODUCT)
+    product = Product.objects.select_for_update().get(pk=held.product_id)
+    page = (held.identity or {}).get("page") or {}
+    reading = held.reading if isinstance(held.reading, dict) else {}
+    old = {"asin": product.asin, "title": product.title, "gtin": product.gtin}
+    new_asin = clean_text(page.get("id") or "", 64) or product.asin
+    if new_asin != product.asin:
+        other = Product.objects.filter(supplier=product.supplier, asin=new_asin).exclude(pk=product.pk).first()
+        if other is not None:
+            raise IdentityAcceptError(
+                IDENTITY_ID_TAKEN.format(other=other.pk, asin=new_asin, supplier=product.supplier)
+            )
+    product.asin = new_asin
+    product.title = clean_text(page.get("title") or "", 500) or product.title
+    product.gtin = clean_text(reading.get("gtin") or "", 14) or ""
+    product.mpn = product.brand = ""
+    product.wrong_product_count = 0
+    product.failure_count = 0
+    product.last_error = ""
+    product.retry_not_before = None
+    product.last_scraped_at = None  # due at once
+    product.follow_pending = True  # the next round makes the listings follow (and resume)
+    product.save()
+    HeldReading.objects.filter(pk=held.pk).update(status=HeldReading.Status.CONFIRMED, resolved_at=timezone.now())
+    HeldReading.objects.filter(
+        product=product, status=HeldReading.Status.OPEN, kind=HeldReading.Kind.WRONG_PRODUCT
+    ).update(status=HeldReading.Status.DISCARDED, resolved_at=timezone.now())
+    audit_record(
+        acting_user=acting_user,
+        owner=None,
+        action="identity_accepted",
+        resource=product,
+        old_value=old,
+        new_value={"asin": product.asin, "title": product.title, "gtin": product.gtin},
+        request=request,
+    )
+    return product

@@ -2,6 +2,7 @@
 history, untracking it and refreshing it now. Every query starts from request.user."""
 
 import json
+import logging
 from itertools import chain
 from urllib.parse import urlsplit
 
@@ -19,17 +20,20 @@ from django.views.decorators.vary import vary_on_headers
 
 from config.csv_export import csv_response
 from config.sorting import sort_links
+from marketplaces.services import listings_follow
+from marketplaces.services import product_drop as product_drop_service
 from monitoring.cycle import REFRESH_JOB_TYPE
 from monitoring.records import job_start
 from monitoring.tasks import tracking_cycle_task
 
 from . import services
 from .filters import ORDERING_FIELDS, ProductFilter
-from .forms import ProductAddForm, ProductImportForm
-from .models import Availability, HeldReading
+from .forms import ProductAddForm, ProductImportForm, ProductOverrideForm
+from .models import Availability, HeldReading, Product
 from .services import ProductAddError, tracking_allowed
 from .tasks import products_import_task
 
+logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
 REPORT_PAGE_SIZE = 50
 HISTORY_TABLE_ROWS = 50
@@ -38,7 +42,20 @@ ADD_JOB_TYPE = "add_products"
 IMPORT_JOB_TYPE = "import_csv"
 IMPORT_JOB_TYPES = (ADD_JOB_TYPE, IMPORT_JOB_TYPE)
 
-UNTRACKED = "“{title}” is no longer in your products. Your listings of it are unchanged."
+UNTRACKED = "“{title}” is no longer in your products."
+UNTRACK_LISTED = (
+    "“{title}” is listed on {count} of your stores, and a listed product stays tracked so its listings follow "
+    "the supplier. End its listings and stop tracking it, or keep it."
+)
+DROPPED = "Ended {count} listing(s) of “{title}” and stopped tracking it."
+DROP_REFUSED = "“{title}” stays tracked: {count} listing(s) could not be ended ({reasons}). Try again later."
+OVERRIDE_SAVED = "Your own values for “{title}” are in force for your listings."
+OVERRIDE_FOLLOW_LATER = "Saved; your listings could not follow at once and will at the next tracking round."
+OVERRIDE_CLEARED = "Your own values for “{title}” are cleared: your listings follow the supplier's page again."
+WRONG_PRODUCT_HELD = (
+    "The supplier link now shows another product: “{page_title}” ({page_id}) instead of “{our_title}” ({our_id}). "
+    "Nothing of it is applied."
+)
 REFRESH_STARTED = "Refresh started. The result shows on this page when it is done."
 REFRESH_ARCHIVED = "This product was archived by our staff and is no longer read; it cannot be refreshed."
 REFRESH_UPDATED = "Refreshed just now: {changes}."
@@ -308,14 +325,33 @@ def refresh_outcome(job) -> tuple[str, str] | None:
         return "success", REFRESH_UNCHANGED
     if status == "held":
         return "warning", REFRESH_HELD.format(reason=outcome.get("message", ""))
+    if status in ("wrong_product", "invalid"):  # read, but not applied: the message says why
+        return "error", outcome.get("message") or status
     return "error", REFRESH_NOT_READ.format(message=outcome.get("message") or status)
 
 
-def _summary_context(request, product, refresh_job=None) -> dict:
+def _held_message(reading) -> str:
+    if reading.kind == HeldReading.Kind.WRONG_PRODUCT:
+        identity = reading.identity if isinstance(reading.identity, dict) else {}
+        ours, page = identity.get("ours") or {}, identity.get("page") or {}
+        return WRONG_PRODUCT_HELD.format(
+            page_title=page.get("title") or "no title",
+            page_id=page.get("id") or "no id stated",
+            our_title=ours.get("title") or "no title yet",
+            our_id=ours.get("id") or "—",
+        )
+    return HELD_READING.format(reason=reading.reason)
+
+
+def _live_listings(user, product):
+    return user.listings.live().filter(product=product).select_related("store_account")
+
+
+def _summary_context(request, product, refresh_job=None, override_form=None) -> dict:
     threshold = settings.SCRAPE_FAILURE_THRESHOLD
     held = list(product.held_readings.filter(status=HeldReading.Status.OPEN).order_by("-created_at")[:10])
     for reading in held:
-        reading.message = HELD_READING.format(reason=reading.reason)
+        reading.message = _held_message(reading)
         values = reading.reading if isinstance(reading.reading, dict) else {}
         parts = []
         if values.get("price"):
@@ -334,6 +370,9 @@ def _summary_context(request, product, refresh_job=None) -> dict:
         else "",
         "refresh_job": refresh_job,
         "refresh_outcome": refresh_outcome(refresh_job),
+        "override": services.product_override_for(user=request.user, product=product),
+        "override_form": override_form or ProductOverrideForm(),
+        "live_listings_count": _live_listings(request.user, product).count(),
     }
 
 
@@ -443,12 +482,83 @@ def product_detail(request, pk):
 @login_required
 @require_POST
 def product_untrack(request, pk):
-    """Take a product off the seller's list (audited); the product itself and the seller's
-    listings of it stay."""
+    """Take a product off the seller's list (audited). A product with live listings stays: the page
+    offers to end its listings first (product_drop)."""
     product = _tracked_product(request, pk)
+    listed = _live_listings(request.user, product).count()
+    if listed:
+        messages.warning(request, UNTRACK_LISTED.format(title=str(product), count=listed))
+        return redirect(product)
     services.product_untrack(user=request.user, product=product, request=request)
     messages.success(request, UNTRACKED.format(title=str(product)))
     return redirect("catalog:product_list")
+
+
+@login_required
+@require_POST
+def product_drop(request, pk):
+    """End its listings and stop tracking: the seller's live listings of the product are ended at
+    their marketplaces, then the product leaves the seller's list (each step audited). A listing a
+    marketplace refuses to end keeps the product tracked, and the seller is told why."""
+    product = _tracked_product(request, pk)
+    dropped = product_drop_service(user=request.user, product=product, acting_user=request.user, request=request)
+    if not dropped.untracked:
+        reasons = "; ".join(f"{listing.store_account}: {reason}" for listing, reason in dropped.refused)
+        messages.error(request, DROP_REFUSED.format(title=str(product), count=len(dropped.refused), reasons=reasons))
+        return redirect(product)
+    messages.success(request, DROPPED.format(count=len(dropped.ended), title=str(product)))
+    return redirect("catalog:product_list")
+
+
+def _follow_own_values(request, product) -> None:
+    """The seller's listings of the product follow their own values at once (theirs only)."""
+    listing_ids = list(_live_listings(request.user, product).values_list("pk", flat=True))
+    if not listing_ids:
+        return
+    try:
+        listings_follow(product=product, listing_ids=listing_ids)
+    except Exception:  # noqa: BLE001 - the values are saved; the next round makes the listings follow
+        logger.exception("Following product %s after a seller's own values failed", product.pk)
+        Product.objects.filter(pk=product.pk).update(follow_pending=True)
+        messages.warning(request, OVERRIDE_FOLLOW_LATER)
+
+
+@login_required
+@require_POST
+def product_override(request, pk):
+    """Record the seller's own price and/or stock (when the supplier blocks us or they know better):
+    in force for their listings only, which follow at once. Bad input re-renders the page with it."""
+    product = _tracked_product(request, pk)
+    form = ProductOverrideForm(request.POST)
+    if not form.is_valid():
+        context = {
+            **_summary_context(request, product, override_form=form),
+            **_history_context(product),
+            **_listings_context(request, product),
+        }
+        return TemplateResponse(request, "catalog/product_detail.html", context, status=400)
+    services.product_override_set(
+        user=request.user,
+        product=product,
+        price=form.cleaned_data["price"],
+        stock=form.cleaned_data["stock"],
+        note=form.cleaned_data["note"],
+        request=request,
+    )
+    messages.success(request, OVERRIDE_SAVED.format(title=str(product)))
+    _follow_own_values(request, product)
+    return redirect(product)
+
+
+@login_required
+@require_POST
+def product_override_clear(request, pk):
+    """Go back to the supplier's values for this seller; their listings follow at once."""
+    product = _tracked_product(request, pk)
+    if services.product_override_clear(user=request.user, product=product, request=request):
+        messages.success(request, OVERRIDE_CLEARED.format(title=str(product)))
+        _follow_own_values(request, product)
+    return redirect(product)
 
 
 @login_required

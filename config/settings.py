@@ -141,6 +141,21 @@ TIER_REFRESH_INTERVALS = {
 # A reading that moves the price by more than this percent (or changes the currency, or goes
 # out of stock) is confirmed by a second fetch before it is applied.
 PRICE_CHANGE_CONFIRM_PERCENT = env.int("PRICE_CHANGE_CONFIRM_PERCENT", default=50)
+# Readings are checked before they are written (catalog.readings). A price above its currency's
+# sanity ceiling makes the whole reading invalid ("*" for currencies not named); the model's own
+# bound (10 digits before the point) holds for every currency.
+READING_PRICE_CEILING = {
+    "*": 100_000_000,
+    **dict.fromkeys(["USD", "EUR", "GBP", "CHF", "CAD", "AUD", "NZD", "SGD", "AED", "SAR"], 1_000_000),
+    **dict.fromkeys(["JPY", "CNY", "INR", "MXN", "BRL", "SEK", "PLN", "TRY", "ZAR", "EGP", "TWD"], 100_000_000),
+    **dict.fromkeys(["KRW", "IDR", "VND", "IRR", "LAK", "UZS", "COP", "CLP"], 9_999_999_999),
+}
+# A page whose title shares less than this fraction of the shorter title's words with the
+# product's is another product (used only when neither the page nor its URLs state an id).
+READING_TITLE_MIN_OVERLAP = 0.5
+# After this many wrong-product readings in a row the product's live listings are paused and
+# every seller tracking it is alerted once.
+WRONG_PRODUCT_PAUSE_AFTER = env.int("WRONG_PRODUCT_PAUSE_AFTER", default=3)
 # After this many failed refreshes in a row the seller is told the product cannot be read.
 SCRAPE_FAILURE_THRESHOLD = env.int("SCRAPE_FAILURE_THRESHOLD", default=5)
 # How long a worker holds the products it claimed for refresh.

@@ -122,6 +122,7 @@ class StatusReason(models.TextChoices):
     PUBLISH_FAILED = "publish_failed", "Publish failed"
     POLICY_BLOCKED = "policy_blocked", "Blocked by policy"
     MANUAL_END = "manual_end", "Ended by seller"
+    WRONG_PRODUCT = "wrong_product", "The supplier link now shows another product"
 
 
 class ListingQuerySet(models.QuerySet):

@@ -36,13 +36,17 @@ LIVE_STATUSES = (ListingStatus.PENDING, ListingStatus.ACTIVE, ListingStatus.PAUS
 # policy_trigger alerts marketplaces.services.follow raises and clears itself (data["reason"]).
 FOLLOW_OWNED_REASONS = frozenset({"currency_not_converted"})
 READ_STATUSES = ("updated", "unchanged")  # a refresh that read the page: its values can be judged
-FAILED_STATUSES = ("blocked", "failed", "unrecognised")
+FAILED_STATUSES = ("blocked", "failed", "unrecognised", "invalid")
 
 PRICE_DROP_MESSAGE = "Supplier price fell {percent}% to {price} {currency} (was {reference} {currency})."
 OUT_OF_STOCK_MESSAGE = "Out of stock at the supplier."
 LOW_STOCK_MESSAGE = "Only {stock} left at the supplier (your alert level is {threshold})."
 LOW_STOCK_STATE_MESSAGE = "The supplier shows low stock."
 SCRAPE_FAILING_MESSAGE = "The supplier page could not be read {count} times in a row: {error}"
+WRONG_PRODUCT_MESSAGE = (
+    "The supplier link now shows another product ({count} readings in a row); your live listings of it "
+    "are paused. {reason}"
+)
 LOSS_MESSAGE = "At the supplier's new cost this listing sells at a loss: margin {margin}%."
 LOW_MARGIN_MESSAGE = "Margin fell to {margin}% at the supplier's new cost (your minimum is {minimum}%)."
 PAUSED_MESSAGE = "The listing was paused automatically: {reason}."
@@ -155,15 +159,35 @@ def alerts_for_refresh(*, product, outcome) -> list[Alert]:
     """Evaluate the product rules (price_drop, low_stock, scrape_failing) for every seller of the product.
 
     `outcome` is catalog.services.RefreshOutcome. A refresh that did not read the page (held,
-    blocked, failed) changes nothing, except that a product failing SCRAPE_FAILURE_THRESHOLD times
-    in a row raises scrape_failing. Returns the alerts the conditions raise (open ones, new or
-    already open; `alert.is_new` tells which), for notifications_queue.
+    blocked, failed, invalid) changes nothing, except that a product failing
+    SCRAPE_FAILURE_THRESHOLD times in a row raises scrape_failing, and one whose link showed another
+    product WRONG_PRODUCT_PAUSE_AFTER times in a row raises wrong_product (never a price or stock
+    alert). Returns the alerts the conditions raise (open ones, new or already open;
+    `alert.is_new` tells which), for notifications_queue.
     """
     sellers = product_sellers(product)
     if not sellers:
         return []
     raised: list[Alert] = []
     subject = f"product:{product.pk}"
+    if outcome.status == "wrong_product":
+        if product.wrong_product_count >= settings.WRONG_PRODUCT_PAUSE_AFTER:
+            for seller in sellers:
+                _raise(
+                    raised,
+                    user=seller,
+                    type=AlertType.WRONG_PRODUCT,
+                    subject=subject,
+                    severity=Severity.CRITICAL,
+                    message=WRONG_PRODUCT_MESSAGE.format(count=product.wrong_product_count, reason=outcome.message),
+                    data={
+                        **product_data(product),
+                        "wrong_product_count": product.wrong_product_count,
+                        "reason": outcome.message,
+                    },
+                    product=product,
+                )
+        return raised
     if outcome.status in FAILED_STATUSES:
         if product.failure_count >= settings.SCRAPE_FAILURE_THRESHOLD:
             for seller in sellers:
@@ -194,6 +218,7 @@ def alerts_for_refresh(*, product, outcome) -> list[Alert]:
     peak = _recent_peak(product, outcome)
     for seller in sellers:
         alert_clear(user=seller, type=AlertType.SCRAPE_FAILING, subject=subject)
+        alert_clear(user=seller, type=AlertType.WRONG_PRODUCT, subject=subject)
         listings = listings_by_user.get(seller.pk, [])
         _price_drop_rule(raised, seller, product, outcome, thresholds[seller.pk], listings, peak)
         _stock_rule(raised, seller, product, outcome, thresholds[seller.pk], listings)
@@ -392,6 +417,8 @@ def _margin_rule(raised, listing, change, thresholds) -> None:
 
 def _policy_trigger(listing, change) -> tuple[str, str] | None:
     """(severity, message) when the system acted on the listing in a way the seller must know."""
+    if change.action == "paused" and change.status_reason == StatusReason.WRONG_PRODUCT:
+        return None  # the product's wrong_product alert tells each seller once, listings included
     if change.action == "paused":
         reason = StatusReason(change.status_reason).label if change.status_reason in StatusReason.values else ""
         return Severity.WARNING, PAUSED_MESSAGE.format(reason=(reason or change.status_reason or "policy").lower())

@@ -15,6 +15,8 @@ class AlertType(models.TextChoices):
     TRACKING_STALE = "tracking_stale", "Tracking stale"
     JOB_FAILED = "job_failed", "Job failed"
     SCRAPE_FAILING = "scrape_failing", "Product cannot be read"
+    WRONG_PRODUCT = "wrong_product", "Supplier link shows another product"
+    OVERRIDE_ENDED = "override_ended", "Your own value ended"
 
 
 class Severity(models.TextChoices):

@@ -41,6 +41,10 @@ class Extraction:
     images: list[str] = field(default_factory=list)
     canonical_url: str | None = None
     asin: str | None = None
+    gtin: str | None = None  # the item's GTIN / EAN / UPC when the page states one
+    mpn: str | None = None  # the manufacturer's part number when the page states one
+    brand: str | None = None  # the brand when the page states one
+    variant_unselected: bool = False  # the page offers variants and none is selected (Amazon's parent page)
     blocked: bool = False
     layout_unrecognised: bool = False
     blocked_reason: str | None = None

@@ -74,16 +74,22 @@ def test_the_saved_captcha_page_counts_as_blocked(site, amazon_site):
 
 def test_a_big_jump_confirmed_by_a_second_fetch_is_applied(site, amazon_site):
     site.routes["/dp/B00FLYWNYQ"] = saved("thereyouwish/amazon.html")
-    product = ProductFactory(supplier=amazon_site, url=site.url("/dp/B00FLYWNYQ"), price=Decimal("20.00"))
+    product = ProductFactory(
+        supplier=amazon_site, asin="B00FLYWNYQ", url=site.url("/dp/B00FLYWNYQ"), price=Decimal("20.00")
+    )
     outcome = product_refresh(product=product)
     assert outcome.status == "updated"
     assert site.paths().count("/dp/B00FLYWNYQ") == 2  # read twice before acting on a 400% move
 
 
 def test_a_big_jump_the_second_fetch_contradicts_is_held(site, amazon_site):
-    answers = [saved("thereyouwish/amazon.html"), saved("amazon-page-parser/us_B07CL39Z8Q.html")]
+    page = saved("thereyouwish/amazon.html")
+    cheaper = Reply(body=page.body.replace(b"99.95", b"59.95").replace(b">99<", b">59<"))  # same item, new price
+    answers = [page, cheaper]
     site.routes["/dp/B00FLYWNYQ"] = lambda handler: answers.pop(0)
-    product = ProductFactory(supplier=amazon_site, url=site.url("/dp/B00FLYWNYQ"), price=Decimal("20.00"))
+    product = ProductFactory(
+        supplier=amazon_site, asin="B00FLYWNYQ", url=site.url("/dp/B00FLYWNYQ"), price=Decimal("20.00")
+    )
 
     outcome = product_refresh(product=product)
 

@@ -1,4 +1,5 @@
 import datetime
+import inspect
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -147,11 +148,21 @@ def test_never_scraped_products_are_due_and_untracked_archived_or_demo_ones_are_
     assert set(products_due(NOW)) == {fresh}
 
 
-def test_a_live_listing_makes_its_product_due_without_tracking():
-    listing = ListingFactory(product=ProductFactory(last_scraped_at=NOW - datetime.timedelta(days=2)), status="active")
-    ended = ListingFactory(product=ProductFactory(last_scraped_at=None), status="ended")
+def test_due_asks_only_who_tracks_a_product_never_its_listings():
+    tracked_and_listed = ListingFactory(product=ProductFactory(last_scraped_at=NOW - datetime.timedelta(days=2)))
+    tracked_and_listed.user.tracked_products.add(tracked_and_listed.product)
+    listed_only = ListingFactory(product=ProductFactory(last_scraped_at=None), status="active")
     due = set(products_due(NOW))
-    assert listing.product in due and ended.product not in due
+    assert tracked_and_listed.product in due and listed_only.product not in due
+
+
+def test_the_catalog_services_know_nothing_of_listings():
+    import catalog.readings
+    import catalog.refreshing
+    import catalog.services
+
+    for module in (catalog.services, catalog.refreshing, catalog.readings):
+        assert "marketplaces" not in inspect.getsource(module), module.__name__
 
 
 def test_claimed_products_are_not_claimed_twice():

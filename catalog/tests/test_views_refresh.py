@@ -200,7 +200,9 @@ def test_refresh_now_runs_the_cycle_and_the_page_shows_the_new_price(client, sit
     seller = UserFactory()
     client.force_login(seller)
     site.routes["/kettle"] = Reply(body=PRODUCT_PAGE)
-    product = ProductFactory(supplier=supplier, url=site.url("/kettle"), price=Decimal("19.99"), currency="USD")
+    product = ProductFactory(
+        supplier=supplier, asin="K1", url=site.url("/kettle"), price=Decimal("19.99"), currency="USD"
+    )
     seller.tracked_products.add(product)
 
     client.post(refresh_url(product), headers=HX)  # autocommit: the eager task runs at once

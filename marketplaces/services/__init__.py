@@ -15,6 +15,7 @@ from .listings import (
     ListingActionError,
     ListingError,
     ListingPreview,
+    ProductDrop,
     listing_create,
     listing_data_for,
     listing_end,
@@ -25,6 +26,7 @@ from .listings import (
     listing_set_price_lock,
     listings_publish,
     listings_publish_start,
+    product_drop,
 )
 from .orders import OrdersSync, store_orders_sync, unit_cost_at
 from .performance import (
@@ -70,6 +72,7 @@ __all__ = [
     "ListingChange",
     "ListingError",
     "ListingPreview",
+    "ProductDrop",
     "OrdersSync",
     "PerformanceImport",
     "RatesRefresh",
@@ -81,6 +84,7 @@ __all__ = [
     "blocklist_terms",
     "convert",
     "listing_create",
+    "product_drop",
     "listing_data_for",
     "listing_end",
     "listing_pause",

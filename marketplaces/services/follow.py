@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import Availability
+from catalog.models import Availability, ProductOverride
 from marketplaces.clients import (
     ListingRef,
     MarketplaceError,
@@ -55,7 +55,9 @@ from .stores import store_mark_needs_reauth
 logger = logging.getLogger(__name__)
 
 # Reasons the system pauses for; only listings paused for one of them resume by themselves.
-SYSTEM_PAUSE_REASONS = frozenset({StatusReason.OUT_OF_STOCK, StatusReason.LOW_STOCK, StatusReason.LOW_MARGIN})
+SYSTEM_PAUSE_REASONS = frozenset(
+    {StatusReason.OUT_OF_STOCK, StatusReason.LOW_STOCK, StatusReason.LOW_MARGIN, StatusReason.WRONG_PRODUCT}
+)
 # Marketplaces where pausing is quantity 0 (eBay): a pause or resume rides on the same
 # price/quantity update as the new price, so the listing is revised once.
 QUANTITY_PAUSE_MARKETPLACES = frozenset({"ebay"})
@@ -162,8 +164,10 @@ def listings_follow(
     """Make every live listing of `product` follow its supplier; one ListingChange per listing.
 
     `outcome` (catalog.services.RefreshOutcome, optional) only words the rule ("supplier price
-    20.00 → 24.00 USD"); the decisions use the product as it is now. `listing_ids` limits the run
-    to some listings. A marketplace that asks us to wait gets the change again from a task.
+    20.00 → 24.00 USD"); the decisions use the product as it is now, as each listing's seller sees
+    it: a seller's own price or stock (catalog ProductOverride) prices that seller's listings only.
+    `listing_ids` limits the run to some listings. A marketplace that asks us to wait gets the
+    change again from a task.
     """
     listings = (
         Listing.objects.live()
@@ -176,8 +180,12 @@ def listings_follow(
     with _follow_lock(product.pk):
         switch = AutomationSwitch.current()
         plans, changes = [], {}
+        overrides = {override.user_id: override for override in ProductOverride.objects.filter(product=product)}
         for listing in listings:
-            plan, change = _plan_for(listing, product=product, outcome=outcome)
+            override = overrides.get(listing.user_id)
+            seen = override.applied_to(product) if override else product
+            own_price = override is not None and override.price is not None
+            plan, change = _plan_for(listing, product=seen, outcome=None if own_price else outcome)
             if plan is None:
                 changes[listing.pk] = change
             else:
@@ -219,7 +227,13 @@ def store_reprice(*, store) -> list[ListingChange]:
 # --- Targets --------------------------------------------------------------------------------
 
 
+def _wrong_product(product) -> bool:
+    return getattr(product, "wrong_product_count", 0) >= settings.WRONG_PRODUCT_PAUSE_AFTER
+
+
 def _pause_reason(*, product, store, quantity: int, quote: Quote | None) -> str:
+    if _wrong_product(product):  # nothing the page says is ours: neither cost nor stock is known
+        return StatusReason.WRONG_PRODUCT
     if product.availability == Availability.OUT_OF_STOCK or (product.stock is not None and product.stock <= 0):
         return StatusReason.OUT_OF_STOCK
     if product.stock is not None and (product.stock < store.min_supplier_stock or quantity <= 0):
@@ -261,12 +275,16 @@ def _money(value) -> str:
 
 def _supplier_words(product, outcome) -> str:
     currency = product.currency or ""
+    if getattr(product, "override", None) is not None and product.override.price is not None:
+        return f"your own supplier price {_money(product.price)} {currency}".rstrip()
     if outcome is not None and getattr(outcome, "price_changed", False) and outcome.old_price is not None:
         return f"supplier price {_money(outcome.old_price)} → {_money(outcome.new_price)} {currency}".rstrip()
     return f"supplier price {_money(product.price)} {currency}".rstrip()
 
 
 def _pause_words(reason: str, *, product, store, quote: Quote | None) -> str:
+    if reason == StatusReason.WRONG_PRODUCT:
+        return "the supplier link now shows another product: paused"
     if reason == StatusReason.OUT_OF_STOCK:
         return "supplier out of stock: paused"
     if reason == StatusReason.LOW_STOCK:
@@ -278,6 +296,8 @@ def _pause_words(reason: str, *, product, store, quote: Quote | None) -> str:
 
 
 def _resume_words(old_reason: str, *, product, quote: Quote | None) -> str:
+    if old_reason == StatusReason.WRONG_PRODUCT:
+        return "the supplier link shows our product again: resumed"
     if old_reason == StatusReason.LOW_MARGIN:
         return f"margin back to {_money(quote.margin_percent) if quote else '?'}%: resumed"
     stock = f" ({product.stock})" if product.stock is not None else ""

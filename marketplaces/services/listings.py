@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Availability
+from catalog.services import product_as_seen_by, product_untrack
 from marketplaces.clients import (
     ListingData,
     ListingRef,
@@ -56,6 +57,7 @@ RESUME_BLOCK_REASONS = {
     StatusReason.OUT_OF_STOCK: "the supplier is out of stock",
     StatusReason.LOW_STOCK: "the supplier's stock is under the store minimum",
     StatusReason.LOW_MARGIN: "its margin is under the store minimum and the store pauses such listings",
+    StatusReason.WRONG_PRODUCT: "the supplier link now shows another product",
 }
 
 
@@ -108,7 +110,9 @@ def listing_preview(product, store: StoreAccount, *, price: Decimal | None = Non
     """Price, fees, profit, margin and quantity a listing of `product` on `store` would have.
 
     With `price` (what the seller typed) the margin is that price's; otherwise our rules' price.
+    The store's seller's own price or stock for the product, if they set one, is the one in force.
     """
+    product = product_as_seen_by(product=product, user=store.user)
     supplier_currency = product.currency or getattr(product.supplier, "currency", "") or ""
     cost = product_cost(product, currency=store.currency)
     quote, message = None, ""
@@ -169,6 +173,8 @@ def listing_create(
 
     Without a price our rules' price is used; a price the seller gives is kept as is (lock it
     with `price_locked` to keep the automatic repricing off). A product is listed once per store.
+    Listing a product puts it in the seller's tracked set (a listed product is always tracked,
+    so the schedule keeps reading it).
     """
     if store.user_id != user.pk:
         raise ListingError(NOT_YOUR_STORE_MESSAGE)
@@ -181,6 +187,8 @@ def listing_create(
         raise ListingError(NO_PRICE_MESSAGE.format(reason=preview.message))
     try:
         with transaction.atomic():
+            if not user.tracked_products.filter(pk=product.pk).exists():
+                user.tracked_products.add(product)
             listing = Listing.objects.create(
                 user=user,
                 product=product,
@@ -450,7 +458,7 @@ def listing_resume(listing: Listing, *, acting_user, request=None) -> Listing:
     """
     if listing.status != ListingStatus.PAUSED:
         raise ListingActionError(NOT_RESUMABLE_MESSAGE)
-    product = listing.product
+    product = product_as_seen_by(product=listing.product, user=listing.user)
     cost = product_cost(product, currency=listing.store_account.currency)
     *_, pause_reason = listing_target(listing, product=product, cost=cost)
     if pause_reason:
@@ -539,3 +547,32 @@ def listing_set_price_lock(
         listings_follow(product=listing.product, listing_ids=[listing.pk])
         listing.refresh_from_db()
     return listing
+
+
+# --- Stopping to follow a product -----------------------------------------------------------
+
+
+@dataclass
+class ProductDrop:
+    """What "End its listings and stop tracking" did: the listings ended, those a marketplace
+    refused (listing, reason), and whether the product left the seller's tracked set."""
+
+    ended: list[Listing]
+    refused: list[tuple[Listing, str]]
+    untracked: bool
+
+
+def product_drop(*, user, product, acting_user, request=None) -> ProductDrop:
+    """End the seller's live listings of a product, then take it off their tracked set (each step
+    audited). A listed product stays tracked: when a marketplace refuses to end a listing, the
+    product stays in the set and the seller is told which listing and why."""
+    ended, refused = [], []
+    for listing in Listing.objects.live().filter(user=user, product=product).select_related("store_account"):
+        try:
+            ended.append(listing_end(listing, acting_user=acting_user, request=request))
+        except ListingActionError as exc:
+            refused.append((listing, str(exc)))
+    if refused:
+        return ProductDrop(ended=ended, refused=refused, untracked=False)
+    product_untrack(user=user, product=product, request=request)
+    return ProductDrop(ended=ended, refused=[], untracked=True)

@@ -55,7 +55,7 @@ def test_track_refreshes_what_is_due_and_records_a_job(tracked):
 def test_a_slow_page_does_not_hold_back_the_readings_already_in(site, tracked, monkeypatch):
     good, blocked = tracked
     site.routes["/dp/SLOW000001"] = Reply(body=site.routes["/dp/B00FLYWNYQ"].body, delay=1.5)
-    slow = ProductFactory(supplier=good.supplier, asin="SLOW000001", url=site.url("/dp/SLOW000001"))
+    slow = ProductFactory(supplier=_amazon_site(site, "slow"), asin="B00FLYWNYQ", url=site.url("/dp/SLOW000001"))
     monkeypatch.setattr(refreshing, "APPLY_WAIT", 0.1)
     written = {}
     started = time.monotonic()
@@ -70,11 +70,19 @@ def test_a_slow_page_does_not_hold_back_the_readings_already_in(site, tracked, m
     assert written[good.pk] < 1.0 < written[slow.pk]  # written while the slow page was still coming
 
 
+def _amazon_site(site, name):
+    """Another Amazon site row on the local server: the same item (same ASIN) is one product per site."""
+    amazon = Supplier.objects.get(name="amazon")
+    return SupplierFactory(name=f"amazon-local-{name}", family=amazon, base_url=site.url("/"), rate_limit=60000)
+
+
 def _site_products(site, tracked, count, *, delay):
     good, _ = tracked
     site.routes["/dp/SAME"] = Reply(body=site.routes["/dp/B00FLYWNYQ"].body, delay=delay)
     return [
-        ProductFactory(supplier=good.supplier, asin=f"S{i:09d}", url=site.url(f"/dp/SAME?n={i}"), price=good.price)
+        ProductFactory(
+            supplier=_amazon_site(site, i), asin="B00FLYWNYQ", url=site.url(f"/dp/SAME?n={i}"), price=good.price
+        )
         for i in range(count)
     ]
 

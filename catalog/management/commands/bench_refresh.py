@@ -19,7 +19,10 @@ from django.test.utils import override_settings, setup_test_environment, teardow
 from selectolax.lexbor import LexborHTMLParser
 
 from accounts.models import User
+from catalog import identify
+from catalog.extraction import extract
 from catalog.models import Product, Supplier
+from catalog.readings import page_stated_id
 from catalog.refreshing import products_refresh
 from catalog.services import products_claim
 from config.celery import freeze_startup_objects
@@ -174,23 +177,43 @@ class Command(BaseCommand):
             rounds += 1
         return rounds * len(bodies) / (time.perf_counter() - started)
 
-    def _setup(self, pages, families, count, *, base_url, rate_limit):
+    def _page_ids(self, pages, families) -> dict:
+        """The id each page's product must have to pass the identity check (the id the page states,
+        else the one in its canonical URL; None when it names none), read once before timing."""
+        ids = {}
+        for key, path in pages.items():
+            family = families[key]
+            config = Supplier.objects.get(name=family).scraper_config
+            extraction = extract(path.read_bytes(), supplier_config=config, family=family, url=f"http://bench/{key}")
+            canonical_id = identify.product_id_from_url(extraction.canonical_url, family, {family: config})
+            ids[key] = page_stated_id(extraction) or (canonical_id if family != "generic" else None)
+        return ids
 
+    def _setup(self, pages, families, count, *, base_url, rate_limit, one_site=False):
+        """`count` products over the saved pages, each the product its page shows (so the readings
+        pass the identity check): the same page's products are one item on different sites, a site
+        per family and round of pages. With `one_site`, one site holds every product and only the
+        pages that state no id are used (one item can be only one product of a site)."""
         seller = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}@example.com", tier="enterprise")
-        sites = {
-            name: Supplier.objects.create(
-                name=f"bench-{name}-{uuid.uuid4().hex[:6]}",
-                family=Supplier.objects.get(name=name),
-                base_url=base_url,
-                rate_limit=rate_limit,
-            )
-            for name in set(families.values())
-        }
-        keys = list(pages)
+        page_ids = self._page_ids(pages, families)
+        keys = [key for key in pages if not (one_site and page_ids[key])]
+        sites: dict = {}
+
+        def site_for(family, copy):
+            key = (family, 0 if one_site else copy)
+            if key not in sites:
+                sites[key] = Supplier.objects.create(
+                    name=f"bench-{family}-{key[1]}-{uuid.uuid4().hex[:6]}",
+                    family=Supplier.objects.get(name=family),
+                    base_url=base_url,
+                    rate_limit=rate_limit,
+                )
+            return sites[key]
+
         products = Product.objects.bulk_create(
             Product(
-                supplier=sites[families[keys[i % len(keys)]]],
-                asin=f"BENCH{i:06d}",
+                supplier=site_for(families[keys[i % len(keys)]], i // len(keys)),
+                asin=page_ids[keys[i % len(keys)]] or f"BENCH{i:06d}",
                 url=f"{base_url}/item/{i}/{keys[i % len(keys)]}",
             )
             for i in range(count)
@@ -227,7 +250,7 @@ class Command(BaseCommand):
             # One supplier site for the whole run, so one limit governs every request.
             one_family = {key: "generic" for key in families}
             count = int(limit / 60 * duration)
-            ids = self._setup(pages, one_family, count, base_url=site.base_url, rate_limit=limit)
+            ids = self._setup(pages, one_family, count, base_url=site.base_url, rate_limit=limit, one_site=True)
             self._run_rounds(ids)
             times = site.request_times()
         finally:

@@ -1,16 +1,19 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Product
-from monitoring.cycle import TRACKING_JOB_TYPE
+from monitoring.cycle import TRACKING_JOB_TYPE, round_refreshed
 from monitoring.models import Job, JobStatus
 from monitoring.tasks import tracking_cycle_task
+
+NOTHING_REFRESHED = "Tracking round {job}: none of its {count} products could be refreshed."
 
 
 class Command(BaseCommand):
     help = (
         "Run one tracking round now, in this process: refresh the products that are due (or the "
         "given ones), make their listings follow, raise alerts and queue notifications. The round "
-        "is recorded as a Job; beat runs the same round every few minutes."
+        "is recorded as a Job; beat runs the same round every few minutes. Exits 0 when the round "
+        "ran, even if some products failed (each is listed); non-zero when none could be refreshed."
     )
 
     def add_arguments(self, parser):
@@ -27,5 +30,9 @@ class Command(BaseCommand):
         job.refresh_from_db()
         if job.status != JobStatus.SUCCESS:
             raise CommandError(f"Tracking round {job.pk} {job.status}: {job.error_message}")
-        counts = ", ".join(f"{n} {status}" for status, n in sorted(job.result.get("counts", {}).items()))
-        self.stdout.write(f"Tracking round {job.pk}: {job.result['products']} products ({counts or 'none due'}).")
+        result = job.result
+        self.stdout.write(f"Tracking round {job.pk}: {result['summary']}")
+        for failure in result.get("failures", []):
+            self.stdout.write(f"  product {failure['product_id']} ({failure['label']}): {failure['reason']}")
+        if result["products"] and not round_refreshed(result):
+            raise CommandError(NOTHING_REFRESHED.format(job=job.pk, count=result["products"]))
