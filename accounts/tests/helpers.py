@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
 import struct
 import time
 import uuid
@@ -26,9 +27,11 @@ def totp_code(secret: str, *, at: float | None = None, period: int = 30, digits:
     return f"{value % 10**digits:0{digits}d}"
 
 
-def totp_enable(user, *, secret: str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP") -> tuple[str, list[str]]:
-    """Turn on TOTP for `user` with a known secret (as the activation page does); returns the
-    secret and the recovery codes."""
+def totp_enable(user) -> tuple[str, list[str]]:
+    """Turn on TOTP for `user` (as the activation page does) with a fresh secret the test knows;
+    returns the secret and the recovery codes. (allauth refuses a code used twice within its
+    30 seconds, so no two tests may share a secret.)"""
+    secret = base64.b32encode(secrets.token_bytes(20)).decode()
     TOTP.activate(user, secret)
     codes = RecoveryCodes.activate(user).generate_codes()
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
