@@ -93,15 +93,16 @@ class SecondFactorForm(AuthenticateForm):
             raise
 
 
+MFA_CODE_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+
+
 def _current_code_valid(user, code: str) -> bool:
+    """True when `code` is the user's current TOTP code or an unused recovery code (then used up)."""
     for authenticator in Authenticator.objects.filter(user=user, type__in=MFA_CODE_TYPES):
         if authenticator.wrap().validate_code(code):
             authenticator.record_usage()
             return True
     return False
-
-
-MFA_CODE_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
 
 
 class CurrentFactorMixin(forms.Form):

@@ -29,6 +29,7 @@ TWO_FACTOR_DISABLED = "two_factor_disabled"
 RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
 API_KEY_CREATED = "api_key_created"
 API_KEY_REPLACED = "api_key_replaced"
+API_KEY_REVOKED = "api_key_revoked"
 SESSIONS_ENDED = "sessions_signed_out"
 DELETION_REQUESTED = "deletion_requested"
 ACCOUNT_DELETED = "account_deleted"
@@ -45,6 +46,7 @@ SECURITY_ACTIONS = (
     RECOVERY_CODES_REGENERATED,
     API_KEY_CREATED,
     API_KEY_REPLACED,
+    API_KEY_REVOKED,
     SESSIONS_ENDED,
     DELETION_REQUESTED,
 )
@@ -100,6 +102,27 @@ def user_api_key_regenerate(*, user: User, acting_user, request=None) -> str:
     )
     _notice(API_KEY_NOTICE, user, {"api_key_prefix": user.api_key_prefix, "replaced": old_prefix})
     return raw
+
+
+@transaction.atomic
+def user_api_key_revoke(*, user: User, acting_user, request=None) -> bool:
+    """Stop the seller's API key at once, without making another; False when there was none."""
+    old_prefix = user.api_key_prefix
+    if not user.api_key:
+        return False
+    user.api_key, user.api_key_prefix, user.api_key_created_at = "", "", None
+    user.save(update_fields=["api_key", "api_key_prefix", "api_key_created_at", "updated_at"])
+    audit_record(
+        acting_user=acting_user,
+        owner=user,
+        action=API_KEY_REVOKED,
+        resource=user,
+        old_value={"api_key_prefix": old_prefix},
+        new_value={"api_key_prefix": None},
+        request=request,
+        notes="API key revoked",
+    )
+    return True
 
 
 def security_event_record(*, user: User, action: str, request=None, old_value=None, new_value=None, notes=None):

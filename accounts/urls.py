@@ -9,6 +9,7 @@ app_name = "accounts"
 urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("settings/api-key/", views.api_key_regenerate, name="api_key_regenerate"),
+    path("settings/api-key/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("sessions/", views.session_list, name="session_list"),
     path("sessions/<int:pk>/sign-out/", views.session_end, name="session_end"),
     path("sessions/sign-out-others/", views.sessions_end_others, name="sessions_end_others"),

@@ -10,6 +10,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,10 +24,18 @@ from .forms import AccountDeleteForm, SettingsForm, VerificationResendForm
 from .lockout import normalize_email
 from .models import AccountPolicy, User
 from .security import email_verified, second_factor_enabled
-from .services import account_delete_request, user_api_key_regenerate, user_sessions_end, user_settings_update
+from .services import (
+    account_delete_request,
+    user_api_key_regenerate,
+    user_api_key_revoke,
+    user_sessions_end,
+    user_settings_update,
+)
 
 SETTINGS_SAVED_MESSAGE = "Settings saved."
 SETTINGS_UNCHANGED_MESSAGE = "Nothing to save: no setting changed."
+API_KEY_REVOKED_MESSAGE = "API key revoked: scripts using it are refused from now on."
+NO_API_KEY_MESSAGE = "You have no API key to revoke."
 SESSION_ENDED_MESSAGE = "Signed out {device}."
 SESSIONS_ENDED_MESSAGE = "Signed out {count} other browser(s)."
 NO_OTHER_SESSIONS_MESSAGE = "No other browser is signed in."
@@ -35,6 +44,7 @@ RESEND_SENT_MESSAGE = (
     "If an account is waiting for {email} to be confirmed, a new link is on its way. "
     "It may take a minute; check your spam folder too."
 )
+BULK_BATCH = 100  # marketplaces' bulk action takes at most this many listings per request
 ACCOUNT_DELETED_MESSAGE = (
     "Your account is deleted: you are signed out, your stores are disconnected, and your data will be "
     "removed in {days} days. Write to support before then if this was a mistake."
@@ -87,6 +97,18 @@ def api_key_regenerate(request):
     # The clear key must not linger in any cache or in the browser's back history.
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def api_key_revoke(request):
+    """Stop the API key at once (scripts using it are refused from now on)."""
+    if user_api_key_revoke(user=request.user, acting_user=request.user, request=request):
+        messages.success(request, API_KEY_REVOKED_MESSAGE)
+    else:
+        messages.info(request, NO_API_KEY_MESSAGE)
+    return redirect(f"{reverse('accounts:settings')}#api-key")
 
 
 # ---- Signed-in browsers ------------------------------------------------------------------------
@@ -187,9 +209,6 @@ def account_delete(request):
         "grace_days": AccountPolicy.current().deletion_grace_days,
     }
     return TemplateResponse(request, "accounts/account_delete.html", context)
-
-
-BULK_BATCH = 100  # marketplaces' bulk action takes at most this many listings per request
 
 
 # ---- Email confirmation --------------------------------------------------------------------------

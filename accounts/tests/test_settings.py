@@ -5,7 +5,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import User, token_hash
-from accounts.services import API_KEY_REPLACED
+from accounts.services import API_KEY_REPLACED, API_KEY_REVOKED
 from accounts.tests.factories import PASSWORD
 from accounts.tests.helpers import reauthenticate
 from accounts.views import SETTINGS_SAVED_MESSAGE
@@ -188,3 +188,19 @@ def test_settings_need_login(client):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+
+
+def test_revoking_the_api_key_needs_confirming_its_you_and_stops_it(seller_client, user):
+    raw = user.api_key_generate()
+    asked = seller_client.post(reverse("accounts:api_key_revoke"))
+    assert asked.url.startswith(reverse("account_reauthenticate"))
+    user.refresh_from_db()
+    assert user.api_key_matches(raw)
+
+    response = seller_client.post(asked.url, {"password": PASSWORD}, follow=True)
+
+    assert "API key revoked" in response.content.decode()
+    user.refresh_from_db()
+    assert not user.api_key_matches(raw) and user.api_key_prefix == ""
+    row = AuditLog.objects.get(owner=user, action=API_KEY_REVOKED)
+    assert raw not in str(row.old_value) and row.new_value == {"api_key_prefix": None}
