@@ -6,10 +6,14 @@ from allauth.mfa.totp.forms import DeactivateTOTPForm
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib.auth.signals import user_login_failed
+from redis.exceptions import RedisError
 
 from . import services
 from .models import User
 
+SECOND_FACTOR_UNAVAILABLE_MESSAGE = (
+    "Authenticator codes cannot be checked right now: try again in a minute, or use a recovery code."
+)
 CODE_REQUIRED_MESSAGE = "Enter the 6-digit code from your authenticator app, or a recovery code."
 CODE_WRONG_MESSAGE = "That code is not right. Use the code your authenticator app shows now, or a recovery code."
 DELETE_CONFIRM_MESSAGE = "Type your email address exactly as shown to confirm."
@@ -85,6 +89,10 @@ class SecondFactorForm(AuthenticateForm):
             raise forms.ValidationError(services.SIGN_IN_FAILED_LOCKED, code="locked")
         try:
             return super().clean_code()
+        except RedisError as exc:
+            # allauth remembers used TOTP codes in the cache (no code works twice); without it a
+            # code cannot be checked safely. Recovery codes live in the database and still work.
+            raise forms.ValidationError(SECOND_FACTOR_UNAVAILABLE_MESSAGE, code="unavailable") from exc
         except forms.ValidationError:
             user_login_failed.send(sender=type(self), credentials=credentials, request=request)
             services.user_sign_in_failed(

@@ -1,13 +1,14 @@
 """The log-in lockout lives in the database: with the cache (Redis) gone, logging in still works and
-wrong passwords still lock the account."""
+wrong passwords still lock the account; a second factor falls back to the recovery codes."""
 
 import pytest
 from django.conf import settings as project_settings
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
+from accounts.forms import SECOND_FACTOR_UNAVAILABLE_MESSAGE
 from accounts.tests.factories import PASSWORD
-from accounts.tests.helpers import log_in
+from accounts.tests.helpers import log_in, totp_code, totp_enable
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +49,15 @@ def test_the_lockout_holds_while_the_cache_is_down(client, user, redis_down):
 
     assert response.status_code == 429
     assert SESSION_KEY not in client.session
+
+
+def test_a_second_factor_login_says_to_use_a_recovery_code_while_the_cache_is_down(client, user, redis_down):
+    secret, codes = totp_enable(user)
+    log_in(client, user.email)
+
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+
+    assert response.status_code == 200 and SECOND_FACTOR_UNAVAILABLE_MESSAGE in response.content.decode()
+    assert SESSION_KEY not in client.session
+    response = client.post(reverse("mfa_authenticate"), {"code": codes[0]})
+    assert response.status_code == 302 and client.session[SESSION_KEY] == str(user.pk)
