@@ -86,6 +86,7 @@ def visit(page, path: str, name: str):
 
 def log_in(page, email: str, password: str):
     page.goto(page.base + "/accounts/login/")
+    shoot(page, "00-login")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", password)
     page.click("main form [type=submit]")
@@ -97,6 +98,7 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     call_command("seed_demo", stdout=io.StringIO())
 
     page.goto(page.base + "/accounts/signup/")
+    shoot(page, "00-signup")
     page.fill("input[name=email]", "new.seller@example.com")
     page.fill("input[name=password1]", "a-long-new-password-1")
     page.fill("input[name=password2]", "a-long-new-password-1")
