@@ -17,13 +17,14 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# Static files are collected at build time; the keys here only let settings load and are not
-# the image's keys (compose sets the real ones).
-RUN DJANGO_ENV=production SECRET_KEY=build-only-not-a-secret CRYPTOGRAPHY_KEY=build-only-not-a-secret \
+# Static files are collected at build time; the values here only let production settings load
+# and are not the image's (compose sets the real ones).
+RUN EMAIL_URL=smtp://localhost:25 ALLOWED_HOSTS=localhost \
+    DJANGO_ENV=production SECRET_KEY=build-only-0123456789abcdefghijklmnopqrstuvwxyz CRYPTOGRAPHY_KEY=build-only-0123456789abcdefghijklmnopqrstuvwxyz \
     python manage.py collectstatic --noinput
 
 RUN useradd --create-home --uid 1000 app && mkdir -p /app/var && chown -R app:app /app/var
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--logger-class", "config.gunicorn_logging.RedactingLogger"]

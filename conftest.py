@@ -49,6 +49,8 @@ def _fast_and_isolated(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.AXES_ENABLED = True
+    # allauth keeps its rate limits in the cache, which outlives a test: off unless a test turns them on.
+    settings.ACCOUNT_RATE_LIMITS = False
     from config.celery import app
 
     app.conf.task_always_eager = True

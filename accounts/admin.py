@@ -1,4 +1,5 @@
-"""Admin for sellers and staff (email login, tiers) and their API token sessions."""
+"""Admin for sellers and staff (email login, tiers, account state), their API token sessions, the
+browsers they signed in from, and the account policy (how long deleted accounts are kept)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,10 +9,11 @@ from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db import transaction
 from django.utils import timezone
 
-from config.admin_utils import AuditedAdminMixin, changelist_link
+from config.admin_utils import AuditedAdminMixin, SingletonAdminMixin, changelist_link
 from monitoring.records import audit_record
 
-from .models import Session, Tier, User
+from .models import AccountPolicy, KnownDevice, Session, Tier, User
+from .security import email_verified, second_factor_enabled
 
 admin.site.site_header = "Arbitrage Monitor staff"
 admin.site.site_title = "Arbitrage Monitor staff"
@@ -81,13 +83,54 @@ set_tier_pro = _tier_action(Tier.PRO)
 set_tier_enterprise = _tier_action(Tier.ENTERPRISE)
 
 
+@admin.action(description="Restore the selected deleted accounts", permissions=["change"])
+def restore_deleted(modeladmin, request, queryset):
+    restored = 0
+    with transaction.atomic():
+        for user in queryset.filter(deletion_requested_at__isnull=False):
+            old = user.deletion_requested_at
+            user.deletion_requested_at = None
+            user.is_active = True
+            user.save(update_fields=["deletion_requested_at", "is_active", "updated_at"])
+            audit_record(
+                acting_user=request.user,
+                owner=user,
+                action="restored",
+                resource=user,
+                old_value={"deletion_requested_at": old, "is_active": False},
+                new_value={"deletion_requested_at": None, "is_active": True},
+                request=request,
+                notes="Deleted account restored by staff before its data was removed.",
+            )
+            modeladmin.log_change(request, user, "Restored the deleted account.")
+            restored += 1
+    modeladmin.message_user(
+        request,
+        f"{restored} account(s) restored. Their stores stay disconnected until the seller connects them.",
+        messages.SUCCESS,
+    )
+
+
+class DeletionFilter(admin.SimpleListFilter):
+    title = "deletion"
+    parameter_name = "deletion"
+
+    def lookups(self, request, model_admin):
+        return [("requested", "Deleted, data kept for now")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "requested":
+            return queryset.filter(deletion_requested_at__isnull=False)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     audit_owner = ""  # the seller is the row
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ("email", "full_name", "tier", "is_active", "is_staff", "is_demo", "created_at")
-    list_filter = ("tier", "is_active", "is_staff", "is_superuser", "is_demo", "amazon_site")
+    list_filter = ("tier", "is_active", DeletionFilter, "is_staff", "is_superuser", "is_demo", "amazon_site")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
@@ -99,15 +142,18 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         "api_key_created_at",
         "tracked_products_summary",
         "sessions_summary",
+        "security_summary",
+        "deletion_requested_at",
         "last_login",
         "created_at",
         "updated_at",
     )
-    actions = (set_tier_free, set_tier_pro, set_tier_enterprise)
+    actions = (set_tier_free, set_tier_pro, set_tier_enterprise, restore_deleted)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name", "timezone", "amazon_site", "currency")}),
         ("Plan", {"fields": ("tier", "is_demo")}),
+        ("Security", {"fields": ("security_summary", "deletion_requested_at")}),
         ("API access", {"fields": ("api_key_prefix", "api_key_created_at", "sessions_summary")}),
         ("Tracked products", {"fields": ("tracked_products_summary", "tracked_products")}),
         (
@@ -127,6 +173,15 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         product_model = User._meta.get_field("tracked_products").related_model
         count = obj.tracked_products.count()
         return changelist_link(product_model, f"{count} product(s) — open the list", trackers__id__exact=obj.pk)
+
+    @admin.display(description="Email and two-factor")
+    def security_summary(self, obj):
+        if obj.pk is None:
+            return "—"
+        email = "email confirmed" if email_verified(obj) else "email not confirmed"
+        factor = "two-factor on" if second_factor_enabled(obj) else "two-factor off"
+        devices = obj.known_devices.count()
+        return f"{email} · {factor} · {devices} known browser(s)"
 
     @admin.display(description="API sessions")
     def sessions_summary(self, obj):
@@ -208,3 +263,28 @@ class SessionAdmin(admin.ModelAdmin):
                 self.log_change(request, session, "Revoked.")
                 revoked += 1
         self.message_user(request, f"{revoked} session(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(KnownDevice)
+class KnownDeviceAdmin(admin.ModelAdmin):
+    """Browsers sellers signed in from (a new one sends the seller a notice); staff look only."""
+
+    list_display = ("user", "user_agent", "ip_address", "created_at", "last_seen_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user_agent", "ip_address")
+    date_hierarchy = "created_at"
+    readonly_fields = ("user", "token", "user_agent", "ip_address", "created_at", "last_seen_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccountPolicy)
+class AccountPolicyAdmin(SingletonAdminMixin, admin.ModelAdmin):
+    """How long a deleted account is kept (and can be restored) before its data is removed."""
+
+    list_display = ("__str__", "deletion_grace_days", "updated_at")
+    readonly_fields = ("updated_at",)

@@ -61,4 +61,32 @@ def encryption_key_rotate(*, old_key: str) -> int:
                     [new.encrypt(clear), row_pk],
                 )
                 rotated += 1
+    return rotated + _mfa_secrets_rotate(old_key=old_key)
+
+
+# The secret each kind of allauth Authenticator keeps (encrypted by accounts.adapters.MFAAdapter).
+MFA_SECRET_KEYS = ("secret", "seed")
+
+
+def _mfa_secrets_rotate(*, old_key: str) -> int:
+    """Re-encrypt the TOTP secrets and recovery-code seeds; returns how many."""
+    from allauth.mfa.models import Authenticator
+
+    from .adapters import mfa_secret_decrypt, mfa_secret_encrypt
+
+    old = derive_key(old_key)
+    rotated = 0
+    for authenticator in Authenticator.objects.select_for_update().order_by("pk"):
+        data = dict(authenticator.data)
+        for name in MFA_SECRET_KEYS:
+            if data.get(name):
+                try:
+                    clear = mfa_secret_decrypt(data[name], key=old)
+                except (InvalidToken, ValueError) as exc:
+                    raise KeyRotationError(WRONG_OLD_KEY_MESSAGE) from exc
+                data[name] = mfa_secret_encrypt(clear)
+                rotated += 1
+        if data != authenticator.data:
+            authenticator.data = data
+            authenticator.save(update_fields=["data"])
     return rotated

@@ -76,6 +76,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     amazon_site = models.CharField(max_length=20, choices=AmazonSite.choices, default=AmazonSite.COM)
     currency = models.CharField(max_length=3, default="USD", help_text="Reporting currency of the dashboard.")
     tracked_products = models.ManyToManyField("catalog.Product", blank=True, related_name="trackers")
+    # Set when the seller deletes the account: it is deactivated at once and removed after the
+    # grace period staff set (AccountPolicy); staff can restore it before then.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -145,3 +148,45 @@ class Session(models.Model):
     @property
     def is_live(self):
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class KnownDevice(models.Model):
+    """A browser a seller has signed in from, known by a random cookie (stored hashed), so a
+    sign-in from a browser not seen before can be told to the seller by email. Its own rows
+    because a seller has several browsers and each needs its first and last sign-in."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    token = models.CharField(max_length=64, help_text="SHA-256 of the browser's device cookie.")
+    user_agent = models.CharField(max_length=400, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "accounts_known_device"
+        constraints = [models.UniqueConstraint(fields=["user", "token"], name="known_device_user_token_unique")]
+
+    def __str__(self):
+        return f"{self.user} · {self.user_agent[:60] or 'unknown browser'}"
+
+
+class AccountPolicy(models.Model):
+    """What staff decide about accounts as a whole (one row): how long a deleted account is kept
+    before its data is removed. A row rather than a setting so staff change it in the admin."""
+
+    deletion_grace_days = models.PositiveIntegerField(
+        default=14, help_text="Days a deleted account is kept (and can be restored) before its data is removed."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "accounts_policy"
+        verbose_name_plural = "account policy"
+
+    def __str__(self):
+        return f"Deleted accounts kept {self.deletion_grace_days} d"
+
+    @classmethod
+    def current(cls):
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.decorators import verified_email_required
 from config.csv_export import csv_response
 from config.sorting import sort_links
 from marketplaces.services import listings_follow
@@ -158,6 +159,7 @@ def _job_started_response(request, job):
 
 
 @login_required
+@verified_email_required
 @vary_on_headers("HX-Request")
 def product_add(request):
     """Paste links or ASINs: one line is read at once, several wait for the next tracking round.
@@ -185,6 +187,7 @@ def product_add(request):
 
 
 @login_required
+@verified_email_required
 @vary_on_headers("HX-Request")
 def product_import(request):
     """Upload a CSV of links/ASINs; a file that cannot be used is refused whole with the reason,

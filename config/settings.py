@@ -25,10 +25,12 @@ if PRODUCTION:
         if not env(required, default=""):
             raise ImproperlyConfigured(f"{required} must be set when DJANGO_ENV=production.")
 
+# The development keys are fixed and recognisable: production refuses to start with either.
 DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
+DEV_CRYPTOGRAPHY_KEY = "dev-only-insecure-cryptography-key"
 SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET)
 # Keys the encrypted model fields (store credentials, proxy passwords); never SECRET_KEY.
-CRYPTOGRAPHY_KEY = env("CRYPTOGRAPHY_KEY", default="dev-only-insecure-cryptography-key")
+CRYPTOGRAPHY_KEY = env("CRYPTOGRAPHY_KEY", default=DEV_CRYPTOGRAPHY_KEY)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -37,7 +39,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SHARED_MATERIAL_DIR = BASE_DIR / env("SHARED_MATERIAL_DIR", default=str(BASE_DIR.parent / "shared"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin's default site is ours: its login goes through allauth (two-factor included).
+    "config.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +52,11 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "csp",
     "accounts",
     "catalog",
     "marketplaces",
@@ -57,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -66,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -119,6 +131,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -126,9 +139,63 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "accounts:login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "monitoring:dashboard"
-LOGOUT_REDIRECT_URL = "accounts:login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# django-allauth: sign-up, log-in, email verification, password reset, re-authentication,
+# two-factor (TOTP and recovery codes) and browser sessions, at /accounts/ with our templates.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# Mandatory: an account signs in only once its address is confirmed, which is also what lets
+# sign-up answer the same whether or not the address already has an account.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CHANGE_EMAIL = True  # a new address replaces the old one once it is confirmed
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a mail scanner following the link confirms nothing
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # a reset asked for an unknown address sends nothing
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Arbitrage Monitor: "
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# allauth's own limits, kept in the cache. Failed log-ins are counted by django-axes alone (in the
+# database, so the lockout holds while Redis is down), so allauth's log-in limits are off.
+ACCOUNT_RATE_LIMITS = {
+    "login": None,
+    "login_failed": None,
+    "signup": "10/h/ip",
+    "reset_password": "20/h/ip,3/15m/key",
+    "reset_password_from_key": "20/h/ip",
+    "confirm_email": "20/h/ip,1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]  # passkeys are not offered
+MFA_TOTP_ISSUER = "Arbitrage Monitor"
+MFA_FORMS = {
+    "authenticate": "accounts.forms.SecondFactorForm",
+    "deactivate_totp": "accounts.forms.TOTPDeactivateForm",
+    "generate_recovery_codes": "accounts.forms.RecoveryCodesGenerateForm",
+}
+# Staff must use two-factor authentication to open the admin (on by default in production).
+STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=PRODUCTION)
+# A browser's "last seen" is written at most this often (each write is a database row update).
+SESSION_ACTIVITY_INTERVAL = timedelta(minutes=5)
+# The cookie that lets a sign-in from a browser seen before go without a "new device" notice.
+DEVICE_COOKIE_NAME = "am_device"
+DEVICE_COOKIE_AGE = timedelta(days=400)
 
 # Tracked-product limits per tier (None = unlimited) and how often each tier's products refresh.
 TIER_PRODUCT_LIMITS = {"free": 50, "pro": 2000, "enterprise": None}
@@ -178,7 +245,9 @@ CSV_IMPORT_MAX_BYTES = 20 * 1024 * 1024
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_USERNAME_FORM_FIELD = "username"
+# The email is counted folded (case, surrounding spaces), at the password and second-factor steps alike.
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
+AXES_SENSITIVE_PARAMETERS = ["password", "code"]
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 # Behind a reverse proxy the client address is the left-most X-Forwarded-For entry.
@@ -458,11 +527,82 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(hour=7, minute=0),
         },
         "prune": {"task": "monitoring.tasks.prune_task", "schedule": crontab(hour=2, minute=15)},
+        # Deleted accounts past staff's grace period (accounts.AccountPolicy) lose their data.
+        "accounts-purge": {"task": "accounts.tasks.accounts_purge_task", "schedule": crontab(hour=2, minute=45)},
     }
 )
 # --- end Notifications ---
 
+# --- Browser security headers --------------------------------------------------------------
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+# Scripts only from our origin (or carrying the page's nonce); no inline styles either (htmx's
+# injected indicator style is off in base.html). Supplier images are shown from the supplier.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "https:", "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
 # --- Production hardening -----------------------------------------------------------------
+# Production refuses to start unsafe: the web app, the workers and `check --deploy` all stop.
+ALLOW_CONSOLE_EMAIL = env.bool("ALLOW_CONSOLE_EMAIL", default=False)
+MIN_KEY_LENGTH = 32
+UNLOGGED_EMAIL_BACKENDS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+)
+
+
+def production_problem() -> str | None:
+    """The first unsafe production setting, as one line saying what to set (None when safe)."""
+    for name, value, default in (
+        ("SECRET_KEY", SECRET_KEY, DEV_SECRET),
+        ("CRYPTOGRAPHY_KEY", CRYPTOGRAPHY_KEY, DEV_CRYPTOGRAPHY_KEY),
+    ):
+        if value == default:
+            return f"{name} is the development default: set {name} to a long random string."
+        if len(value) < MIN_KEY_LENGTH:
+            return f"{name} is shorter than {MIN_KEY_LENGTH} characters: set {name} to a long random string."
+    if DEBUG:
+        return "DEBUG is on: set DEBUG=false (or leave it unset) in production."
+    if EMAIL_CONFIG["EMAIL_BACKEND"] in UNLOGGED_EMAIL_BACKENDS and not ALLOW_CONSOLE_EMAIL:
+        return (
+            "EMAIL_URL prints mail to the console or a file, where reset and verification links would be "
+            "logged: set EMAIL_URL to your mail server (or ALLOW_CONSOLE_EMAIL=true)."
+        )
+    if not ALLOWED_HOSTS:
+        return "ALLOWED_HOSTS is empty: set ALLOWED_HOSTS to the site's host names."
+    return None
+
+
+if PRODUCTION and (problem := production_problem()):
+    raise ImproperlyConfigured(f"{problem} (DJANGO_ENV=production)")
+
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -478,7 +618,9 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Password reset and email confirmation links never reach a log (a 404 on one logs its path).
+    "filters": {"secret_urls": {"()": "config.logredact.SecretURLFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["secret_urls"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Tier, User
+from accounts.services import user_email_mark_verified
 from catalog.models import Availability, ChangeReason, PriceHistory, Product, ProxyPool, StockHistory, Supplier
 from marketplaces.models import (
     DataSource,
@@ -404,6 +405,7 @@ def _demo_user(email: str, *, first_name: str, last_name: str, created: Counter,
             email, DEMO_PASSWORD, first_name=first_name, last_name=last_name, is_demo=True, tier=Tier.PRO, **fields
         )
         created["user"] += 1
+        user_email_mark_verified(user=user)  # the printed login works: sign-in needs a confirmed email
         return user
     if not user.is_demo:
         raise DemoSeedError(NOT_A_DEMO_ACCOUNT.format(email=email))
@@ -411,6 +413,7 @@ def _demo_user(email: str, *, first_name: str, last_name: str, created: Counter,
         # The printed credentials must work, even after someone changed the demo password.
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password", "updated_at"])
+    user_email_mark_verified(user=user)  # the printed login works: sign-in needs a confirmed email
     return user
 
 

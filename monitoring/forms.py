@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxValueValidator, MinValueValidator, URLValidator
 from django_filters.widgets import DateRangeWidget
 
+from catalog import netsafety
+
 from .analytics import DEFAULT_DAYS, MAX_DAYS, PERIOD_DAYS, Period, period_last
 from .models import AlertSettings, AlertType, AuditLog, Channel, NotificationChannel
 
@@ -20,6 +22,10 @@ PERIOD_TOO_LONG = f"Choose at most {MAX_DAYS} days."
 PHONE_INVALID = "Enter the number in international format, e.g. +14155550123 (a + and up to 15 digits)."
 EMAIL_INVALID = "Enter a valid e-mail address."
 WEBHOOK_INVALID = "Enter a full http:// or https:// address."
+WEBHOOK_NOT_PUBLIC = "This address cannot receive webhooks: {reason}. Use an address on the public internet."
+WEBHOOK_UNRESOLVED = (
+    "{host} could not be found right now. The channel is saved; each delivery checks the address again."
+)
 CHANNEL_DUPLICATE = "You already send alerts to this address on this channel."
 CHANNEL_LIMIT = "You can have at most {limit} notification channels; remove one first."
 MAX_CHANNELS = 10
@@ -165,6 +171,7 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.warning = ""
 
     def clean(self):
         data = super().clean()
@@ -191,6 +198,17 @@ class ChannelForm(forms.ModelForm):
             except ValidationError as exc:
                 self.add_error("address", exc)
                 return data
+            # The delivery's SSRF rule, checked now: a host that resolves to a private, loopback,
+            # link-local or metadata address is refused; one that does not resolve at the moment
+            # is kept with a warning (delivery checks it again).
+            try:
+                netsafety.check_url(address)
+            except netsafety.UnsafeURL as exc:
+                reason = str(exc).split(";")[0].rstrip(".")  # "…; it is not fetched" is the scraper's wording
+                self.add_error("address", ValidationError(WEBHOOK_NOT_PUBLIC.format(reason=reason), code="not_public"))
+                return data
+            except (OSError, UnicodeError):
+                self.warning = WEBHOOK_UNRESOLVED.format(host=netsafety.check_url(address, resolve=False))
         data["address"] = address
         self.instance.user = self.user
         mine = NotificationChannel.objects.filter(user=self.user)

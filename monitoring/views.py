@@ -15,6 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import services as account_services
+from accounts.decorators import reauthentication_required
+from accounts.devices import device_label
 from catalog.models import Product, ProxyPool
 from catalog.services import products_due
 from config.celery import app as celery_app
@@ -301,8 +304,15 @@ RESOURCE_LABELS = {
 
 
 def _audit_display(row: AuditLog, viewer) -> AuditLog:
-    """Attach what the audit table shows: who, what, and each changed field old → new."""
-    if row.user_id is None:
+    """Attach what the audit table shows: who, what, and each changed field old → new; for the
+    security log's rows (sign-ins, password, two-factor, keys) also where from."""
+    row.action_label = row.action.replace("_", " ").capitalize()
+    row.origin = ""
+    if row.resource_type == "user" and row.action in account_services.SECURITY_ACTIONS:
+        row.origin = f"{row.ip_address or 'unknown address'} · {device_label(row.user_agent)}"
+    if row.action == account_services.SIGN_IN_FAILED:
+        row.actor = "Someone"
+    elif row.user_id is None:
         row.actor = "System"
     elif row.user_id == viewer.pk:
         row.actor = "You"
@@ -428,6 +438,8 @@ def notification_channel_add(request):
         request=request,
     )
     messages.success(request, CHANNEL_ADDED.format(address=channel.address))
+    if form.warning:
+        messages.warning(request, form.warning)
     if channel.channel == Channel.WEBHOOK and not preferences.alert_settings_for(user=request.user).webhook_secret:
         secret = preferences.webhook_secret_regenerate(user=request.user, acting_user=request.user, request=request)
         return _notification_settings_page(request, new_secret=secret)
@@ -468,8 +480,9 @@ def notification_channel_delete(request, pk):
 
 @login_required
 @require_POST
+@reauthentication_required
 def webhook_secret_regenerate(request):
-    """Make a new webhook signing secret and show it on this response only."""
+    """Make a new webhook signing secret (after confirming it's you) and show it on this response only."""
     secret = preferences.webhook_secret_regenerate(user=request.user, acting_user=request.user, request=request)
     return _notification_settings_page(request, new_secret=secret)
 

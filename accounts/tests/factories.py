@@ -1,9 +1,15 @@
 import factory
+from allauth.account.models import EmailAddress
 
 from accounts.models import Session, User, token_hash
 
+PASSWORD = "correct-horse-battery"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A seller whose email is confirmed (as every account that can sign in is);
+    UserFactory(verified_email=False) makes one that has not confirmed it yet."""
+
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -11,12 +17,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"seller{n}@example.com")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+    @factory.post_generation
+    def verified_email(obj, create, extracted, **kwargs):
+        if create:
+            EmailAddress.objects.create(user=obj, email=obj.email, primary=True, verified=extracted is not False)
 
 
 class SessionFactory(factory.django.DjangoModelFactory):

@@ -94,3 +94,21 @@ def test_every_secret_field_is_encrypted():
         ("StoreAccount", "oauth_refresh_token"),
         ("ProxyPool", "password"),
     } <= names
+
+
+def test_rotation_re_encrypts_the_two_factor_secrets_too(monkeypatch, settings, user):
+    from allauth.mfa.models import Authenticator
+
+    from accounts.tests.helpers import totp_code, totp_enable
+
+    settings.CRYPTOGRAPHY_KEY = derive_key(OLD_KEY)
+    secret, codes = totp_enable(user)
+    settings.CRYPTOGRAPHY_KEY = derive_key(NEW_KEY)
+    monkeypatch.setenv("OLD_CRYPTOGRAPHY_KEY", OLD_KEY)
+
+    call_command("rotate_encryption_key")
+
+    totp = Authenticator.objects.get(user=user, type="totp").wrap()
+    assert totp.validate_code(totp_code(secret))
+    recovery = Authenticator.objects.get(user=user, type="recovery_codes").wrap()
+    assert recovery.generate_codes() == codes

@@ -36,7 +36,7 @@ def test_every_nav_page_sends_anonymous_visitors_to_login(client, name):
     response = client.get(reverse(name))
 
     assert response.status_code == 302
-    assert response.url == f"{reverse('accounts:login')}?next={reverse(name)}"
+    assert response.url == f"{reverse('account_login')}?next={reverse(name)}"
 
 
 def test_nav_links_every_section(seller_client):
@@ -70,7 +70,7 @@ def test_layout_loads_htmx_from_our_static_files_and_sends_csrf(seller_client):
 def test_logout_is_a_post_form(seller_client):
     page = seller_client.get(reverse("monitoring:dashboard")).content.decode()
 
-    assert f'<form method="post" action="{reverse("accounts:logout")}"' in page
+    assert f'<form method="post" action="{reverse("account_logout")}"' in page
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_vendored_assets_are_in_static(path):
 
 
 def test_anonymous_layout_offers_login_and_signup(client):
-    page = client.get(reverse("accounts:login")).content.decode()
+    page = client.get(reverse("account_login")).content.decode()
 
-    assert f'href="{reverse("accounts:signup")}"' in page
+    assert f'href="{reverse("account_signup")}"' in page
     assert reverse("monitoring:job_list") not in page

@@ -1,12 +1,17 @@
-"""The real app in headless Chromium (Debian's package, driven by Playwright): sign up, log in as
-the demo seller, open every page of the navigation. Any server error or browser console error
-fails the test; a screenshot of each page is saved under test-artifacts/screenshots/."""
+"""The real app in headless Chromium (Debian's package, driven by Playwright): sign up and confirm
+the email, log in as the demo seller, open every seller page (the navigation, the working pages,
+the account and security pages), then the admin as staff. Any server error or browser console
+error fails the test, and with it any Content-Security-Policy violation (Chromium reports each in
+the console, and the page's securitypolicyviolation events are collected too); a screenshot of
+each page is saved under test-artifacts/screenshots/."""
 
 import io
+import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.core.management import call_command
 from django.db import connections
 
@@ -40,8 +45,12 @@ def browser_page(live_server, monkeypatch):
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         page.on(
             "response",
-            lambda response: response.status >= 500 and problems.append(f"HTTP {response.status} {response.url}"),
+            lambda response: (
+                response.status in (404, 500, 502, 503) and problems.append(f"HTTP {response.status} {response.url}")
+            ),
         )
+        # Every CSP violation, also the ones a page might not log: kept on window and read per page.
+        page.add_init_script(CSP_LISTENER)
         page.problems = problems
         page.base = live_server.url
         yield page
@@ -52,9 +61,36 @@ def browser_page(live_server, monkeypatch):
         browser.close()
 
 
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = document.location.pathname;
+  window.__cspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline") + " at " + where);
+});
+"""
+
+
 def shoot(page, name: str):
+    """Screenshot the page, after collecting the CSP violations it saw."""
+    violations = page.evaluate("window.__cspViolations || []")
+    page.problems.extend(f"CSP: {violation}" for violation in violations)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def visit(page, path: str, name: str):
+    page.goto(page.base + path)
+    page.wait_for_load_state("networkidle")
+    shoot(page, name)
+
+
+def log_in(page, email: str, password: str):
+    page.goto(page.base + "/accounts/login/")
+    shoot(page, "00-login")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.click("main form [type=submit]")
+    page.wait_for_load_state()
 
 
 def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
@@ -62,21 +98,25 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     call_command("seed_demo", stdout=io.StringIO())
 
     page.goto(page.base + "/accounts/signup/")
+    shoot(page, "00-signup")
     page.fill("input[name=email]", "new.seller@example.com")
     page.fill("input[name=password1]", "a-long-new-password-1")
     page.fill("input[name=password2]", "a-long-new-password-1")
-    page.click("form [type=submit]")
+    page.click("main form [type=submit]")
+    page.wait_for_load_state()
+    assert "/accounts/confirm-email/" in page.url, page.content()[:500]
+    shoot(page, "00-confirm-your-email")
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+)", mail.outbox[-1].body).group(1)
+    page.goto(page.base + link)
+    shoot(page, "00-confirm-link")
+    page.click("main form [type=submit]")
     page.wait_for_load_state()
     assert "/accounts/" not in page.url, page.content()[:500]
     shoot(page, "00-after-signup")
     page.click("nav .nav-user [type=submit]")  # log out
     page.wait_for_load_state()
 
-    page.goto(page.base + "/accounts/login/")
-    page.fill("input[name=username]", "demo@example.com")
-    page.fill("input[name=password]", "demo-seller-password")
-    page.click("form [type=submit]")
-    page.wait_for_load_state()
+    log_in(page, "demo@example.com", "demo-seller-password")
     shoot(page, "01-dashboard")
 
     for number, label in enumerate(NAVIGATION, start=2):
@@ -99,9 +139,7 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     for number, path in enumerate(
         ["/products/import/", "/stores/connect/", "/notifications/settings/", "/activity/"], start=11
     ):
-        page.goto(page.base + path)
-        page.wait_for_load_state("networkidle")
-        shoot(page, f"{number:02d}{path.replace('/', '-').rstrip('-')}")
+        visit(page, path, f"{number:02d}{path.replace('/', '-').rstrip('-')}")
     page.goto(page.base + "/products/")
     page.click("main table tbody a")
     page.click("text=List this product")
@@ -109,8 +147,59 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     assert "/listings/new/" in page.url
     shoot(page, "15-list-this-product")
 
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(page.base + "/")
+    # The account and security pages, with "confirm it's you" on the way.
+    for number, path in enumerate(
+        [
+            "/accounts/email/",
+            "/accounts/password/change/",
+            "/accounts/2fa/",
+            "/accounts/sessions/",
+            "/activity/?resource_type=user",
+            "/accounts/delete/",
+        ],
+        start=30,
+    ):
+        visit(page, path, f"{number:02d}{path.split('?')[0].replace('/', '-').rstrip('-')}")
+    page.goto(page.base + "/accounts/2fa/totp/activate/")
+    assert "/accounts/reauthenticate/" in page.url
+    shoot(page, "40-confirm-its-you")
+    page.fill("input[name=password]", "demo-seller-password")
+    page.click("main form [type=submit]")
     page.wait_for_load_state("networkidle")
-    shoot(page, "20-dashboard-phone")
+    assert "/accounts/2fa/totp/activate/" in page.url
+    assert page.locator(".totp-qr img").evaluate("img => img.naturalWidth") > 0  # the QR code is drawn
+    shoot(page, "41-turn-on-two-factor")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    visit(page, "/", "20-dashboard-phone")
+    assert page.problems == []
+
+
+def test_staff_use_the_admin_under_the_same_policy(browser_page, django_user_model):
+    page = browser_page
+    django_user_model.objects.create_superuser("staff@example.com", "a-long-staff-password-1")
+    from accounts.services import user_email_mark_verified
+
+    user_email_mark_verified(user=django_user_model.objects.get(email="staff@example.com"))
+    seller = django_user_model.objects.create_user("seller@example.com", "a-long-seller-password-1")
+
+    page.goto(page.base + "/admin/")
+    assert "/accounts/login/" in page.url  # the admin logs in through allauth (and its second factor)
+    page.fill("input[name=login]", "staff@example.com")
+    page.fill("input[name=password]", "a-long-staff-password-1")
+    page.click("main form [type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.url.rstrip("/").endswith("/admin"), page.url
+    shoot(page, "50-admin")
+    for number, path in enumerate(
+        [
+            "/admin/accounts/user/",
+            f"/admin/accounts/user/{seller.pk}/change/",  # filter_horizontal and date widgets (admin JS)
+            "/admin/accounts/user/add/",
+            "/admin/catalog/product/",
+            "/admin/django_celery_beat/periodictask/add/",
+        ],
+        start=51,
+    ):
+        visit(page, path, f"{number:02d}-admin{path.replace('/admin', '').replace('/', '-').rstrip('-')}")
     assert page.problems == []

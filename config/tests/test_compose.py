@@ -14,8 +14,20 @@ from conftest import skip_or_fail
 BASE_DIR = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = BASE_DIR / "docker-compose.yml"
 APP_SERVICES = ("web", "worker", "beat")
-REQUIRED_APP_ENV = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CRYPTOGRAPHY_KEY", "DJANGO_ENV", "ALLOWED_HOSTS")
-COMPOSE_TEST_ENV = {"SECRET_KEY": "compose-test-secret", "CRYPTOGRAPHY_KEY": "compose-test-key"}
+REQUIRED_APP_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "CRYPTOGRAPHY_KEY",
+    "DJANGO_ENV",
+    "ALLOWED_HOSTS",
+    "EMAIL_URL",
+)
+COMPOSE_TEST_ENV = {
+    "SECRET_KEY": "compose-test-secret",
+    "CRYPTOGRAPHY_KEY": "compose-test-key",
+    "EMAIL_URL": "smtp://smtp.example.com:587",
+}
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +90,9 @@ def test_app_services_build_the_image_in_production_mode(services, service):
     # Secrets are never baked into the file: compose must refuse to start without them.
     assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
     assert environment["CRYPTOGRAPHY_KEY"].startswith("${CRYPTOGRAPHY_KEY:?")
+    # Mail must go to a real server: the console would print reset links into the logs.
+    assert environment["EMAIL_URL"].startswith("${EMAIL_URL:?")
+    assert environment["STAFF_REQUIRE_MFA"] == "${STAFF_REQUIRE_MFA:-true}"
 
 
 def test_web_migrates_then_serves_with_gunicorn(services):
@@ -85,6 +100,7 @@ def test_web_migrates_then_serves_with_gunicorn(services):
 
     assert command.index("manage.py migrate") < command.index("gunicorn config.wsgi")
     assert "0.0.0.0:8000" in command
+    assert "--logger-class config.gunicorn_logging.RedactingLogger" in command  # no reset link in the access log
 
 
 def test_worker_and_beat_run_celery(services):
@@ -133,6 +149,7 @@ def test_dockerfile_builds_a_production_image():
         r"DJANGO_ENV=production .*SECRET_KEY=.*CRYPTOGRAPHY_KEY=.*\s+python manage.py collectstatic", dockerfile
     )
     assert re.search(r"apt-get install .*\bchromium\b", dockerfile)
+    assert '"--logger-class", "config.gunicorn_logging.RedactingLogger"' in dockerfile
     assert "playwright install" not in dockerfile
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from config.settings import DEV_CRYPTOGRAPHY_KEY, DEV_SECRET
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -32,6 +34,9 @@ def production_env():
         "SECRET_KEY": secrets.token_urlsafe(50),
         "CRYPTOGRAPHY_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "example.com",
+        "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+        "DEBUG": "",
+        "ALLOW_CONSOLE_EMAIL": "",
     }
 
 
@@ -43,11 +48,42 @@ def test_production_passes_the_deploy_checklist_without_a_warning(production_env
     assert "WARNINGS" not in result.stderr
 
 
-def test_deploy_checklist_would_catch_debug_left_on(production_env):
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **{**production_env, "DEBUG": "true"})
+@pytest.mark.parametrize(
+    ("unsafe", "says"),
+    [
+        ({"SECRET_KEY": DEV_SECRET}, "SECRET_KEY is the development default: set SECRET_KEY to a long random string."),
+        ({"SECRET_KEY": "short-secret-key-0123456789"}, "SECRET_KEY is shorter than 32 characters"),
+        (
+            {"CRYPTOGRAPHY_KEY": DEV_CRYPTOGRAPHY_KEY},
+            "CRYPTOGRAPHY_KEY is the development default: set CRYPTOGRAPHY_KEY to a long random string.",
+        ),
+        ({"CRYPTOGRAPHY_KEY": "x"}, "CRYPTOGRAPHY_KEY is shorter than 32 characters"),
+        ({"DEBUG": "true"}, "DEBUG is on: set DEBUG=false"),
+        ({"EMAIL_URL": "consolemail://"}, "EMAIL_URL prints mail to the console or a file"),
+        ({"EMAIL_URL": "filemail:///tmp/mail"}, "EMAIL_URL prints mail to the console or a file"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty: set ALLOWED_HOSTS"),
+    ],
+    ids=["dev-secret", "short-secret", "dev-crypto", "short-crypto", "debug", "console-mail", "file-mail", "no-hosts"],
+)
+def test_production_refuses_to_start_unsafe_and_check_deploy_fails(production_env, unsafe, says):
+    result = manage("check", "--deploy", **{**production_env, **unsafe})
 
     assert result.returncode != 0
-    assert "security.W018" in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"django.core.exceptions.ImproperlyConfigured: {says}"), last_line
+    assert last_line.endswith("(DJANGO_ENV=production)")
+
+
+def test_console_mail_is_allowed_in_production_only_when_said_explicitly(production_env):
+    env = {**production_env, "EMAIL_URL": "consolemail://", "ALLOW_CONSOLE_EMAIL": "true"}
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_development_keys_are_fixed_and_recognisable():
+    assert "dev-only-insecure" in DEV_SECRET and "dev-only-insecure" in DEV_CRYPTOGRAPHY_KEY
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "CRYPTOGRAPHY_KEY"])
@@ -61,10 +97,9 @@ def test_production_refuses_to_start_without_a_secret(production_env, missing):
     )
 
 
-def test_production_defaults_to_no_debug_and_no_wildcard_host(production_env):
-    env = {**production_env, "ALLOWED_HOSTS": ""}
-    code = "from django.conf import settings; print(settings.DEBUG, settings.ALLOWED_HOSTS)"
-    result = manage("shell", "-c", code, **env)
+def test_production_defaults_to_no_debug_and_requires_two_factor_for_staff(production_env):
+    code = "from django.conf import settings; print(settings.DEBUG, settings.STAFF_REQUIRE_MFA)"
+    result = manage("shell", "-c", code, **production_env)
 
     assert result.returncode == 0, result.stderr
-    assert "False []" in result.stdout.splitlines()
+    assert "False True" in result.stdout.splitlines()

@@ -12,6 +12,7 @@ import respx
 from django.db import connection
 from django.urls import reverse
 
+from accounts.tests.factories import PASSWORD
 from marketplaces.models import StoreAccount
 from marketplaces.tests.doubles import (
     EBAY_API,
@@ -367,7 +368,12 @@ def test_disconnect_asks_first_then_forgets_the_tokens(seller_client, user):
     store.refresh_from_db()
     assert store.is_connected
 
-    response = seller_client.post(reverse("marketplaces:store_disconnect", args=[store.pk]), follow=True)
+    asked = seller_client.post(reverse("marketplaces:store_disconnect", args=[store.pk]))
+    assert asked.url.startswith(reverse("account_reauthenticate"))  # confirm it's you first
+    store.refresh_from_db()
+    assert store.is_connected
+
+    response = seller_client.post(asked.url, {"password": PASSWORD}, follow=True)  # then it goes on
 
     assert "is disconnected" in response.content.decode()
     store.refresh_from_db()

@@ -22,6 +22,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.decorators import reauthentication_check, verified_email_required
 from marketplaces import services
 from marketplaces.clients import MarketplaceError, NeedsReauth, Rejected, adapter_for
 from marketplaces.clients.shopify import normalize_shop_domain, verify_callback
@@ -309,6 +310,7 @@ def _reusable_store(user, data: dict) -> StoreAccount | None:
 
 
 @login_required
+@verified_email_required
 @vary_on_headers("HX-Request")
 def store_connect(request):
     """Connect a store: pick the marketplace (Etsy's rules on reselling are shown and must be
@@ -354,6 +356,7 @@ def store_connect(request):
 
 @login_required
 @require_POST
+@verified_email_required
 def store_reconnect(request, pk):
     """Connect an existing store again (after a denial, a disconnection or a refused token)."""
     store = _seller_store(request, pk)
@@ -466,11 +469,13 @@ def oauth_callback_shopify(request):
 
 @login_required
 def store_disconnect(request, pk):
-    """Disconnect a store: GET asks to confirm, POST revokes (where possible) and deletes its tokens."""
+    """Disconnect a store: GET asks to confirm, POST (after confirming it's you) revokes (where
+    possible) and deletes its tokens."""
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     store = _seller_store(request, pk)
     if request.method == "POST":
+        reauthentication_check(request)
         services.store_disconnect(store=store, acting_user=request.user, request=request)
         messages.success(request, DISCONNECTED_MESSAGE.format(store=store))
         return redirect(store)

@@ -82,6 +82,7 @@ def changelist_queries(client, model, **params) -> int:
 
 def assert_changelist_queries_flat(client, model, make_row) -> None:
     """The changelist costs the same number of queries with 2 rows as with 12 (no query per row)."""
+    changelist_queries(client, model)  # the session's first request also records the browser (sessions page)
     for _ in range(2):
         make_row()
     few = changelist_queries(client, model)

@@ -62,7 +62,7 @@ def seller_with_listings(user, count, *, currency="USD"):
 
 def test_dashboard_needs_a_signed_in_seller(client):
     response = client.get(DASHBOARD)
-    assert response.status_code == 302 and reverse("accounts:login") in response.url
+    assert response.status_code == 302 and reverse("account_login") in response.url
 
 
 def test_dashboard_shows_the_sellers_figures_alerts_and_jobs(seller_client, user, other_user):
@@ -222,7 +222,8 @@ def test_query_count_does_not_grow_with_listings(client, cold):
         counts.append(_queries(client))
         assert AnalyticsCache.objects.filter(user=seller).count() == 4
     assert counts[0] == counts[1]
-    assert counts[0] <= (20 if cold else 12)
+    # A session's first request also records the browser for the sessions page (two writes).
+    assert counts[0] <= (22 if cold else 12)
 
 
 def test_htmx_period_switch_runs_fewer_queries_than_the_page(seller_client, user):

@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from monitoring.forms import CHANNEL_DUPLICATE, EMAIL_INVALID, PHONE_INVALID, WEBHOOK_INVALID
+from accounts.tests.helpers import reauthenticate
+from monitoring.forms import CHANNEL_DUPLICATE, EMAIL_INVALID, PHONE_INVALID, WEBHOOK_INVALID, WEBHOOK_UNRESOLVED
 from monitoring.models import AlertSettings, AuditLog, NotificationChannel
 from monitoring.preferences import WEBHOOK_SECRET_PREFIX, secret_masked
 
@@ -87,7 +88,7 @@ def test_bad_thresholds_re_render_with_the_input_and_errors(seller_client, user,
         ("sms", "+1 (415) 555-0123", "+14155550123"),
         ("sms", "0044 20 7946 0958", "+442079460958"),
         ("webhook", "https://hooks.example.com/arbitrage", "https://hooks.example.com/arbitrage"),
-        ("webhook", "http://10.0.0.5:8080/hook", "http://10.0.0.5:8080/hook"),
+        ("webhook", "https://93.184.215.14/hook", "https://93.184.215.14/hook"),
     ],
 )
 def test_add_a_channel(seller_client, user, channel, typed, stored):
@@ -117,6 +118,54 @@ def test_a_bad_address_is_refused_with_a_message_and_kept_in_the_form(seller_cli
     assert message in response.context["channel_form"].errors["address"]
     assert response.context["channel_form"]["address"].value() == address
     assert not NotificationChannel.objects.filter(user=user).exists()
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("http://10.0.0.5:8080/hook", "private"),
+        ("http://127.0.0.1/hook", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local / cloud metadata"),
+        ("http://[::1]:9000/hook", "loopback"),
+        ("http://[fe80::1]/hook", "link-local"),
+    ],
+)
+def test_a_webhook_to_a_private_address_is_refused_when_saved(seller_client, user, address, why):
+    response = seller_client.post(ADD, channel_data(channel="webhook", address=address))
+
+    assert response.status_code == 200
+    [error] = response.context["channel_form"].errors["address"]
+    assert error.startswith("This address cannot receive webhooks:") and why in error
+    assert not NotificationChannel.objects.filter(user=user).exists()
+
+
+def test_a_webhook_host_that_resolves_to_a_private_address_is_refused(seller_client, user, monkeypatch):
+    from catalog import netsafety
+
+    monkeypatch.setattr(netsafety.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("192.168.1.20", 0))])
+
+    response = seller_client.post(ADD, channel_data(channel="webhook", address="https://intranet.example.com/x"))
+
+    assert "192.168.1.20" in response.context["channel_form"].errors["address"][0]
+    assert not NotificationChannel.objects.filter(user=user).exists()
+
+
+def test_a_webhook_host_that_does_not_resolve_now_is_kept_with_a_warning(seller_client, user, monkeypatch):
+    import socket
+
+    from catalog import netsafety
+
+    def unresolvable(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(netsafety.socket, "getaddrinfo", unresolvable)
+
+    response = seller_client.post(
+        ADD, channel_data(channel="webhook", address="https://hooks.not-yet.example/x"), follow=True
+    )
+
+    assert NotificationChannel.objects.filter(user=user, address="https://hooks.not-yet.example/x").exists()
+    assert WEBHOOK_UNRESOLVED.format(host="hooks.not-yet.example") in response.content.decode()
 
 
 def test_the_same_address_twice_is_refused(seller_client, user):
@@ -184,8 +233,18 @@ def test_channel_actions_need_post(seller_client, user):
 # ---- Webhook secret ------------------------------------------------------------------------
 
 
+def test_regenerate_needs_confirming_its_you(seller_client, user):
+    AlertSettings.objects.create(user=user, webhook_secret="whsec_old-secret-1234")
+
+    response = seller_client.post(REGENERATE)
+
+    assert response.status_code == 302 and response.url.startswith(reverse("account_reauthenticate"))
+    assert AlertSettings.objects.get(user=user).webhook_secret == "whsec_old-secret-1234"
+
+
 def test_regenerate_shows_the_new_secret_once_then_only_masked(seller_client, user):
     AlertSettings.objects.create(user=user, webhook_secret="whsec_old-secret-1234")
+    reauthenticate(seller_client)
 
     response = seller_client.post(REGENERATE)
 

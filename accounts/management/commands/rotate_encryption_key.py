@@ -8,7 +8,7 @@ from accounts.encryption import KeyRotationError, derive_key, encryption_key_rot
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored secret (store credentials, proxy passwords) from the old key in "
+        "Re-encrypt every stored secret (store credentials, proxy passwords, two-factor secrets) from the old key in "
         "OLD_CRYPTOGRAPHY_KEY to the current CRYPTOGRAPHY_KEY, in one transaction. Run it after "
         "deploying the new key and before starting the workers."
     )

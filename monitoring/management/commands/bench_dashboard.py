@@ -219,7 +219,7 @@ class Command(BaseCommand):
             if process.poll() is not None:
                 raise CommandError(f"gunicorn stopped at start; see {log.name}")
             try:
-                httpx.get(url + reverse("accounts:login"), timeout=2)
+                httpx.get(url + reverse("account_login"), timeout=2)
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)

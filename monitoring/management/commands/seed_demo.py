@@ -12,7 +12,7 @@ LOGIN_PATH_FALLBACK = "/accounts/login/"
 
 def login_path() -> str:
     try:
-        return reverse("accounts:login")
+        return reverse("account_login")
     except NoReverseMatch:
         return LOGIN_PATH_FALLBACK
 
