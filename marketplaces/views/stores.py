@@ -40,7 +40,7 @@ from marketplaces.services import (
 from marketplaces.services.stores import STORE_AUTH_ALERT, store_subject
 from marketplaces.services.sync import store_sync_skip_reason
 from marketplaces.tasks import store_sync_task
-from monitoring.records import alert_raise, audit_record, job_start
+from monitoring.records import BACKGROUND_UNAVAILABLE, alert_raise, audit_record, job_start, job_unavailable
 
 from ._common import PAGE_SIZE, is_htmx, partial_template
 
@@ -73,6 +73,10 @@ APP_NOT_CONFIGURED_MESSAGE = (
 DISCONNECTED_MESSAGE = "{store} is disconnected: its tokens are deleted and nothing is sent to it any more."
 SETTINGS_SAVED_MESSAGE = "Settings saved. Live listings on this store are repriced by the new settings."
 SETTINGS_UNCHANGED_MESSAGE = "Nothing changed."
+SETTINGS_SAVED_NOT_REPRICED_MESSAGE = (
+    f"Settings saved, but your live listings were not repriced. {BACKGROUND_UNAVAILABLE} "
+    "Then retry the failed reprice job on the Jobs page."
+)
 FEE_DEFAULTS_APPLIED_MESSAGE = "The documented {marketplace} fees are now this store's fees."
 PUBLISH_DEFAULTS_SAVED_MESSAGE = "Publishing defaults saved."
 PUBLISH_DEFAULTS_FETCHED_MESSAGE = "{marketplace} gave: {keys}. Values you had already set are kept."
@@ -487,6 +491,12 @@ def _render_store_page(request, store, *, status=200, **forms):
     return response
 
 
+def _reprice_not_started(store: StoreAccount) -> bool:
+    """The settings were saved but the reprice Job they started could not reach a worker."""
+    job = getattr(store, "reprice_job", None)
+    return job is not None and job_unavailable(job)
+
+
 @login_required
 @require_POST
 def store_settings(request, pk):
@@ -501,7 +511,10 @@ def store_settings(request, pk):
             acting_user=request.user,
             request=request,
         )
-        messages.success(request, FEE_DEFAULTS_APPLIED_MESSAGE.format(marketplace=store.get_marketplace_display()))
+        if _reprice_not_started(store):
+            messages.warning(request, SETTINGS_SAVED_NOT_REPRICED_MESSAGE)
+        else:
+            messages.success(request, FEE_DEFAULTS_APPLIED_MESSAGE.format(marketplace=store.get_marketplace_display()))
         return redirect(f"{store.get_absolute_url()}#pricing")
     form = StorePricingForm(request.POST)
     if form.is_valid():
@@ -514,7 +527,10 @@ def store_settings(request, pk):
                     form.add_error(field if field in form.fields else None, error)
         else:
             changed = store.updated_at != before
-            messages.success(request, SETTINGS_SAVED_MESSAGE if changed else SETTINGS_UNCHANGED_MESSAGE)
+            if _reprice_not_started(store):
+                messages.warning(request, SETTINGS_SAVED_NOT_REPRICED_MESSAGE)
+            else:
+                messages.success(request, SETTINGS_SAVED_MESSAGE if changed else SETTINGS_UNCHANGED_MESSAGE)
             return redirect(f"{store.get_absolute_url()}#pricing")
     store.refresh_from_db()
     return _render_store_page(request, store, pricing_form=form)
@@ -560,6 +576,9 @@ def store_sync_now(request, pk):
         messages.error(request, SYNC_SKIPPED_MESSAGE.format(reason=skipped))
         return redirect(store)
     job = job_start(store_sync_task, type=SYNC_JOB_TYPE, user=request.user, params={"store_id": store.pk})
+    if job_unavailable(job):
+        messages.error(request, BACKGROUND_UNAVAILABLE)
+        return redirect(store)
     messages.success(request, SYNC_STARTED_MESSAGE.format(store=store))
     return redirect(job)
 
