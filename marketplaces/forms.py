@@ -159,6 +159,19 @@ class StorePricingForm(forms.Form):
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in SETTINGS_FIELDS if name in self.cleaned_data}
 
+    def typed_store(self, store: StoreAccount) -> StoreAccount:
+        """An unsaved copy of the store with every typed value that reads as a value, even one out
+        of its range, so the preview can show what refused settings would do."""
+        copy = StoreAccount(**{f.attname: getattr(store, f.attname) for f in StoreAccount._meta.concrete_fields})
+        for name in SETTINGS_FIELDS:
+            field = self.fields[name]
+            try:
+                value = field.clean(field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name)))
+            except forms.ValidationError:
+                continue
+            setattr(copy, name, value.strip().upper() if name == "currency" else value)
+        return copy
+
     def preview_store(self, store: StoreAccount) -> StoreAccount:
         """An unsaved copy of the store with the (valid) settings typed in, for the live preview."""
         copy = StoreAccount(**{f.attname: getattr(store, f.attname) for f in StoreAccount._meta.concrete_fields})

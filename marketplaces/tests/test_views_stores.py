@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import respx
 from django.urls import reverse
+from django.utils.html import escape
 
 from catalog.tests.factories import ProductFactory
 from marketplaces.forms import SETTINGS_FIELDS, StorePricingForm
@@ -87,6 +88,28 @@ def test_the_preview_of_bad_input_asks_to_fix_it(seller_client, store):
     typed = settings_data(store, fee_percent="100")
     html = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"}).content
     assert "Fix the settings marked above" in html.decode()
+
+
+def test_the_preview_of_a_negative_markup_says_why_it_is_refused_and_shows_the_loss(seller_client, store):
+    typed = settings_data(store, markup_percent="-50", markup_fixed="0", fee_percent="10", fee_fixed="0")
+
+    response = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="pricing-preview"')
+    assert escape(PRICING_LIMITS["markup_percent"].message) in html
+    # 10 × 0.5 = 5.00; ÷ 0.9 = 5.56 → 5.99; fees 0.60; profit 5.99 − 0.60 − 10 = −4.61
+    assert preview_cells(html)[0] == {"price": "5.99", "fees": "0.60", "profit": "-4.61", "margin": "-76.96%"}
+
+
+def test_the_preview_of_a_markup_under_minus_100_shows_a_price_under_zero(seller_client, store):
+    ListingFactory(store_account=store, product=ProductFactory(price=Decimal("20.00"), currency="USD"))
+    typed = settings_data(store, markup_percent="-150")
+
+    response = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert all(cells["price"].startswith("-") for cells in preview_cells(response.content.decode()))
 
 
 def test_the_preview_without_htmx_is_the_whole_page_with_the_typed_values(seller_client, store):

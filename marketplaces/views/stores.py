@@ -239,9 +239,21 @@ def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_f
         fee_defaults = store_fee_defaults(store.marketplace)
     except ValueError:
         fee_defaults = None
-    preview_rows, preview_invalid, preview_currency = [], False, store.currency
+    preview_rows, preview_invalid, preview_errors, preview_currency = [], False, [], store.currency
     if pricing_form.is_bound and not pricing_form.is_valid():
+        # Say why, and what the typed values would give (a markup under 0 sells below cost).
         preview_invalid = True
+        preview_errors = [
+            (pricing_form.fields[name].label if name in pricing_form.fields else "Settings", error)
+            for name, errors in pricing_form.errors.items()
+            for error in errors
+        ]
+        typed = pricing_form.typed_store(store)
+        try:
+            preview_rows = pricing_preview_rows(request, store, typed)
+        except ArithmeticError:  # e.g. fees of 100 %: no price exists
+            preview_rows = []
+        preview_currency = typed.currency
     else:
         preview_store = pricing_form.preview_store(store) if pricing_form.is_bound else store
         preview_rows = pricing_preview_rows(request, store, preview_store)
@@ -260,6 +272,7 @@ def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_f
         "fee_defaults": fee_defaults,
         "preview_rows": preview_rows,
         "preview_invalid": preview_invalid,
+        "preview_errors": preview_errors,
         "preview_currency": preview_currency,
     }
 
