@@ -16,8 +16,10 @@ from .models import WorkerHeartbeat
 HEALTH_DEADLINE = 0.8  # seconds for all checks together: /healthz answers within 1 s
 OK = "ok"
 TIMEOUT = "error: timeout"
-# A worker whose last heartbeat is older than this many intervals is shown as silent.
+# A worker whose last heartbeat is older than this many intervals is shown as silent; one silent
+# for more than a week (a replaced container) is no longer shown.
 SILENT_AFTER_BEATS = 3
+SHOWN_FOR = timezone.timedelta(days=7)
 
 
 def _database():
@@ -65,10 +67,10 @@ def queue_length() -> int:
 
 
 def worker_heartbeats(*, now=None) -> list[WorkerHeartbeat]:
-    """The workers that sent a heartbeat, latest first, each marked `silent` when it stopped."""
+    """The workers heard from this week, latest first, each marked `silent` when it stopped."""
     now = now or timezone.now()
     silent_before = now - timezone.timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS * SILENT_AFTER_BEATS)
-    beats = list(WorkerHeartbeat.objects.order_by("-seen_at")[:20])
+    beats = list(WorkerHeartbeat.objects.filter(seen_at__gte=now - SHOWN_FOR).order_by("-seen_at")[:20])
     for beat in beats:
         beat.silent = beat.seen_at < silent_before
     return beats

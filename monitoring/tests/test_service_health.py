@@ -113,10 +113,12 @@ def test_workers_are_listed_with_their_last_heartbeat_and_a_silent_one_is_marked
     worker_heartbeat_record(hostname="celery@alive", pid=41, starting=True, now=now - datetime.timedelta(hours=2))
     worker_heartbeat_record(hostname="celery@alive", pid=41, now=now - datetime.timedelta(seconds=30))
     worker_heartbeat_record(hostname="celery@gone", pid=7, now=now - datetime.timedelta(minutes=20))
+    worker_heartbeat_record(hostname="celery@replaced", pid=3, now=now - datetime.timedelta(days=8))
 
     response = admin_client.get(HEALTH)
 
     workers = {worker.hostname: worker for worker in response.context["workers"]}
+    assert set(workers) == {"celery@alive", "celery@gone"}
     assert not workers["celery@alive"].silent and workers["celery@gone"].silent
     assert workers["celery@alive"].started_at < workers["celery@alive"].seen_at
     page = response.content.decode()
