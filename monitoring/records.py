@@ -52,6 +52,9 @@ def task_enqueue(task, *args, countdown: int | None = None, **kwargs) -> bool:
     Every enqueue goes through here or job_enqueue, so a broker outage is never a 500. The attempt
     fails within seconds (CELERY_BROKER_CONNECTION_TIMEOUT, CELERY_TASK_PUBLISH_RETRY_POLICY).
     """
+    if task.app.conf.task_always_eager:  # run here: there is no broker, and the task's errors are its own
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+        return True
     try:
         task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
     except BROKER_UNREACHABLE as exc:
