@@ -1,5 +1,6 @@
 """Shared fixtures. Tests run on whatever DATABASE_URL / REDIS_URL the test command chose."""
 
+import itertools
 import os
 
 import pytest
@@ -61,6 +62,41 @@ def _fast_and_isolated(settings, tmp_path):
     active_proxies_forget()  # each test sees the proxies it made
     yield
     connections_close()  # no connection to a test's server outlives the test
+
+
+CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
+_outages = itertools.count(1)
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Celery sends to a broker URL nobody answers at (no eager execution), as in an outage.
+
+    Use it with real commits (django_db(transaction=True)): enqueueing happens after commit.
+    """
+    from config.celery import app
+
+    monkeypatch.setitem(app.conf, "broker_url", CLOSED_PORT_REDIS)
+    monkeypatch.setitem(app.conf, "broker_write_url", None)
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    # The connection and producer pools were made for the real broker: start new ones.
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+
+
+@pytest.fixture
+def cache_down(settings):
+    """The cache is Redis at a URL nobody answers at, as in an outage (whatever the test run uses).
+
+    A new database number each time: the cache remembers an outage per location for a few seconds.
+    """
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ForgivingRedisCache",
+            "LOCATION": f"{CLOSED_PORT_REDIS[: -len('/0')]}/{next(_outages)}",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 
 
 @pytest.fixture

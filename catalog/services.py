@@ -700,26 +700,81 @@ def _add_generic(*, user, identified, supplier, request) -> AddResult:
 
 CSV_COLUMNS = "url or asin, and optionally supplier and note"
 CSV_NOT_TEXT = "The file is not UTF-8 or UTF-16 text; save it as CSV (UTF-8) and upload it again."
+CSV_NOT_UTF8 = (
+    "Row {row} is not UTF-8 text: the file mixes encodings or was saved in another one. "
+    "Save it as CSV (UTF-8) and upload it again."
+)
+CSV_NUL = (
+    "Row {row} contains a NUL character, which a CSV file never has: it may be UTF-16 without its "
+    "byte-order mark, or not a CSV at all (e.g. an Excel .xlsx). Save it as CSV (UTF-8) and upload it again."
+)
+CSV_CELL_TOO_LONG = (
+    "Row {row} has a cell longer than {limit} characters (a product link or ASIN is far shorter). "
+    "Fix that row and upload the file again."
+)
+CSV_UNCLOSED_QUOTE = (
+    'Row {row} opens a quote (") that is never closed, so the rest of the file was read as one field. '
+    "Close or remove that quote and upload the file again."
+)
+CSV_QUOTE_SPANS_LINES = (
+    'Row {row} opens a quote (") that only closes on line {end}, so those lines were read as one field. '
+    "Close or remove that quote and upload the file again."
+)
+CSV_UNREADABLE = "Row {row} cannot be read as CSV ({reason}). Fix that row and upload the file again."
 CSV_NO_HEADER = "The file is empty; the first line must name the columns: " + CSV_COLUMNS + "."
 CSV_WRONG_COLUMNS = "Unexpected columns ({found}); expected " + CSV_COLUMNS + "."
 CSV_TOO_MANY_ROWS = "The file has more than {limit} rows; split it into smaller files."
 CSV_EMPTY_ROW = "Empty row: no url or asin."
 ROW_FAILED = "This row could not be added: {error}"
+CSV_ONE_LINE_COLUMNS = ("url", "asin", "supplier")  # never hold a line break; a note may
 
 
 class CsvImportError(Exception):
     """The whole file is unusable; the message says why."""
 
 
+def _csv_text(data: bytes) -> str:
+    """The file as text; a part that is not text is named by its row (line)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise CsvImportError(CSV_NOT_TEXT) from exc
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CsvImportError(CSV_NOT_UTF8.format(row=data.count(b"\n", 0, exc.start) + 1)) from exc
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise CsvImportError(CSV_NUL.format(row=text.count("\n", 0, nul) + 1))
+    return text
+
+
+def _quote_left_open(text: str, start_line: int, end_line: int) -> bool:
+    """Whether a quote opened in lines `start_line`..`end_line` (1-based, as csv counts them) is
+    still open after them: an odd number of quote characters (a closed cell has pairs)."""
+    lines = io.StringIO(text, newline="").readlines()
+    return sum(line.count('"') for line in lines[start_line - 1 : end_line]) % 2 == 1
+
+
+def _csv_error_message(exc: csv.Error, text: str, *, row: int, start_line: int, end_line: int) -> str:
+    if "field larger than field limit" in str(exc):
+        if _quote_left_open(text, start_line, end_line):
+            return CSV_UNCLOSED_QUOTE.format(row=row)
+        return CSV_CELL_TOO_LONG.format(row=row, limit=f"{csv.field_size_limit():,}")
+    return CSV_UNREADABLE.format(row=row, reason=exc)
+
+
 def csv_rows_parse(data: bytes) -> list[dict]:
-    """Rows of a product CSV as {"row", "text", "supplier", "note"}; a whole-file problem raises."""
-    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise CsvImportError(CSV_NOT_TEXT) from exc
+    """Rows of a product CSV as {"row", "text", "supplier", "note"}; a whole-file problem raises,
+    naming the row where it is (text that is not UTF-8, a NUL, a huge cell, a quote left open)."""
+    text = _csv_text(data)
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise CsvImportError(_csv_error_message(exc, text, row=1, start_line=1, end_line=reader.line_num)) from exc
     if not header or not any(cell.strip() for cell in header):
         raise CsvImportError(CSV_NO_HEADER)
     columns = [cell.strip().lower() for cell in header]
@@ -727,7 +782,23 @@ def csv_rows_parse(data: bytes) -> list[dict]:
     if not ({"url", "asin"} & set(columns)) or set(columns) - known - {""}:
         raise CsvImportError(CSV_WRONG_COLUMNS.format(found=", ".join(cell.strip() for cell in header)))
     rows = []
-    for number, cells in enumerate(reader, start=2):
+    number = 1
+    while True:
+        number += 1
+        start_line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            message = _csv_error_message(exc, text, row=number, start_line=start_line, end_line=reader.line_num)
+            raise CsvImportError(message) from exc
+        if reader.line_num > start_line:  # a quoted cell went on over several lines
+            if _quote_left_open(text, start_line, reader.line_num):
+                raise CsvImportError(CSV_UNCLOSED_QUOTE.format(row=number))
+            spanning = dict(zip(columns, cells, strict=False))
+            if any("\n" in spanning.get(name, "") or "\r" in spanning.get(name, "") for name in CSV_ONE_LINE_COLUMNS):
+                raise CsvImportError(CSV_QUOTE_SPANS_LINES.format(row=number, end=reader.line_num))
         if not any(cell.strip() for cell in cells):
             continue
         if len(rows) >= settings.CSV_IMPORT_MAX_ROWS:

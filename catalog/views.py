@@ -21,10 +21,18 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.decorators import verified_email_required
 from config.csv_export import csv_response
 from config.sorting import sort_links
+from config.unavailable import unavailable_response
 from marketplaces.services import listings_follow
 from marketplaces.services import product_drop as product_drop_service
 from monitoring.cycle import REFRESH_JOB_TYPE
-from monitoring.records import job_start
+from monitoring.records import (
+    BACKGROUND_UNAVAILABLE,
+    JOB_NOT_PICKED_UP,
+    job_abandon,
+    job_followable,
+    job_start,
+    job_unavailable,
+)
 from monitoring.tasks import tracking_cycle_task
 
 from . import services
@@ -158,6 +166,10 @@ def _job_started_response(request, job):
     return redirect(url)
 
 
+def _unavailable(form) -> bool:
+    return BACKGROUND_UNAVAILABLE in form.non_field_errors()
+
+
 @login_required
 @verified_email_required
 @vary_on_headers("HX-Request")
@@ -181,9 +193,12 @@ def product_add(request):
                 params={"rows": rows, "read_now": len(rows) == 1},
                 total=len(rows),
             )
-            return _job_started_response(request, job)
+            if not job_unavailable(job):
+                return _job_started_response(request, job)
+            form.add_error(None, BACKGROUND_UNAVAILABLE)
     context = {"form": form, **_tier_context(request.user)}
-    return TemplateResponse(request, _template(request, "catalog/product_add.html", "add-form"), context)
+    response = TemplateResponse(request, _template(request, "catalog/product_add.html", "add-form"), context)
+    return unavailable_response(request, response) if _unavailable(form) else response
 
 
 @login_required
@@ -209,9 +224,12 @@ def product_import(request):
                 params={"rows": rows, "read_now": False},
                 total=len(rows),
             )
-            return _job_started_response(request, job)
+            if not job_unavailable(job):
+                return _job_started_response(request, job)
+            form.add_error(None, BACKGROUND_UNAVAILABLE)
     context = {"form": form, "max_bytes": settings.CSV_IMPORT_MAX_BYTES, **_tier_context(request.user)}
-    return TemplateResponse(request, _template(request, "catalog/product_import.html", "import-form"), context)
+    response = TemplateResponse(request, _template(request, "catalog/product_import.html", "import-form"), context)
+    return unavailable_response(request, response) if _unavailable(form) else response
 
 
 IMPORT_TEMPLATE_ROWS = [
@@ -290,6 +308,13 @@ def _listing_create_url(product) -> str | None:
 
 def _refresh_jobs(user, product):
     return user.jobs.filter(type=REFRESH_JOB_TYPE, params__product_ids=[product.pk])
+
+
+def _current_refresh_job(user, product):
+    """The refresh of this product the seller may wait on; a pending one no worker took in time
+    (JOB_PICKUP_TIMEOUT) does not count."""
+    job = _refresh_jobs(user, product).unfinished().order_by("-created_at").first()
+    return job if job_followable(job) else None
 
 
 def refresh_outcome(job) -> tuple[str, str] | None:
@@ -463,7 +488,7 @@ def product_detail(request, pk):
     """One tracked product: supplier data, flags, history as charts and tables, the seller's listings
     of it, untrack and refresh now. HTMX asks for the summary or the history region alone."""
     product = _tracked_product(request, pk)
-    refresh_job = _refresh_jobs(request.user, product).unfinished().order_by("-created_at").first()
+    refresh_job = _current_refresh_job(request.user, product)
     target = _hx_target(request)
     if target == "product-history":
         return TemplateResponse(request, "catalog/product_detail.html#product-history", _history_context(product))
@@ -576,8 +601,10 @@ def product_refresh(request, pk):
             return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
         messages.error(request, REFRESH_ARCHIVED)
         return redirect(product)
-    job = _refresh_jobs(request.user, product).unfinished().order_by("-created_at").first()
+    job = _current_refresh_job(request.user, product)
     if job is None:
+        for stalled in _refresh_jobs(request.user, product).unfinished():
+            job_abandon(stalled)  # no worker took it in time: never followed again
         job = job_start(
             tracking_cycle_task,
             type=REFRESH_JOB_TYPE,
@@ -585,6 +612,13 @@ def product_refresh(request, pk):
             params={"product_ids": [product.pk]},
             total=1,
         )
+    if job_unavailable(job):
+        if request.htmx:
+            context = {"product": product, "refresh_job": None, "refresh_outcome": ("error", BACKGROUND_UNAVAILABLE)}
+            response = TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
+            return unavailable_response(request, response)
+        messages.error(request, BACKGROUND_UNAVAILABLE)
+        return redirect(product)
     if request.htmx:
         context = {"product": product, "refresh_job": job, "refresh_outcome": None}
         return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
@@ -601,6 +635,10 @@ def product_refresh_status(request, pk, job_pk):
     job = get_object_or_404(_refresh_jobs(request.user, product), pk=job_pk)
     if not request.htmx:
         return redirect(product)
+    if not job.is_finished and not job_followable(job):  # no worker took it: stop waiting
+        outcome = ("error", REFRESH_FAILED.format(error=JOB_NOT_PICKED_UP))
+        context = {"product": product, "refresh_job": None, "refresh_outcome": outcome}
+        return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
     if not job.is_finished:
         context = {"product": product, "refresh_job": job, "refresh_outcome": None}
         return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)

@@ -12,10 +12,13 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+
+# What the embedded default writes besides its database: the file cache, the filesystem broker,
+# the worker's log (scripts/run.sh). A relative path counts from the project folder.
+VAR_DIR = BASE_DIR / env("VAR_DIR", default="var")
 
 DJANGO_ENV = env("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
@@ -116,8 +119,17 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Seconds a cache or broker connection may take before it counts as down (pages must not wait).
+SERVICE_CONNECT_TIMEOUT = env.float("SERVICE_CONNECT_TIMEOUT", default=2.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            # Redis down = no cache (reads miss, writes are dropped, logged once), never a 500.
+            "BACKEND": "config.cache.ForgivingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": SERVICE_CONNECT_TIMEOUT, "socket_timeout": SERVICE_CONNECT_TIMEOUT},
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -286,14 +298,23 @@ if not REDIS_URL:
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "store_processed": False,
+        # Where it keeps exchange bindings (by default a "control" folder wherever it runs).
+        "control_folder": str(VAR_DIR / "broker-control"),
     }
     # kombu's filesystem transport never creates its folders, and any process may be the first.
-    for _folder in ("broker", "broker-processed"):
+    for _folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # A task that waits longer than this in Redis is handed to another worker; every task's
     # hard time limit is far below it, so no task runs twice because of it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": SERVICE_CONNECT_TIMEOUT,
+    }
+# Sending a task to a broker that is down fails within seconds (monitoring.records.task_enqueue
+# turns that into a failed Job and a message), instead of Celery's default waits.
+CELERY_BROKER_CONNECTION_TIMEOUT = SERVICE_CONNECT_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -314,6 +335,10 @@ CELERY_BEAT_SCHEDULE = {
 # A Job still running this long after it started is taken as lost and re-enqueued.
 JOB_DEADLINE = timedelta(minutes=35)
 JOB_MAX_RETRIES = 3
+# A pending Job no worker picked up within this is not followed ("Refresh now" starts another).
+JOB_PICKUP_TIMEOUT = timedelta(minutes=2)
+# Each worker records that it is alive this often (the service-health page shows it).
+WORKER_HEARTBEAT_SECONDS = 60
 
 # --- Marketplaces ---
 # App-level credentials of our marketplace apps (each seller's tokens live encrypted on their

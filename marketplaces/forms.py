@@ -3,8 +3,6 @@ things (store_settings_update, listing_create, listing_set_price_lock, ...)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import forms
 from django.db import transaction
 from django.forms.models import fields_for_model
@@ -12,13 +10,12 @@ from django.forms.models import fields_for_model
 from marketplaces.clients import Rejected
 from marketplaces.clients.shopify import normalize_shop_domain
 from marketplaces.models import Environment, Marketplace, StoreAccount
-from marketplaces.services import PRICING_FIELDS
+from marketplaces.services import PRICING_FIELDS, PRICING_LIMITS, store_pricing_problems
+from marketplaces.services.listings import PRICE_LOCK_RANGE, price_lock_allowed
 from monitoring.records import audit_record
 
 ETSY_POLICY_REQUIRED = "Tick the box to confirm you have read Etsy's rules on what may be sold."
 SHOP_DOMAIN_REQUIRED = "Enter your shop's address, e.g. your-store.myshopify.com."
-FEE_PERCENT_RANGE = "Fees are a percentage from 0 up to (not including) 100."
-MAX_BELOW_DEFAULT = "The maximum quantity cannot be below the quantity listed when stock is unknown."
 PRICE_NEGATIVE = "A price cannot be negative."
 
 # The publish defaults each marketplace needs (ListingData's docstring), as (key, label, kind).
@@ -130,17 +127,18 @@ SETTINGS_FIELDS = ("account_name", *PRICING_FIELDS)
 
 
 class StorePricingForm(forms.Form):
-    """The store's name and pricing settings, as the model defines them (checked again by the service)."""
+    """The store's name and pricing settings, as the model defines them, each refused outside its
+    range with the range in words (marketplaces.services.PRICING_LIMITS, checked again by the service)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields.update(fields_for_model(StoreAccount, fields=SETTINGS_FIELDS))
-        self.fields["fee_percent"].min_value = Decimal("0")
-        for name in ("markup_fixed", "fee_fixed"):
-            self.fields[name].widget.attrs["min"] = "0"
+        for name, limit in PRICING_LIMITS.items():
+            self.fields[name].widget.attrs.update({"min": str(limit.low), "max": str(limit.high)})
+            self.fields[name].help_text = limit.message
         for name in ("markup_percent", "markup_fixed", "fee_percent", "fee_fixed", "min_margin_percent"):
             self.fields[name].widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
-        self.fields["price_ending"].widget.attrs.update({"step": "0.01", "min": "0", "max": "0.99"})
+        self.fields["price_ending"].widget.attrs["step"] = "0.01"
         self.fields["currency"].widget.attrs.update({"maxlength": "3", "autocapitalize": "characters"})
 
     @classmethod
@@ -150,30 +148,29 @@ class StorePricingForm(forms.Form):
     def clean_currency(self):
         return (self.cleaned_data.get("currency") or "").strip().upper()
 
-    def clean_fee_percent(self):
-        value = self.cleaned_data.get("fee_percent")
-        if value is not None and not (Decimal("0") <= value < Decimal("100")):
-            raise forms.ValidationError(FEE_PERCENT_RANGE)
-        return value
-
-    def clean_price_ending(self):
-        value = self.cleaned_data.get("price_ending")
-        if value is not None and not (Decimal("0") <= value < Decimal("1")):
-            raise forms.ValidationError("A price ending is cents: from 0.00 to 0.99.")
-        return value
-
     def clean(self):
         data = super().clean()
-        for name in ("markup_fixed", "fee_fixed"):
-            if data.get(name) is not None and data[name] < 0:
-                self.add_error(name, "This cannot be negative.")
-        default, maximum = data.get("default_quantity"), data.get("max_quantity")
-        if default is not None and maximum is not None and maximum < default:
-            self.add_error("max_quantity", MAX_BELOW_DEFAULT)
+        for name, messages in store_pricing_problems(data).items():
+            if name not in self.errors:
+                for message in messages:
+                    self.add_error(name, message)
         return data
 
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in SETTINGS_FIELDS if name in self.cleaned_data}
+
+    def typed_store(self, store: StoreAccount) -> StoreAccount:
+        """An unsaved copy of the store with every typed value that reads as a value, even one out
+        of its range, so the preview can show what refused settings would do."""
+        copy = StoreAccount(**{f.attname: getattr(store, f.attname) for f in StoreAccount._meta.concrete_fields})
+        for name in SETTINGS_FIELDS:
+            field = self.fields[name]
+            try:
+                value = field.clean(field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name)))
+            except forms.ValidationError:
+                continue
+            setattr(copy, name, value.strip().upper() if name == "currency" else value)
+        return copy
 
     def preview_store(self, store: StoreAccount) -> StoreAccount:
         """An unsaved copy of the store with the (valid) settings typed in, for the live preview."""
@@ -265,6 +262,13 @@ class ListingCreateForm(forms.Form):
             raise forms.ValidationError(PRICE_NEGATIVE)
         return price
 
+    def clean(self):
+        data = super().clean()
+        price = data.get("price")
+        if data.get("price_locked") and price is not None and not price_lock_allowed(price):
+            self.add_error("price", PRICE_LOCK_RANGE)
+        return data
+
 
 class PriceLockForm(forms.Form):
     locked = forms.BooleanField(required=False)
@@ -275,6 +279,13 @@ class PriceLockForm(forms.Form):
         if price is not None and price < 0:
             raise forms.ValidationError(PRICE_NEGATIVE)
         return price
+
+    def clean(self):
+        data = super().clean()
+        price = data.get("price")
+        if data.get("locked") and price is not None and not price_lock_allowed(price):
+            self.add_error("price", PRICE_LOCK_RANGE)
+        return data
 
 
 BULK_ACTIONS = [("pause", "Pause"), ("resume", "Resume"), ("end", "End"), ("publish", "Publish")]

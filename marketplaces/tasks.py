@@ -9,9 +9,10 @@ from datetime import date
 
 from celery import shared_task
 
+from accounts.models import User
 from catalog.models import Product
 from marketplaces.clients import MarketplaceError, NeedsReauth, Retryable
-from marketplaces.models import StoreAccount
+from marketplaces.models import Listing, StoreAccount
 from marketplaces.services import (
     RatesUnavailable,
     listings_follow,
@@ -20,14 +21,15 @@ from marketplaces.services import (
     rates_refresh,
     store_orders_sync,
     store_performance_import,
+    store_pricing_check,
     store_reprice,
     store_statistics_catch_up,
     store_sync,
     store_sync_skip_reason,
 )
 from monitoring.analytics import analytics_invalidate
-from monitoring.jobs import job_task
-from monitoring.records import job_progress, job_start
+from monitoring.jobs import failure_recorded, job_task, recorded_task
+from monitoring.records import job_progress, job_start, task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def schedulable_stores():
     ).select_related("user")
 
 
-@job_task()
+@job_task(alert=True)
 def listing_publish_task(job):
     """Publish the listings of a Job (params {"listing_ids": [...]}) with progress for the seller.
 
@@ -57,32 +59,60 @@ def listing_publish_task(job):
     return listings_publish(listing_ids=ids, user=job.user, acting_user=job.user, progress=progress)
 
 
+def _sellers_of(product_id):
+    """The sellers with a live listing of a product (whom a failed follow of it hurts)."""
+
+    def sellers():
+        user_ids = Listing.objects.live().filter(product_id=product_id).values("user_id")
+        return list(User.objects.filter(pk__in=user_ids).order_by("pk"))
+
+    return sellers
+
+
 @shared_task(name="marketplaces.tasks.listings_follow_task")
 def listings_follow_task(product_id, attempt=0):
     """Make a product's listings follow it again (a marketplace asked us to wait last time)."""
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
         return None
-    changes = listings_follow(product=product, attempt=attempt)
-    return {"changes": [change.as_dict() for change in changes]}
+    with failure_recorded(
+        type="follow_listings", users=_sellers_of(product_id), params={"product_id": product_id}, alert=True
+    ):
+        changes = listings_follow(product=product, attempt=attempt)
+        return {"changes": [change.as_dict() for change in changes]}
+    return None
 
 
 @shared_task(name="marketplaces.tasks.store_pending_push_task")
 def store_pending_push_task(store_id=None):
-    """Send the changes held while automation was paused (one store, or every store)."""
-    store = StoreAccount.objects.filter(pk=store_id).first() if store_id is not None else None
-    if store_id is not None and store is None:
-        return None
-    changes = listings_push_pending(store=store)
+    """Send the changes held while automation was paused (one store, or every store holding some).
+
+    Each store is sent on its own: one store's failure is recorded for its seller (a failed Job and
+    an alert) and the others still go.
+    """
+    if store_id is not None:
+        stores = list(StoreAccount.objects.filter(pk=store_id).select_related("user"))
+        if not stores:
+            return None
+    else:
+        holding = Listing.objects.live().exclude(pending_changes={}).values("store_account_id")
+        stores = list(StoreAccount.objects.filter(pk__in=holding).select_related("user").order_by("pk"))
+    changes = []
+    for store in stores:
+        with failure_recorded(type="push_held_changes", users=[store.user], params={"store_id": store.pk}, alert=True):
+            changes += listings_push_pending(store=store)
     return {"changes": len(changes), "pushed": sum(change.pushed for change in changes)}
 
 
-@shared_task(name="marketplaces.tasks.store_reprice_task")
-def store_reprice_task(store_id):
-    """Reprice a store's live listings by its (changed) pricing settings."""
-    store = StoreAccount.objects.filter(pk=store_id).first()
-    if store is None:
-        return None
+@job_task(alert=True)
+def store_reprice_task(job):
+    """Reprice a store's live listings by its (changed) pricing settings (params {"store_id"}).
+
+    Settings that would price badly (whatever wrote them) fail the Job with what to fix, and the
+    seller is alerted; nothing is repriced then.
+    """
+    store = StoreAccount.objects.get(pk=job.params["store_id"])
+    store_pricing_check(store)
     changes = store_reprice(store=store)
     return {"changes": len(changes), "pushed": sum(change.pushed for change in changes)}
 
@@ -93,26 +123,30 @@ def store_orders_sync_task(self, store_id):
     store = StoreAccount.objects.select_related("user").filter(pk=store_id).first()
     if store is None or store_sync_skip_reason(store):
         return None
-    try:
-        return store_orders_sync(store).as_dict()
-    except NeedsReauth as exc:  # the store is flagged and the seller alerted
-        return {"error": exc.message}
-    except Retryable as exc:
-        wait = exc.retry_after if exc.retry_after is not None else 60
-        if wait <= LONGEST_RETRY_WAIT:
-            raise self.retry(countdown=wait, exc=exc) from exc
-        return {"error": exc.message}
-    except MarketplaceError as exc:
-        StoreAccount.objects.filter(pk=store.pk).update(last_error=exc.message)
-        return {"error": exc.message}
+    # The marketplace's own refusals are shown on the store; anything else is a failed Job.
+    with failure_recorded(type="sync_orders", users=[store.user], params={"store_id": store.pk}, alert=True):
+        try:
+            return store_orders_sync(store).as_dict()
+        except NeedsReauth as exc:  # the store is flagged and the seller alerted
+            return {"error": exc.message}
+        except Retryable as exc:
+            wait = exc.retry_after if exc.retry_after is not None else 60
+            if wait <= LONGEST_RETRY_WAIT and self.request.retries < self.max_retries:
+                raise self.retry(countdown=wait, exc=exc) from exc
+            StoreAccount.objects.filter(pk=store.pk).update(last_error=exc.message)
+            return {"error": exc.message}
+        except MarketplaceError as exc:
+            StoreAccount.objects.filter(pk=store.pk).update(last_error=exc.message)
+            return {"error": exc.message}
+    return None
 
 
-@shared_task(name="marketplaces.tasks.stores_orders_sync_task")
+@recorded_task(type="queue_orders_syncs")
 def stores_orders_sync_task():
     """Periodic: queue the orders sync of every store the schedule syncs."""
     ids = list(schedulable_stores().values_list("pk", flat=True))
     for store_id in ids:
-        store_orders_sync_task.delay(store_id)
+        task_enqueue(store_orders_sync_task, store_id)
     return len(ids)
 
 
@@ -130,7 +164,7 @@ def store_performance_import_task(job):
     return {"imports": [item.as_dict() for item in imports]}
 
 
-@job_task()
+@job_task(alert=True)
 def store_sync_task(job):
     """A seller's "sync now": the store's new orders, listings removed on the marketplace, and
     yesterday's performance (params {"store_id"})."""
@@ -142,7 +176,7 @@ def store_sync_task(job):
     return {"summary": result.line()}
 
 
-@shared_task(name="marketplaces.tasks.stores_performance_import_task")
+@recorded_task(type="queue_performance_imports")
 def stores_performance_import_task():
     """Periodic (daily): one import Job per store the schedule syncs, visible to its seller."""
     jobs = [
@@ -156,10 +190,13 @@ def stores_performance_import_task():
 
 @shared_task(bind=True, name="marketplaces.tasks.rates_refresh_task", max_retries=3)
 def rates_refresh_task(self):
-    """Periodic (daily): the ECB reference rates; the rates kept so far stay while it is unreachable."""
-    try:
-        refresh = rates_refresh()
-    except RatesUnavailable as exc:
-        logger.warning("%s", exc)
-        raise self.retry(countdown=RATES_RETRY_WAIT, exc=exc) from exc
-    return {"as_of": refresh.as_of.isoformat(), "currencies": len(refresh.currencies)}
+    """Periodic (daily): the ECB reference rates; the rates kept so far stay while it is unreachable
+    (after the last retry, a failed system Job says why)."""
+    with failure_recorded(type="refresh_rates"):
+        try:
+            refresh = rates_refresh()
+        except RatesUnavailable as exc:
+            logger.warning("%s", exc)
+            raise self.retry(countdown=RATES_RETRY_WAIT, exc=exc) from exc
+        return {"as_of": refresh.as_of.isoformat(), "currencies": len(refresh.currencies)}
+    return None

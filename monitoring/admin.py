@@ -24,7 +24,7 @@ from .models import (
     NotificationChannel,
     RetentionPolicy,
 )
-from .records import audit_record, job_retry
+from .records import BACKGROUND_UNAVAILABLE, audit_record, job_retry, job_unavailable
 
 
 class AlertStateFilter(admin.SimpleListFilter):
@@ -122,10 +122,11 @@ class JobAdmin(admin.ModelAdmin):
         selected = queryset.count()
         # A job already retried is followed through its retry (retry that one if it failed too).
         retryable = queryset.filter(status=JobStatus.FAILED, retries__isnull=True).exclude(task_name="")
-        retried = 0
+        retried, new_jobs = 0, []
         with transaction.atomic():
             for job in retryable.select_related("user"):
                 new_job = job_retry(job)
+                new_jobs.append(new_job)
                 audit_record(
                     acting_user=request.user,
                     owner=job.user,
@@ -138,6 +139,8 @@ class JobAdmin(admin.ModelAdmin):
                 self.log_change(request, job, f"Retried as job #{new_job.pk}.")
                 retried += 1
         self.message_user(request, f"{retried} job(s) retried.", messages.SUCCESS)
+        if any(job_unavailable(new_job) for new_job in new_jobs):  # enqueued at commit, just above
+            self.message_user(request, BACKGROUND_UNAVAILABLE, messages.ERROR)
         if selected - retried:
             self.message_user(
                 request,

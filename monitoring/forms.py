@@ -13,6 +13,7 @@ from catalog import netsafety
 
 from .analytics import DEFAULT_DAYS, MAX_DAYS, PERIOD_DAYS, Period, period_last
 from .models import AlertSettings, AlertType, AuditLog, Channel, NotificationChannel
+from .preferences import THRESHOLD_LIMITS
 
 CUSTOM = "custom"
 PERIOD_NEEDS_BOTH_DATES = "Give both a start and an end date."
@@ -117,26 +118,31 @@ class AuditLogFilter(django_filters.FilterSet):
         ]
 
 
+def _in_range(name: str) -> list:
+    low, high, message = THRESHOLD_LIMITS[name]
+    return [MinValueValidator(low, message=message), MaxValueValidator(high, message=message)]
+
+
 class AlertSettingsForm(forms.ModelForm):
-    """The seller's alert thresholds."""
+    """The seller's alert thresholds, each refused outside its range with the range in words."""
 
     price_drop_percent = forms.DecimalField(
         label="Price drop alert (%)",
         max_digits=5,
         decimal_places=2,
-        validators=[MinValueValidator(0.01), MaxValueValidator(100)],
+        validators=_in_range("price_drop_percent"),
         help_text="Tell me when a supplier price falls by at least this much.",
     )
     low_stock_quantity = forms.IntegerField(
         label="Low stock alert (units)",
-        validators=[MinValueValidator(0), MaxValueValidator(100_000)],
+        validators=_in_range("low_stock_quantity"),
         help_text="Tell me when a supplier has this many units or fewer.",
     )
     min_margin_percent = forms.DecimalField(
         label="Low margin alert (%)",
         max_digits=5,
         decimal_places=2,
-        validators=[MinValueValidator(0), MaxValueValidator(99.99)],
+        validators=_in_range("min_margin_percent"),
         help_text="Tell me when a listing's margin falls under this.",
     )
 

@@ -195,6 +195,22 @@ class Job(models.Model):
         return (self.completed_at or timezone.now()) - self.started_at
 
 
+class WorkerHeartbeat(models.Model):
+    """A Celery worker's latest sign of life, written every WORKER_HEARTBEAT_SECONDS while it runs."""
+
+    hostname = models.CharField(max_length=255, unique=True, help_text="Celery's node name, e.g. celery@host.")
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "monitoring_worker_heartbeat"
+        ordering = ["-seen_at"]
+
+    def __str__(self):
+        return f"{self.hostname} (seen {self.seen_at:%Y-%m-%d %H:%M:%S})"
+
+
 class TimePeriod(models.TextChoices):
     DAILY = "daily", "Daily"
     WEEKLY = "weekly", "Weekly"

@@ -38,7 +38,7 @@ from .models import (
     NotificationType,
     Severity,
 )
-from .records import RETRY_BACKOFF_CAP, retry_backoff
+from .records import RETRY_BACKOFF_CAP, retry_backoff, task_enqueue
 from .webhooks import webhook_post, webhook_secret_for
 
 logger = logging.getLogger(__name__)
@@ -202,10 +202,11 @@ def _webhook_body(notification: Notification, event: str, **fields) -> str:
 
 
 def _enqueue(notifications) -> None:
+    """Deliver after commit; with the broker down they wait for notifications_sweep."""
     from .tasks import notification_deliver_task
 
     for notification in notifications:
-        transaction.on_commit(lambda pk=notification.pk: notification_deliver_task.delay(pk))
+        transaction.on_commit(lambda pk=notification.pk: task_enqueue(notification_deliver_task, pk))
 
 
 # --- Queueing alerts --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ DESIGN.md). The webhook secret is masked in audit rows (records.audit_values) an
 only once, on the response that made it. Delivery code reads `alert_settings_for(user=…)`.
 """
 
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -15,6 +16,34 @@ from .records import audit_record
 from .webhooks import WEBHOOK_SECRET_PREFIX, webhook_secret_new
 
 MASK = "••••••••"
+# The thresholds' allowed ranges: the form says them where they are typed, the service checks again.
+THRESHOLD_LIMITS = {
+    "price_drop_percent": (
+        Decimal("0.01"),
+        Decimal("100"),
+        "The price drop alert is a percentage from 0.01 to 100.",
+    ),
+    "low_stock_quantity": (0, 100_000, "The low stock alert is a number of units from 0 to 100000."),
+    "min_margin_percent": (Decimal("0"), Decimal("99.99"), "The low margin alert is a percentage from 0 to 99.99."),
+}
+
+
+class AlertSettingsError(ValueError):
+    """Thresholds out of their range; `errors` maps each field to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def alert_thresholds_problems(values: dict) -> dict[str, str]:
+    """Which of these thresholds are out of their range (field → the range in words)."""
+    problems = {}
+    for name, (low, high, message) in THRESHOLD_LIMITS.items():
+        value = values.get(name)
+        if value is not None and not (low <= value <= high):
+            problems[name] = message
+    return problems
 
 
 def secret_masked(secret: str) -> str:
@@ -42,7 +71,11 @@ def _channel_audit_values(channel: NotificationChannel) -> dict:
 
 @transaction.atomic
 def alert_settings_update(*, alert_settings: AlertSettings, changes: dict, acting_user, request=None) -> AlertSettings:
-    """Save changed thresholds and record who changed what."""
+    """Save changed thresholds and record who changed what; thresholds out of range raise
+    AlertSettingsError and change nothing."""
+    problems = alert_thresholds_problems(changes)
+    if problems:
+        raise AlertSettingsError(problems)
     old_value = {name: getattr(alert_settings, name) for name in changes}
     for name, value in changes.items():
         setattr(alert_settings, name, value)

@@ -1,8 +1,10 @@
-"""Record keeping used by every app: Jobs a person can follow and AuditLog rows.
+"""Record keeping used by every app: Jobs a person can follow and AuditLog rows, and the one
+place that sends work to the broker (task_enqueue, job_enqueue).
 
 This module imports no other app's services (DESIGN.md: the one exception to the layering).
 """
 
+import logging
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -11,11 +13,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from .models import Alert, AuditLog, Job, JobStatus
+from .models import Alert, AuditLog, Job, JobStatus, WorkerHeartbeat
 
+logger = logging.getLogger(__name__)
 JOB_CANCELLED_MESSAGE = "Cancelled by the user."
 JOB_LOST_MESSAGE = "The worker running this job stopped and it was retried too often."
+BACKGROUND_UNAVAILABLE = "Background work is unavailable right now; try again in a minute."
+JOB_NOT_PICKED_UP = "No worker picked this job up in time."
+# What sending to an unreachable broker raises (Celery wraps connection errors in kombu's).
+BROKER_UNREACHABLE = (BrokerOperationalError, OSError)
 RETRY_BACKOFF_CAP = 600  # seconds: far below the broker's visibility timeout
 SECRET_FIELDS = frozenset({"api_key", "api_secret", "oauth_token", "oauth_refresh_token", "password", "webhook_secret"})
 
@@ -38,11 +46,77 @@ def retry_backoff(retry_count: int) -> int:
     return int(base / 2 + random.uniform(0, base / 2))
 
 
+def task_enqueue(task, *args, countdown: int | None = None, **kwargs) -> bool:
+    """Send `task` to the broker now; False (logged, never raised) when the broker cannot be reached.
+
+    Every enqueue goes through here or job_enqueue, so a broker outage is never a 500. The attempt
+    fails within seconds (CELERY_BROKER_CONNECTION_TIMEOUT, CELERY_TASK_PUBLISH_RETRY_POLICY).
+    """
+    if task.app.conf.task_always_eager:  # run here: there is no broker, and the task's errors are its own
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+        return True
+    try:
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+    except BROKER_UNREACHABLE as exc:
+        logger.warning("Could not enqueue %s: the broker is unreachable (%s)", task.name, exc)
+        return False
+    return True
+
+
+def job_enqueue(job: Job, task=None) -> bool:
+    """Send the Job's task to the broker; when it cannot be reached, fail the Job at once with
+    BACKGROUND_UNAVAILABLE (the row and `job` itself), so nothing waits as pending for nobody."""
+    from celery import current_app
+
+    if task_enqueue(task or current_app.tasks[job.task_name], job.pk):
+        return True
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).unfinished().update(
+        status=JobStatus.FAILED, error_message=BACKGROUND_UNAVAILABLE, completed_at=now, next_retry_at=None
+    )
+    job.status, job.error_message, job.completed_at, job.next_retry_at = (
+        JobStatus.FAILED,
+        BACKGROUND_UNAVAILABLE,
+        now,
+        None,
+    )
+    return False
+
+
+def job_unavailable(job: Job) -> bool:
+    """True when the Job failed because background work could not be started (see job_enqueue)."""
+    return job.status == JobStatus.FAILED and job.error_message == BACKGROUND_UNAVAILABLE
+
+
 def job_start(task, *, type: str, user=None, params=None, total: int = 0) -> Job:
-    """Create a pending Job and enqueue `task` with its id once the transaction commits."""
+    """Create a pending Job and enqueue `task` with its id once the transaction commits.
+
+    Outside a transaction (a view) that is at once: when the broker is down the returned Job is
+    already failed (job_unavailable), for the caller to say so.
+    """
     job = Job.objects.create(user=user, type=type, params=params or {}, progress_total=total, task_name=task.name)
-    transaction.on_commit(lambda: task.delay(job.pk))
+    transaction.on_commit(lambda: job_enqueue(job, task))
     return job
+
+
+def job_followable(job: Job | None, *, now=None) -> bool:
+    """Whether a seller may wait on this Job: unfinished and running, or pending and picked up (or
+    due for its retry) within JOB_PICKUP_TIMEOUT. A Job no worker took in time is not followed."""
+    if job is None or job.is_finished:
+        return False
+    if job.status == JobStatus.RUNNING:
+        return True
+    since = (now or timezone.now()) - settings.JOB_PICKUP_TIMEOUT
+    return (job.next_retry_at or job.created_at) >= since
+
+
+def job_abandon(job: Job, *, error: str = JOB_NOT_PICKED_UP) -> bool:
+    """Fail a pending Job that will not be followed (its task, if it ever arrives, does nothing)."""
+    abandoned = Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+        status=JobStatus.FAILED, error_message=error, completed_at=timezone.now(), next_retry_at=None
+    )
+    job.refresh_from_db()
+    return bool(abandoned)
 
 
 def job_progress(job: Job, *, done: int, total: int | None = None) -> None:
@@ -77,8 +151,6 @@ def job_cancel(job: Job) -> bool:
 
 def job_retry(job: Job) -> Job:
     """A manual retry of a failed or cancelled job: a new Job linked to the old one."""
-    from celery import current_app
-
     new_job = Job.objects.create(
         user=job.user,
         type=job.type,
@@ -87,14 +159,12 @@ def job_retry(job: Job) -> Job:
         retry_of=job,
         progress_total=job.progress_total,
     )
-    transaction.on_commit(lambda: current_app.tasks[new_job.task_name].delay(new_job.pk))
+    transaction.on_commit(lambda: job_enqueue(new_job))
     return new_job
 
 
 def jobs_sweep(now=None) -> dict:
     """Re-enqueue jobs whose task was lost (stuck past their deadline); fail those retried too often."""
-    from celery import current_app
-
     now = now or timezone.now()
     deadline = now - settings.JOB_DEADLINE
     stuck = Job.objects.filter(
@@ -115,9 +185,21 @@ def jobs_sweep(now=None) -> dict:
         Job.objects.filter(pk=job.pk).update(
             status=JobStatus.PENDING, retry_count=job.retry_count + 1, next_retry_at=None, started_at=None
         )
-        transaction.on_commit(lambda pk=job.pk, name=job.task_name: current_app.tasks[name].delay(pk))
+        transaction.on_commit(lambda job=job: job_enqueue(job))
         requeued.append(job.pk)
     return {"requeued": requeued, "failed": failed}
+
+
+def worker_heartbeat_record(*, hostname: str, pid: int | None = None, starting: bool = False, now=None):
+    """Note that a worker is alive; `starting` when it has just started."""
+    now = now or timezone.now()
+    fields = {"seen_at": now, "pid": pid}
+    beat, _ = WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname,
+        defaults={**fields, "started_at": now} if starting else fields,
+        create_defaults={**fields, "started_at": now},
+    )
+    return beat
 
 
 def _jsonable(value):

@@ -2,14 +2,14 @@ from celery import shared_task
 
 from .alerts import service_alerts_check
 from .cycle import TRACKING_JOB_TYPE, cycle_run
-from .jobs import job_task
-from .models import Job
+from .jobs import failure_recorded, job_task, recorded_task
+from .models import Job, Notification
 from .notifications import notification_deliver, notifications_queue, notifications_send_digests, notifications_sweep
 from .records import job_start, jobs_sweep
 from .retention import retention_prune
 
 
-@shared_task(name="monitoring.tasks.jobs_sweep_task")
+@recorded_task(type="sweep_jobs")
 def jobs_sweep_task():
     """Periodic: re-enqueue Jobs whose task was lost, so no seller waits on a dead worker."""
     return jobs_sweep()
@@ -27,32 +27,39 @@ def notification_deliver_task(self, notification_id):
     Attempts are counted on the row (NOTIFICATION_MAX_ATTEMPTS), so a redelivered or duplicated
     message never sends twice nor tries forever.
     """
-    outcome = notification_deliver(notification_id=notification_id)
-    if outcome.status == "retry":
-        raise self.retry(countdown=outcome.retry_in)
-    return outcome.status
+
+    def owner():
+        notification = Notification.objects.filter(pk=notification_id).select_related("user").first()
+        return [notification.user if notification else None]
+
+    with failure_recorded(type="deliver_notification", users=owner, params={"notification_id": notification_id}):
+        outcome = notification_deliver(notification_id=notification_id)
+        if outcome.status == "retry":
+            raise self.retry(countdown=outcome.retry_in)
+        return outcome.status
+    return None
 
 
-@shared_task(name="monitoring.tasks.service_alerts_check_task")
+@recorded_task(type="check_service_alerts")
 def service_alerts_check_task():
     """Periodic (10 min): raise or clear staff's service alerts and notify them of new ones."""
     alerts = service_alerts_check()
     return {"alerts": len(alerts), "notifications": len(notifications_queue(alerts=alerts))}
 
 
-@shared_task(name="monitoring.tasks.notifications_send_digests_task")
+@recorded_task(type="send_digests")
 def notifications_send_digests_task():
     """Daily: the digest of the day's alerts for sellers who want one message a day."""
     return {"notifications": len(notifications_send_digests())}
 
 
-@shared_task(name="monitoring.tasks.notifications_sweep_task")
+@recorded_task(type="sweep_notifications")
 def notifications_sweep_task():
     """Periodic: enqueue again the deliveries whose task was lost, so no message waits forever."""
     return {"requeued": len(notifications_sweep())}
 
 
-@shared_task(name="monitoring.tasks.prune_task")
+@recorded_task(type="prune")
 def prune_task():
     """Daily: remove jobs, notifications and audit rows older than the retention policy."""
     return retention_prune()

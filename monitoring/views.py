@@ -2,11 +2,11 @@ import json
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Avg, Count, Q
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -20,11 +20,10 @@ from accounts.decorators import reauthentication_required
 from accounts.devices import device_label
 from catalog.models import Product, ProxyPool
 from catalog.services import products_due
-from config.celery import app as celery_app
 from config.csv_export import csv_response
 from marketplaces.models import ListingStatus
 
-from . import analytics, preferences, records
+from . import analytics, health, preferences, records
 from .analytics import PERIOD_DAYS
 from .forms import CUSTOM, AlertSettingsForm, AuditLogFilter, ChannelForm, PeriodForm
 from .models import AlertSettings, AlertType, AuditLog, Channel, Job, JobStatus, Notification
@@ -40,22 +39,19 @@ ALERT_FILTERS = {"open": "Open", "unread": "Unread", "all": "All, including clea
 
 @require_GET
 def healthz(request):
-    """Database and broker health, for load balancers and compose healthchecks."""
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"error: {type(exc).__name__}"
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    """Database, broker and cache health within 1 s, for load balancers and compose healthchecks.
+
+    200 while the database and the broker answer ("degraded" when only the cache is down: pages
+    are still served without it); 503 otherwise.
+    """
+    checks = health.health_checks()
+    if all(value == health.OK for value in checks.values()):
+        status = "ok"
+    elif checks["database"] == health.OK and checks["broker"] == health.OK:
+        status = "degraded"
+    else:
+        status = "error"
+    return JsonResponse({"status": status, **checks}, status=503 if status == "error" else 200)
 
 
 def _template(request, page: str, partial: str) -> str:
@@ -289,6 +285,9 @@ def job_retry(request, pk):
         messages.error(request, JOB_NOT_RETRYABLE)
         return redirect(job)
     new_job = records.job_retry(job)
+    if records.job_unavailable(new_job):
+        messages.error(request, records.BACKGROUND_UNAVAILABLE)
+        return redirect(job)
     messages.success(request, JOB_RETRIED)
     return redirect(new_job)
 
@@ -412,9 +411,14 @@ def notification_settings(request):
     if not changes:
         messages.info(request, SETTINGS_UNCHANGED)
     else:
-        preferences.alert_settings_update(
-            alert_settings=alert_settings, changes=changes, acting_user=request.user, request=request
-        )
+        try:
+            preferences.alert_settings_update(
+                alert_settings=alert_settings, changes=changes, acting_user=request.user, request=request
+            )
+        except preferences.AlertSettingsError as exc:
+            for name, message in exc.errors.items():
+                form.add_error(name, message)
+            return _notification_settings_page(request, settings_form=form)
         messages.success(request, SETTINGS_SAVED)
     return redirect("monitoring:notification_settings")
 
@@ -573,5 +577,16 @@ def service_health(request):
         "failed_notifications": failed_notifications.select_related("user")[:HEALTH_LIST_LIMIT],
         "overdue_count": products_due(now - STALE_GRACE).count(),
         "stale_grace_hours": int(STALE_GRACE.total_seconds() // 3600),
+        "workers": health.worker_heartbeats(now=now),
+        "heartbeat_seconds": settings.WORKER_HEARTBEAT_SECONDS,
+        "silent_minutes": settings.WORKER_HEARTBEAT_SECONDS * health.SILENT_AFTER_BEATS // 60,
+        **_queue_context(),
     }
     return TemplateResponse(request, "monitoring/service_health.html", context)
+
+
+def _queue_context() -> dict:
+    try:
+        return {"queue_length": health.queue_length(), "queue_error": ""}
+    except Exception as exc:  # noqa: BLE001 - the broker being down is what this page shows
+        return {"queue_length": None, "queue_error": f"error: {type(exc).__name__}"}

@@ -39,4 +39,5 @@ if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$wanted" ]; then
     echo "$wanted" >"$stamp_file"
 fi
 
-mkdir -p var/broker var/broker-processed var/cache var/log
+VAR_DIR=${VAR_DIR:-var}
+mkdir -p "$VAR_DIR/broker" "$VAR_DIR/broker-processed" "$VAR_DIR/cache" "$VAR_DIR/log"

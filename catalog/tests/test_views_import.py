@@ -1,15 +1,23 @@
 """Importing products from a CSV file: whole-file problems on the form, row problems in the report."""
 
+import codecs
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 
 from catalog.forms import CSV_NO_ROWS, CSV_TOO_LARGE
 from catalog.models import Product
 from catalog.services import (
+    CSV_CELL_TOO_LONG,
     CSV_EMPTY_ROW,
     CSV_NO_HEADER,
     CSV_NOT_TEXT,
+    CSV_NOT_UTF8,
+    CSV_NUL,
+    CSV_QUOTE_SPANS_LINES,
+    CSV_UNCLOSED_QUOTE,
     CSV_WRONG_COLUMNS,
     LIMIT_REACHED_MESSAGE,
     csv_rows_parse,
@@ -61,17 +69,47 @@ def test_the_example_file_is_one_the_import_accepts(seller_client):
     ("content", "message"),
     [
         (b"link,price\nhttps://www.amazon.com/dp/B00FLYWNYQ,10\n", CSV_WRONG_COLUMNS.format(found="link, price")),
-        (b"url\nhttps://www.amazon.com/dp/B00FLYWNYQ?caf\xe9\n", CSV_NOT_TEXT),
+        (b"url\nhttps://www.amazon.com/dp/B00FLYWNYQ?caf\xe9\n", CSV_NOT_UTF8.format(row=2)),
+        ("url,note\nB00FLYWNYQ,café\n".encode() + b"B07H57DNVV,caf\xe9\n", CSV_NOT_UTF8.format(row=3)),
+        (codecs.BOM_UTF16_LE + "asin\nB00FLYWNYQ\n".encode("utf-16-le") + b"\x00", CSV_NOT_TEXT),
+        ("asin\nB00FLYWNYQ\n".encode("utf-16-le"), CSV_NUL.format(row=1)),
+        (b"asin,note\nB00FLYWNYQ,ok\nB07H57DNVV,bad\x00note\n", CSV_NUL.format(row=3)),
+        (
+            b"asin,note\nB00FLYWNYQ,ok\nB07H57DNVV," + b"x" * 140_000 + b"\n",
+            CSV_CELL_TOO_LONG.format(row=3, limit="131,072"),
+        ),
+        (
+            b'asin,note\nB00FLYWNYQ,a\nB07H57DNVV,b\nB01LW7X0JJ,c\n"B0000001,d\nB0000002,e\n',
+            CSV_UNCLOSED_QUOTE.format(row=5),
+        ),
+        (b'asin,note\nB00FLYWNYQ,"a\n' + b"B0000002,e\n" * 30_000, CSV_UNCLOSED_QUOTE.format(row=2)),
+        (
+            b'asin,note\nB00FLYWNYQ,a\n"B07H57DNVV,b\nB01LW7X0JJ",c\nB0000001,d\n',
+            CSV_QUOTE_SPANS_LINES.format(row=3, end=4),
+        ),
         (b"", CSV_NO_HEADER),
         (b"url,note\n", CSV_NO_ROWS),
     ],
-    ids=["wrong columns", "not utf-8", "empty", "header only"],
+    ids=[
+        "wrong columns",
+        "not utf-8",
+        "mixed encodings",
+        "broken utf-16",
+        "utf-16 without its byte-order mark",
+        "a NUL byte",
+        "a cell over the csv module's limit",
+        "an unclosed quote",
+        "an unclosed quote past the cell limit",
+        "a quote closed lines later",
+        "empty",
+        "header only",
+    ],
 )
-def test_an_unusable_file_is_refused_on_the_form_and_nothing_is_created(seller_client, content, message):
+def test_an_unusable_file_is_refused_on_the_form_naming_the_row_and_nothing_is_created(seller_client, content, message):
     response = post_csv(seller_client, content)
 
     assert response.status_code == 200
-    assert message in response.content.decode()
+    assert escape(message) in response.content.decode()
     assert not Job.objects.exists()
     assert not Product.objects.exists()
 

@@ -203,3 +203,29 @@ def test_staff_use_the_admin_under_the_same_policy(browser_page, django_user_mod
     ):
         visit(page, path, f"{number:02d}-admin{path.replace('/admin', '').replace('/', '-').rstrip('-')}")
     assert page.problems == []
+
+
+def test_refresh_now_with_the_broker_down_shows_the_message_in_place(browser_page, broker_down):
+    from accounts.tests.factories import UserFactory
+    from catalog.tests.factories import ProductFactory
+    from monitoring.records import BACKGROUND_UNAVAILABLE
+
+    page = browser_page
+    seller = UserFactory(email="outage@example.com")
+    product = ProductFactory(title="Blue kettle", images=[])  # no picture from a host this machine cannot reach
+    seller.tracked_products.add(product)
+    page.goto(page.base + "/accounts/login/")
+    page.fill("input[name=username]", "outage@example.com")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+
+    page.goto(f"{page.base}/products/{product.pk}/")
+    page.click("text=Refresh now")
+    page.wait_for_selector("#refresh-status .message-error", timeout=10000)
+
+    assert BACKGROUND_UNAVAILABLE in page.inner_text("#refresh-status")
+    assert page.locator("#htmx-error").is_hidden()  # shown in place, not as "something went wrong"
+    shoot(page, "30-refresh-now-broker-down")
+    # The 503 itself is the expected answer; nothing else went wrong.
+    assert [problem for problem in page.problems if "503" not in problem] == []

@@ -40,7 +40,10 @@ from .performance import (
 from .pushing import automatic_push_block
 from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, rates_refresh
 from .stores import (
+    MAX_BELOW_DEFAULT,
     PRICING_FIELDS,
+    PRICING_LIMITS,
+    REPRICE_JOB_TYPE,
     STORE_SETTING_FIELDS,
     FeeDefaults,
     StoreSettingsError,
@@ -49,6 +52,8 @@ from .stores import (
     store_disconnect,
     store_fee_defaults,
     store_mark_needs_reauth,
+    store_pricing_check,
+    store_pricing_problems,
     store_publish_defaults_fetch,
     store_set_automation_paused,
     store_settings_update,
@@ -57,7 +62,12 @@ from .sync import StoreSync, store_sync, store_sync_skip_reason
 
 __all__ = [
     "ALREADY_LISTED_MESSAGE",
+    "MAX_BELOW_DEFAULT",
     "PRICING_FIELDS",
+    "PRICING_LIMITS",
+    "REPRICE_JOB_TYPE",
+    "store_pricing_check",
+    "store_pricing_problems",
     "STORE_SETTING_FIELDS",
     "StoreSettingsError",
     "automation_switch_set",

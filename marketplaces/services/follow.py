@@ -37,7 +37,7 @@ from marketplaces.clients import (
 )
 from marketplaces.models import AutomationSwitch, Listing, ListingStatus, LowMarginAction, StatusReason
 from marketplaces.pricing import Quote, listing_quantity, listing_quote, quote_for_price
-from monitoring.records import alert_clear, alert_raise, audit_record
+from monitoring.records import alert_clear, alert_raise, audit_record, task_enqueue
 
 from .pushing import (
     HELD_BUSY,
@@ -728,7 +728,5 @@ def _retry_later(*, product_id: int, plans: list[Plan], attempt: int) -> None:
 
     countdown = int(max(waits))
     transaction.on_commit(
-        lambda: listings_follow_task.apply_async(
-            args=(product_id,), kwargs={"attempt": attempt + 1}, countdown=countdown
-        )
+        lambda: task_enqueue(listings_follow_task, product_id, attempt=attempt + 1, countdown=countdown)
     )

@@ -44,6 +44,15 @@ PRICE_UNKNOWN_REASON = "the supplier's price is not known yet"
 NOT_CONVERTIBLE_REASON = "the supplier's price in {source} cannot be converted to {target}: no exchange rate is kept"
 BELOW_MINIMUM_REASON = "margin {margin}% is under the store minimum {minimum}%"
 NEGATIVE_PRICE_MESSAGE = "A price cannot be negative."
+PRICE_LOCK_MAX = Decimal("1000000")
+PRICE_LOCK_RANGE = "A locked price is an amount above 0 and up to 1000000."
+
+
+def price_lock_allowed(price) -> bool:
+    """Whether a seller may fix a listing at this price (0 gives the goods away; the rest is a typo)."""
+    return Decimal("0") < Decimal(price) <= PRICE_LOCK_MAX
+
+
 DEMO_PUBLISH_MESSAGE = "Demo stores are not connected to a marketplace: nothing was published."
 RECONNECT_MESSAGE = "Connect the store again before changing its listings."
 NOTHING_TO_SELL_MESSAGE = "Nothing to list: the supplier has no stock to sell."
@@ -182,6 +191,8 @@ def listing_create(
         raise ListingError(ALREADY_LISTED_MESSAGE.format(store=store))
     if price is not None and Decimal(price) < 0:
         raise ListingError(NEGATIVE_PRICE_MESSAGE)
+    if price_locked and price is not None and not price_lock_allowed(price):
+        raise ListingError(PRICE_LOCK_RANGE)
     preview = listing_preview(product, store, price=price)
     if preview.price is None:
         raise ListingError(NO_PRICE_MESSAGE.format(reason=preview.message))
@@ -520,6 +531,8 @@ def listing_set_price_lock(
         price = Decimal(price)
         if price < 0:
             raise ListingActionError(NEGATIVE_PRICE_MESSAGE)
+    if locked and not price_lock_allowed(price if price is not None else listing.price):
+        raise ListingActionError(PRICE_LOCK_RANGE)
     old = {"price_locked": listing.price_locked, "price": listing.price}
     if price is not None and price != listing.price and listing.status in (ListingStatus.ACTIVE, ListingStatus.PAUSED):
         store = listing.store_account

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from marketplaces.clients import NEEDS_REAUTH_MESSAGE, MarketplaceError, TokenSet, adapter_for, apply_tokens
 from marketplaces.models import AutomationSwitch, StoreAccount
-from monitoring.records import alert_clear, alert_raise, audit_record
+from monitoring.records import alert_clear, alert_raise, audit_record, job_start, task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,8 @@ def store_connect_finish(*, store: StoreAccount, tokens: TokenSet, acting_user, 
     )
     from marketplaces.tasks import store_pending_push_task
 
-    transaction.on_commit(lambda: store_pending_push_task.delay(store.pk))  # what waited for the connection
+    # What waited for the connection (with the broker down, the hourly push sends it).
+    transaction.on_commit(lambda: task_enqueue(store_pending_push_task, store.pk))
     return store
 
 
@@ -222,7 +223,7 @@ def store_set_automation_paused(*, store: StoreAccount, paused: bool, acting_use
     if not paused:
         from marketplaces.tasks import store_pending_push_task
 
-        transaction.on_commit(lambda: store_pending_push_task.delay(store.pk))
+        transaction.on_commit(lambda: task_enqueue(store_pending_push_task, store.pk))
     return store
 
 
@@ -244,6 +245,45 @@ PRICING_FIELDS = (
     "low_margin_action",
 )
 STORE_SETTING_FIELDS = ("account_name", "publish_defaults", *PRICING_FIELDS)
+REPRICE_JOB_TYPE = "reprice_store"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The values a pricing setting may take: from `low` to `high` (`high` itself only if `inclusive`)."""
+
+    low: Decimal
+    high: Decimal
+    message: str
+    inclusive: bool = True
+
+    def allows(self, value) -> bool:
+        value = Decimal(value)
+        return self.low <= value and (value <= self.high if self.inclusive else value < self.high)
+
+
+# The allowed ranges, said by the form where they are typed and checked again here; the database's
+# constraints are only the last guard. With markups from 0 every price covers cost and fees.
+PRICING_LIMITS = {
+    "markup_percent": Limit(
+        Decimal("0"), Decimal("1000"), "Markup is a percentage from 0 to 1000 (below 0, listings sell below cost)."
+    ),
+    "markup_fixed": Limit(Decimal("0"), Decimal("10000"), "The fixed markup is an amount from 0 to 10000."),
+    "fee_percent": Limit(
+        Decimal("0"), Decimal("100"), "Fees are a percentage from 0 up to (not including) 100.", inclusive=False
+    ),
+    "fee_fixed": Limit(Decimal("0"), Decimal("1000"), "The fixed fee is an amount from 0 to 1000."),
+    "min_margin_percent": Limit(Decimal("0"), Decimal("90"), "The minimum margin is a percentage from 0 to 90."),
+    "price_ending": Limit(Decimal("0"), Decimal("0.99"), "A price ending is cents: from 0.00 to 0.99."),
+    "default_quantity": Limit(Decimal("0"), Decimal("10000"), "The quantity listed is a number from 0 to 10000."),
+    "max_quantity": Limit(Decimal("1"), Decimal("10000"), "The maximum quantity is a number from 1 to 10000."),
+    "safety_buffer": Limit(Decimal("0"), Decimal("10000"), "The safety buffer is a number from 0 to 10000."),
+    "min_supplier_stock": Limit(
+        Decimal("0"), Decimal("10000"), "The minimum supplier stock is a number from 0 to 10000."
+    ),
+}
+MAX_BELOW_DEFAULT = "The maximum quantity cannot be below the quantity listed when stock is unknown."
+PRICING_UNUSABLE = "The store's pricing settings cannot be used, so nothing was repriced: {problems}"
 
 
 class StoreSettingsError(Exception):
@@ -252,28 +292,62 @@ class StoreSettingsError(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items()))
         self.errors = errors
+        self.message = " ".join(message for messages in errors.values() for message in messages)
+
+
+def store_pricing_problems(values: dict) -> dict[str, list[str]]:
+    """What is wrong with these pricing settings (field → messages); empty when they may be used.
+
+    `values` maps setting names to values; missing or empty ones are not checked.
+    """
+    problems: dict[str, list[str]] = {}
+    for name, limit in PRICING_LIMITS.items():
+        value = values.get(name)
+        if value is not None and value != "" and not limit.allows(value):
+            problems.setdefault(name, []).append(limit.message)
+    default, maximum = values.get("default_quantity"), values.get("max_quantity")
+    if default is not None and maximum is not None and "max_quantity" not in problems and maximum < default:
+        problems.setdefault("max_quantity", []).append(MAX_BELOW_DEFAULT)
+    return problems
+
+
+def store_pricing_check(store: StoreAccount) -> None:
+    """Raise StoreSettingsError (its message says what to fix) unless the store's saved pricing
+    settings may price listings: work that reprices checks again, whatever wrote the row."""
+    problems = store_pricing_problems({name: getattr(store, name) for name in PRICING_FIELDS})
+    if problems:
+        error = StoreSettingsError(problems)
+        error.message = PRICING_UNUSABLE.format(problems=error.message)
+        raise error
 
 
 def store_settings_update(*, store: StoreAccount, changes: dict, acting_user, request=None) -> StoreAccount:
     """Change a store's pricing and publishing settings (validated, audited).
 
     When a pricing setting changed, the store's live listings are repriced by the new rules
-    (after commit, as a task; subject to the automation switches like any automatic change).
+    (after commit, as a Job of the seller's, `store.reprice_job`; subject to the automation
+    switches like any automatic change). Settings out of their range (PRICING_LIMITS) raise
+    StoreSettingsError and change nothing.
     """
     unknown = set(changes) - set(STORE_SETTING_FIELDS)
     if unknown:
         raise ValueError(f"Not a store setting: {', '.join(sorted(unknown))}")
+    store.reprice_job = None
     old = {name: getattr(store, name) for name in changes}
     for name, value in changes.items():
         setattr(store, name, value)
     if "currency" in changes and store.currency:
         store.currency = store.currency.upper()
+    problems = store_pricing_problems({name: getattr(store, name) for name in PRICING_FIELDS})
     try:
         store.full_clean(exclude=[f.name for f in store._meta.fields if f.name not in changes])
     except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            problems.setdefault(name, []).extend(m for m in messages if m not in problems.get(name, []))
+    if problems:
         for name, value in old.items():
             setattr(store, name, value)
-        raise StoreSettingsError(exc.message_dict) from exc
+        raise StoreSettingsError(problems)
     changed = [name for name in changes if getattr(store, name) != old[name]]
     if not changed:
         return store
@@ -291,7 +365,9 @@ def store_settings_update(*, store: StoreAccount, changes: dict, acting_user, re
         if set(changed) & set(PRICING_FIELDS):
             from marketplaces.tasks import store_reprice_task
 
-            transaction.on_commit(lambda: store_reprice_task.delay(store.pk))
+            store.reprice_job = job_start(
+                store_reprice_task, type=REPRICE_JOB_TYPE, user=store.user, params={"store_id": store.pk}
+            )
     return store
 
 
@@ -310,5 +386,5 @@ def automation_switch_set(*, pushes_paused: bool, reason: str = "") -> Automatio
     if was_paused and not pushes_paused:
         from marketplaces.tasks import store_pending_push_task
 
-        transaction.on_commit(lambda: store_pending_push_task.delay())
+        transaction.on_commit(lambda: task_enqueue(store_pending_push_task))
     return switch

@@ -156,6 +156,19 @@ def test_a_signed_deletion_forgets_that_ebay_users_stores(client, ebay_key, ebay
     assert key_route.calls.last.request.headers["Authorization"] == "Bearer v^1.1#i^1#app-token"
 
 
+def test_a_signed_deletion_is_handled_while_the_cache_is_down(client, ebay_key, ebay_keys, user, cache_down):
+    store = StoreAccountFactory(user=user, marketplace="ebay", account_name="blue-kettles")
+    body = notification()
+
+    for _ in range(2):  # the key cannot be kept: it is fetched again each time
+        response = post_notification(client, body, signature_header(ebay_key, body))
+        assert response.status_code == 204
+
+    store.refresh_from_db()
+    assert store.account_name == DELETED_EBAY_ACCOUNT_NAME and not store.is_connected
+    assert ebay_keys[1].call_count == 2
+
+
 def test_the_public_key_is_fetched_once_and_cached(client, ebay_key, ebay_keys):
     token_route, key_route = ebay_keys
     for name in ("first-user", "second-user"):

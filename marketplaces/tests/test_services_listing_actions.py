@@ -12,7 +12,7 @@ from marketplaces.services import (
     listing_resume,
     listing_set_price_lock,
 )
-from marketplaces.services.listings import RESUME_BLOCK_REASONS, RESUME_BLOCKED_MESSAGE
+from marketplaces.services.listings import PRICE_LOCK_RANGE, RESUME_BLOCK_REASONS, RESUME_BLOCKED_MESSAGE
 from marketplaces.tests.doubles import (
     EbayDouble,
     audit_rows,
@@ -98,6 +98,17 @@ def test_a_marketplace_refusal_of_a_seller_action_is_shown(ebay, active):
     assert error.value.message == "The listing cannot be revised now."
     assert active.status == "active" and active.last_error == "The listing cannot be revised now."
     assert not audit_rows(active).exists()
+
+
+@pytest.mark.parametrize("price", [Decimal("0"), Decimal("1000000.01")])
+def test_a_price_lock_of_zero_or_an_absurd_price_is_refused_and_nothing_is_sent(ebay, active, price):
+    with pytest.raises(ListingActionError) as error:
+        listing_set_price_lock(active, locked=True, price=price, acting_user=active.user)
+
+    assert error.value.message == PRICE_LOCK_RANGE
+    assert ebay.bulk_bodies == []
+    active.refresh_from_db()
+    assert not active.price_locked and active.price == Decimal("30.99")
 
 
 def test_locking_a_new_price_sends_it_and_unlocking_reprices(ebay, active):

@@ -16,7 +16,7 @@ from marketplaces.services import (
     listing_preview,
     listing_publish,
 )
-from marketplaces.services.listings import NOT_CONVERTIBLE_REASON
+from marketplaces.services.listings import NOT_CONVERTIBLE_REASON, PRICE_LOCK_RANGE
 from marketplaces.tests.doubles import (
     EBAY_INV,
     audit_rows,
@@ -121,6 +121,16 @@ def test_create_with_the_sellers_own_price_and_lock(store, product):
         acting_user=store.user,
     )
     assert (listing.price, listing.price_locked, listing.quantity_available) == (Decimal("27.50"), True, 3)
+
+
+def test_a_listing_locked_at_a_price_of_zero_is_refused(store, product):
+    with pytest.raises(ListingError) as error:
+        listing_create(
+            user=store.user, product=product, store=store, price=Decimal("0"), price_locked=True, acting_user=store.user
+        )
+
+    assert error.value.message == PRICE_LOCK_RANGE
+    assert not store.listings.exists()
 
 
 # --- Publish --------------------------------------------------------------------------------

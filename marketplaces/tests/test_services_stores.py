@@ -21,7 +21,7 @@ from marketplaces.services import (
     store_mark_needs_reauth,
     store_settings_update,
 )
-from marketplaces.services.stores import DEFAULTS_UNAVAILABLE_MESSAGE
+from marketplaces.services.stores import DEFAULTS_UNAVAILABLE_MESSAGE, PRICING_LIMITS
 from marketplaces.tests.doubles import (
     EBAY_API,
     SHOP,
@@ -35,7 +35,7 @@ from marketplaces.tests.doubles import (
 )
 from marketplaces.tests.factories import StoreAccountFactory
 from marketplaces.tests.spec import spec_route
-from monitoring.models import Alert, AuditLog
+from monitoring.models import Alert, AuditLog, Job
 
 pytestmark = pytest.mark.django_db
 
@@ -191,14 +191,28 @@ def test_a_pricing_change_is_audited_and_reprices_the_stores_listings(api, djang
     assert row.new_value == {"markup_percent": "50.00", "account_name": "Main"}
 
 
-def test_invalid_settings_are_refused_and_nothing_changes():
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("fee_percent", Decimal("100")),
+        ("markup_percent", Decimal("-150")),
+        ("markup_percent", Decimal("-50")),
+        ("markup_fixed", Decimal("-5")),
+        ("min_margin_percent", Decimal("120")),
+    ],
+)
+def test_settings_out_of_range_are_refused_by_the_service_and_nothing_changes(field, value):
     store = StoreAccountFactory(marketplace="ebay")
+    before = getattr(store, field)
+
     with pytest.raises(StoreSettingsError) as error:
-        store_settings_update(store=store, changes={"fee_percent": Decimal("100")}, acting_user=store.user)
-    assert error.value.errors
+        store_settings_update(store=store, changes={field: value}, acting_user=store.user)
+
+    assert PRICING_LIMITS[field].message in error.value.errors[field]
     store.refresh_from_db()
-    assert store.fee_percent == Decimal("13.25")
+    assert getattr(store, field) == before
     assert not AuditLog.objects.filter(action="settings_updated").exists()
+    assert not Job.objects.exists()  # nothing repriced
 
 
 def test_switching_pushes_back_on_sends_what_was_held(api, django_capture_on_commit_callbacks):

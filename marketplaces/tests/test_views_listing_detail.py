@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.tests.factories import PriceHistoryFactory
 from marketplaces.models import ExchangeRate
 from marketplaces.services import listing_create
+from marketplaces.services.listings import PRICE_LOCK_RANGE
 from marketplaces.tests.doubles import EBAY_INV, ebay_error, ebay_store, isolated_cache, supplier_product
 from marketplaces.tests.factories import ListingFactory, MarketplaceDataFactory
 from marketplaces.tests.spec import spec_route
@@ -181,6 +182,17 @@ def test_a_negative_locked_price_comes_back_with_the_reason(seller_client, pendi
     )
     page = response.content.decode()
     assert response.status_code == 200 and "A price cannot be negative." in page and 'value="-3"' in page
+    pending.refresh_from_db()
+    assert not pending.price_locked
+
+
+def test_a_price_lock_of_zero_comes_back_with_the_allowed_range(seller_client, pending):
+    response = seller_client.post(
+        reverse("marketplaces:listing_price_lock", args=[pending.pk]), {"locked": "on", "price": "0"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200 and PRICE_LOCK_RANGE in page and 'value="0"' in page
     pending.refresh_from_db()
     assert not pending.price_locked
 

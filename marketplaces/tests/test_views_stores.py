@@ -7,10 +7,12 @@ from decimal import Decimal
 import pytest
 import respx
 from django.urls import reverse
+from django.utils.html import escape
 
 from catalog.tests.factories import ProductFactory
 from marketplaces.forms import SETTINGS_FIELDS, StorePricingForm
 from marketplaces.models import StoreAccount
+from marketplaces.services import MAX_BELOW_DEFAULT, PRICING_LIMITS
 from marketplaces.tests.doubles import EBAY_API, ebay_account_defaults, isolated_cache
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
 from marketplaces.tests.spec import spec_route
@@ -88,6 +90,28 @@ def test_the_preview_of_bad_input_asks_to_fix_it(seller_client, store):
     assert "Fix the settings marked above" in html.decode()
 
 
+def test_the_preview_of_a_negative_markup_says_why_it_is_refused_and_shows_the_loss(seller_client, store):
+    typed = settings_data(store, markup_percent="-50", markup_fixed="0", fee_percent="10", fee_fixed="0")
+
+    response = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="pricing-preview"')
+    assert escape(PRICING_LIMITS["markup_percent"].message) in html
+    # 10 × 0.5 = 5.00; ÷ 0.9 = 5.56 → 5.99; fees 0.60; profit 5.99 − 0.60 − 10 = −4.61
+    assert preview_cells(html)[0] == {"price": "5.99", "fees": "0.60", "profit": "-4.61", "margin": "-76.96%"}
+
+
+def test_the_preview_of_a_markup_under_minus_100_shows_a_price_under_zero(seller_client, store):
+    ListingFactory(store_account=store, product=ProductFactory(price=Decimal("20.00"), currency="USD"))
+    typed = settings_data(store, markup_percent="-150")
+
+    response = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert all(cells["price"].startswith("-") for cells in preview_cells(response.content.decode()))
+
+
 def test_the_preview_without_htmx_is_the_whole_page_with_the_typed_values(seller_client, store):
     typed = settings_data(store, markup_percent="55.5")
     response = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed)
@@ -112,20 +136,29 @@ def test_saving_settings_changes_the_store_and_is_audited(seller_client, store):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("fee_percent", "100", "from 0 up to"),
+        ("fee_percent", "100", PRICING_LIMITS["fee_percent"].message),
         ("markup_percent", "lots", "Enter a number."),
-        ("fee_fixed", "-1", "cannot be negative"),
-        ("max_quantity", "0", "cannot be below"),
+        ("markup_percent", "-150", PRICING_LIMITS["markup_percent"].message),
+        ("markup_percent", "-50", PRICING_LIMITS["markup_percent"].message),
+        ("markup_percent", "5000", PRICING_LIMITS["markup_percent"].message),
+        ("markup_fixed", "-5", PRICING_LIMITS["markup_fixed"].message),
+        ("markup_fixed", "250000", PRICING_LIMITS["markup_fixed"].message),
+        ("fee_fixed", "-1", PRICING_LIMITS["fee_fixed"].message),
+        ("min_margin_percent", "95", PRICING_LIMITS["min_margin_percent"].message),
+        ("max_quantity", "0", PRICING_LIMITS["max_quantity"].message),
+        ("default_quantity", "20", MAX_BELOW_DEFAULT),
     ],
 )
-def test_bad_settings_come_back_with_the_input_and_the_reason(seller_client, store, field, value, message):
+def test_bad_settings_come_back_with_the_input_and_the_allowed_range(seller_client, store, field, value, message):
     response = seller_client.post(
         reverse("marketplaces:store_settings", args=[store.pk]),
         settings_data(store, **{field: value, "account_name": "Typed name"}),
     )
 
     html = response.content.decode()
-    assert response.status_code == 200 and message in html
+    form = response.context["pricing_form"]
+    assert response.status_code == 200
+    assert message in [error for errors in form.errors.values() for error in errors]
     assert f'value="{value}"' in html and 'value="Typed name"' in html
     assert StoreAccount.objects.get(pk=store.pk).account_name == "blue-kettles"
     assert not AuditLog.objects.filter(action="settings_updated").exists()

@@ -41,6 +41,7 @@ from marketplaces.services import (
     listings_publish_start,
 )
 from monitoring.models import AuditLog
+from monitoring.records import BACKGROUND_UNAVAILABLE, job_unavailable
 
 from ._common import PAGE_SIZE, hx_target, is_htmx, partial_template, safe_next
 
@@ -190,6 +191,9 @@ def listing_bulk(request):
             messages.warning(request, NOTHING_TO_PUBLISH_MESSAGE)
             return redirect(back)
         job = listings_publish_start(user=request.user, listing_ids=pending)
+        if job_unavailable(job):
+            messages.error(request, BACKGROUND_UNAVAILABLE)
+            return redirect(back)
         messages.info(request, PUBLISH_STARTED_MESSAGE.format(count=len(pending)))
         return redirect("monitoring:job_detail", pk=job.pk)
     service, _, label = ACTIONS[action]
@@ -408,6 +412,9 @@ def _publish_and_redirect(request, listing):
         services.listing_publish(listing, acting_user=request.user, request=request)
     except Retryable:
         job = listings_publish_start(user=request.user, listing_ids=[listing.pk])
+        if job_unavailable(job):
+            messages.error(request, BACKGROUND_UNAVAILABLE)
+            return redirect(listing)
         messages.info(request, PUBLISH_WAITING_MESSAGE.format(marketplace=store.get_marketplace_display()))
         return redirect("monitoring:job_detail", pk=job.pk)
     if listing.status == ListingStatus.ACTIVE:

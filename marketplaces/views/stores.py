@@ -41,7 +41,7 @@ from marketplaces.services import (
 from marketplaces.services.stores import STORE_AUTH_ALERT, store_subject
 from marketplaces.services.sync import store_sync_skip_reason
 from marketplaces.tasks import store_sync_task
-from monitoring.records import alert_raise, audit_record, job_start
+from monitoring.records import BACKGROUND_UNAVAILABLE, alert_raise, audit_record, job_start, job_unavailable
 
 from ._common import PAGE_SIZE, is_htmx, partial_template
 
@@ -74,6 +74,10 @@ APP_NOT_CONFIGURED_MESSAGE = (
 DISCONNECTED_MESSAGE = "{store} is disconnected: its tokens are deleted and nothing is sent to it any more."
 SETTINGS_SAVED_MESSAGE = "Settings saved. Live listings on this store are repriced by the new settings."
 SETTINGS_UNCHANGED_MESSAGE = "Nothing changed."
+SETTINGS_SAVED_NOT_REPRICED_MESSAGE = (
+    f"Settings saved, but your live listings were not repriced. {BACKGROUND_UNAVAILABLE} "
+    "Then retry the failed reprice job on the Jobs page."
+)
 FEE_DEFAULTS_APPLIED_MESSAGE = "The documented {marketplace} fees are now this store's fees."
 PUBLISH_DEFAULTS_SAVED_MESSAGE = "Publishing defaults saved."
 PUBLISH_DEFAULTS_FETCHED_MESSAGE = "{marketplace} gave: {keys}. Values you had already set are kept."
@@ -236,9 +240,21 @@ def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_f
         fee_defaults = store_fee_defaults(store.marketplace)
     except ValueError:
         fee_defaults = None
-    preview_rows, preview_invalid, preview_currency = [], False, store.currency
+    preview_rows, preview_invalid, preview_errors, preview_currency = [], False, [], store.currency
     if pricing_form.is_bound and not pricing_form.is_valid():
+        # Say why, and what the typed values would give (a markup under 0 sells below cost).
         preview_invalid = True
+        preview_errors = [
+            (pricing_form.fields[name].label if name in pricing_form.fields else "Settings", error)
+            for name, errors in pricing_form.errors.items()
+            for error in errors
+        ]
+        typed = pricing_form.typed_store(store)
+        try:
+            preview_rows = pricing_preview_rows(request, store, typed)
+        except ArithmeticError:  # e.g. fees of 100 %: no price exists
+            preview_rows = []
+        preview_currency = typed.currency
     else:
         preview_store = pricing_form.preview_store(store) if pricing_form.is_bound else store
         preview_rows = pricing_preview_rows(request, store, preview_store)
@@ -257,6 +273,7 @@ def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_f
         "fee_defaults": fee_defaults,
         "preview_rows": preview_rows,
         "preview_invalid": preview_invalid,
+        "preview_errors": preview_errors,
         "preview_currency": preview_currency,
     }
 
@@ -492,6 +509,12 @@ def _render_store_page(request, store, *, status=200, **forms):
     return response
 
 
+def _reprice_not_started(store: StoreAccount) -> bool:
+    """The settings were saved but the reprice Job they started could not reach a worker."""
+    job = getattr(store, "reprice_job", None)
+    return job is not None and job_unavailable(job)
+
+
 @login_required
 @require_POST
 def store_settings(request, pk):
@@ -506,7 +529,10 @@ def store_settings(request, pk):
             acting_user=request.user,
             request=request,
         )
-        messages.success(request, FEE_DEFAULTS_APPLIED_MESSAGE.format(marketplace=store.get_marketplace_display()))
+        if _reprice_not_started(store):
+            messages.warning(request, SETTINGS_SAVED_NOT_REPRICED_MESSAGE)
+        else:
+            messages.success(request, FEE_DEFAULTS_APPLIED_MESSAGE.format(marketplace=store.get_marketplace_display()))
         return redirect(f"{store.get_absolute_url()}#pricing")
     form = StorePricingForm(request.POST)
     if form.is_valid():
@@ -519,7 +545,10 @@ def store_settings(request, pk):
                     form.add_error(field if field in form.fields else None, error)
         else:
             changed = store.updated_at != before
-            messages.success(request, SETTINGS_SAVED_MESSAGE if changed else SETTINGS_UNCHANGED_MESSAGE)
+            if _reprice_not_started(store):
+                messages.warning(request, SETTINGS_SAVED_NOT_REPRICED_MESSAGE)
+            else:
+                messages.success(request, SETTINGS_SAVED_MESSAGE if changed else SETTINGS_UNCHANGED_MESSAGE)
             return redirect(f"{store.get_absolute_url()}#pricing")
     store.refresh_from_db()
     return _render_store_page(request, store, pricing_form=form)
@@ -565,6 +594,9 @@ def store_sync_now(request, pk):
         messages.error(request, SYNC_SKIPPED_MESSAGE.format(reason=skipped))
         return redirect(store)
     job = job_start(store_sync_task, type=SYNC_JOB_TYPE, user=request.user, params={"store_id": store.pk})
+    if job_unavailable(job):
+        messages.error(request, BACKGROUND_UNAVAILABLE)
+        return redirect(store)
     messages.success(request, SYNC_STARTED_MESSAGE.format(store=store))
     return redirect(job)
 

@@ -6,7 +6,14 @@ from django.urls import reverse
 from accounts.tests.helpers import reauthenticate
 from monitoring.forms import CHANNEL_DUPLICATE, EMAIL_INVALID, PHONE_INVALID, WEBHOOK_INVALID, WEBHOOK_UNRESOLVED
 from monitoring.models import AlertSettings, AuditLog, NotificationChannel
-from monitoring.preferences import WEBHOOK_SECRET_PREFIX, secret_masked
+from monitoring.preferences import (
+    THRESHOLD_LIMITS,
+    WEBHOOK_SECRET_PREFIX,
+    AlertSettingsError,
+    alert_settings_for,
+    alert_settings_update,
+    secret_masked,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,24 +65,38 @@ def test_saving_thresholds_changes_them_and_is_audited(seller_client, user):
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("field", "value", "message"),
     [
-        ("price_drop_percent", "0"),
-        ("price_drop_percent", "150"),
-        ("low_stock_quantity", "-1"),
-        ("min_margin_percent", "abc"),
+        ("price_drop_percent", "0", THRESHOLD_LIMITS["price_drop_percent"][2]),
+        ("price_drop_percent", "150", THRESHOLD_LIMITS["price_drop_percent"][2]),
+        ("low_stock_quantity", "-1", THRESHOLD_LIMITS["low_stock_quantity"][2]),
+        ("low_stock_quantity", "2000000", THRESHOLD_LIMITS["low_stock_quantity"][2]),
+        ("min_margin_percent", "100", THRESHOLD_LIMITS["min_margin_percent"][2]),
+        ("min_margin_percent", "abc", "Enter a number."),
     ],
 )
-def test_bad_thresholds_re_render_with_the_input_and_errors(seller_client, user, field, value):
+def test_bad_thresholds_re_render_with_the_input_and_the_allowed_range(seller_client, user, field, value, message):
     response = seller_client.post(PAGE, {**THRESHOLDS, field: value})
 
     assert response.status_code == 200
     form = response.context["settings_form"]
-    assert field in form.errors
+    assert form.errors[field] == [message]
     assert form[field].value() == value
     assert f'value="{value}"' in response.content.decode()
     assert AlertSettings.objects.get(user=user).price_drop_percent == Decimal("10")  # nothing saved
     assert not AuditLog.objects.filter(owner=user).exists()
+
+
+def test_the_service_refuses_thresholds_out_of_range_too(user):
+    alert_settings = alert_settings_for(user=user)
+
+    with pytest.raises(AlertSettingsError) as error:
+        alert_settings_update(
+            alert_settings=alert_settings, changes={"min_margin_percent": Decimal("150")}, acting_user=user
+        )
+
+    assert error.value.errors == {"min_margin_percent": THRESHOLD_LIMITS["min_margin_percent"][2]}
+    assert AlertSettings.objects.get(user=user).min_margin_percent == Decimal("10")
 
 
 # ---- Channels ------------------------------------------------------------------------------

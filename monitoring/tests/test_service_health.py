@@ -101,3 +101,67 @@ def test_overdue_products_are_those_due_an_hour_ago(admin_client, user):
 
     assert set(products_due(now - datetime.timedelta(hours=1))) == {overdue}
     assert context["overdue_count"] == 1
+
+
+# --- Workers and the queue ------------------------------------------------------------------
+
+
+def test_workers_are_listed_with_their_last_heartbeat_and_a_silent_one_is_marked(admin_client):
+    from monitoring.records import worker_heartbeat_record
+
+    now = timezone.now()
+    worker_heartbeat_record(hostname="celery@alive", pid=41, starting=True, now=now - datetime.timedelta(hours=2))
+    worker_heartbeat_record(hostname="celery@alive", pid=41, now=now - datetime.timedelta(seconds=30))
+    worker_heartbeat_record(hostname="celery@gone", pid=7, now=now - datetime.timedelta(minutes=20))
+    worker_heartbeat_record(hostname="celery@replaced", pid=3, now=now - datetime.timedelta(days=8))
+
+    response = admin_client.get(HEALTH)
+
+    workers = {worker.hostname: worker for worker in response.context["workers"]}
+    assert set(workers) == {"celery@alive", "celery@gone"}
+    assert not workers["celery@alive"].silent and workers["celery@gone"].silent
+    assert workers["celery@alive"].started_at < workers["celery@alive"].seen_at
+    page = response.content.decode()
+    assert "celery@alive" in page and "silent" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_length_counts_the_tasks_no_worker_took_yet(admin_client, settings):
+    import uuid
+
+    from config.celery import app
+    from monitoring.records import task_enqueue
+    from monitoring.tasks import prune_task
+
+    queue = f"health-{uuid.uuid4().hex[:8]}"  # parallel runs must not count each other's tasks
+    app.conf.update(task_always_eager=False, task_default_queue=queue)
+    try:
+        assert task_enqueue(prune_task) and task_enqueue(prune_task)
+        response = admin_client.get(HEALTH)
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)
+    finally:
+        app.conf.update(task_always_eager=True, task_default_queue="celery")
+
+    assert (response.context["queue_length"], response.context["queue_error"]) == (2, "")
+    assert 'id="health-queue"' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_worker_records_its_heartbeat():
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+    from monitoring.models import WorkerHeartbeat
+
+    queue = f"heartbeat-{uuid.uuid4().hex[:8]}"
+    app.conf.update(task_always_eager=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=10) as worker:
+            beat = WorkerHeartbeat.objects.get(hostname=worker.hostname)
+    finally:
+        app.conf.update(task_always_eager=True)
+
+    assert beat.started_at == beat.seen_at and beat.pid

@@ -8,6 +8,14 @@
     clearTimeout(toast._timer);
     toast._timer = setTimeout(function () { toast.hidden = true; }, 6000);
   }
+  // Background work could not be started (503): the answer is the fragment that says so; show it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status === 503 && xhr.getResponseHeader("X-Background-Unavailable")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr ? event.detail.xhr.status : "";
     showError(status === 404 ? "That item no longer exists." : "Something went wrong (" + status + "). Please reload the page.");
