@@ -331,14 +331,19 @@ def test_the_page_is_parsed_once_and_extruct_stays_off_the_fast_path(monkeypatch
     assert (len(parses), extruct_calls) == (1, [])
 
 
-def test_extruct_reads_what_the_fast_path_cannot():
+def test_microdata_itemref_is_read_on_the_fast_path(monkeypatch):
+    import extruct
+
+    extruct_calls = []
+    monkeypatch.setattr(extruct, "extract", lambda *a, **k: extruct_calls.append(1) or {})
     html = (
         '<div itemscope itemtype="http://schema.org/Product" itemref="o n"></div><span id="n" itemprop="name">Anvil'
         '</span><div id="o" itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
         '<meta itemprop="price" content="12.50"><meta itemprop="priceCurrency" content="USD"></div>'
     )
     result = extract(html, supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
-    assert (result.title, result.price, result.sources["price"]) == ("Anvil", Decimal("12.50"), "extruct")
+    assert (result.title, result.price, result.sources["price"]) == ("Anvil", Decimal("12.50"), "microdata")
+    assert extruct_calls == []
 
 
 @pytest.mark.parametrize("late_charset", [True, False], ids=["charset-after-title", "undeclared"])

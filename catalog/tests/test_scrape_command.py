@@ -58,6 +58,9 @@ def test_a_saved_page_prints_one_json_object_guessing_the_supplier_from_the_page
         "images": [],
         "url": "https://www.amazon.de/Widget/dp/B0WIDGET01",
         "asin": "B0WIDGET01",
+        "gtin": None,
+        "mpn": None,
+        "brand": None,
         "blocked": False,
     }
 
