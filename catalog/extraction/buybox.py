@@ -25,7 +25,7 @@ from . import keys
 from . import reading as sources
 from .document import collapse, node_text
 from .numbers import normalise_digits, parse_count, parse_price, parse_rating
-from .phrases import LOW_STOCK, is_add_to_cart, read_availability, says_not_new
+from .phrases import LOW_STOCK, is_add_to_cart, read_low_stock, says_not_new
 from .reading import Reading
 
 _BUY_BOX_CSS = (
@@ -48,9 +48,10 @@ _HIDDEN_CLASSES = frozenset(
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _ANCESTORS = 14
-_BUY_BOX_LEVELS = 6
-_BUY_BOX_CHARS = 6000  # raw text (whitespace included) of the largest buy box read
-_BUY_BOX_ELEMENTS = 80
+_BUY_BOX_LEVELS = 5
+_BUY_BOX_CHARS = 4000  # text of the largest element beside the buy button that is read
+_BUY_BOX_ELEMENTS = 60
+_NOT_CONTENT = frozenset({"-text", "-comment", "script", "style", "noscript", "template", "svg"})
 # A money amount as shops print it: with a currency sign or code before or after the number.
 _MONEY = re.compile(
     r"(?:(?:US|CA|AU|NZ|HK|S|R|C|A|MX)?\$|[€£¥￥₹₺₩]|\b[A-Z]{3}\b)\s?(\d[\d.,'’ ]*\d|\d)"
@@ -94,19 +95,21 @@ def is_hidden(node) -> bool:
 
 
 def _control_text(node) -> str:
-    attrs = node.attributes
+    attrs = node.attrs
     if node.tag == "input":
         return collapse(attrs.get("value") or "")
-    return node_text(node) or collapse(attrs.get("aria-label") or attrs.get("value") or "")
+    return collapse(node.text(deep=True, separator=" ")) or collapse(
+        attrs.get("aria-label") or attrs.get("value") or ""
+    )
 
 
 def _control_name(node) -> str:
-    attrs = node.attributes
+    attrs = node.attrs
     return " ".join(filter(None, (attrs.get("id"), attrs.get("name"), attrs.get("data-testid"))))
 
 
 def is_cart_control(node) -> bool:
-    return is_add_to_cart(_control_text(node), _control_name(node))
+    return is_add_to_cart(_control_text(node)) or is_add_to_cart(None, _control_name(node))
 
 
 def cart_control(controls):
@@ -122,24 +125,47 @@ def cart_control(controls):
 
 
 def scarcity_near(control):
-    """A low-stock statement (with its quantity) in the buy box around the add-to-cart control: the
-    largest ancestor (a few levels up) whose text is still short."""
-    container = control
+    """A low-stock statement (with its quantity) in the buy box around the add-to-cart control: in
+    the elements beside the control and beside its ancestors, a few levels up (each read on its
+    own, so that no large container's text is ever built)."""
+    node, budget = control, _BUY_BOX_ELEMENTS
     for _ in range(_BUY_BOX_LEVELS):
-        parent = container.parent
-        if parent is None or len(parent.text(deep=True)) > _BUY_BOX_CHARS:
-            break
-        container = parent
-    if container is control:
-        return None
-    for child in container.css("span, p, div, strong, b")[:_BUY_BOX_ELEMENTS]:
-        text = child.text(deep=True, separator=" ")
-        if len(text) > 300 or not any(ch.isdigit() for ch in text) or is_hidden(child):
-            continue
-        found = read_availability(text)
-        if found is not None and found.availability == LOW_STOCK:
-            return found
+        for sibling in (*_siblings(node, "prev"), *_siblings(node, "next")):
+            budget -= 1
+            if budget <= 0:
+                return None
+            text = _short_text(sibling, _BUY_BOX_CHARS)
+            if text is None or read_low_stock(text) is None or is_hidden(sibling):
+                continue
+            for child in [sibling, *sibling.css("span, p, div, strong, b, li")]:
+                child_text = child.text(deep=True, separator=" ")
+                found = read_low_stock(child_text) if len(child_text) <= 300 else None
+                if found is not None and found.availability == LOW_STOCK and not is_hidden(child):
+                    return found
+        node = node.parent
+        if node is None or node.tag in ("body", "html"):
+            return None
     return None
+
+
+def _short_text(node, limit: int) -> str | None:
+    """The node's text, or None when it is longer than `limit` (found out without building it)."""
+    total = 0
+    for part in node.traverse(include_text=True):
+        if part.is_text_node:
+            total += len(part.text_content or "")
+            if total > limit:
+                return None
+    return node.text(deep=True, separator=" ")
+
+
+def _siblings(node, direction: str, limit: int = 12):
+    found, current = [], getattr(node, direction)
+    while current is not None and len(found) < limit:
+        if current.tag not in _NOT_CONTENT:
+            found.append(current)
+        current = getattr(current, direction)
+    return found
 
 
 def page_says_not_new(tree) -> bool:

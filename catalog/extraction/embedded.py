@@ -14,6 +14,7 @@ the page's title wins. A URL that selects a variant is read as that variant (its
 SKU), found anywhere in the page's data by its id.
 """
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field
@@ -121,8 +122,8 @@ def _json_documents(nodes, budget: _Budget, *, scan_scripts: bool):
         if hints:
             yield from _object_literals(text, decoder, budget, hints)
     for node in nodes.data_nodes[:MAX_DATA_NODES]:
-        for name in ("data-product", "data-product-json"):
-            value = (node.attributes.get(name) or "").strip()
+        for name in ("data-product",):
+            value = (node.attrs.get(name) or "").strip()
             if value.startswith("{") and len(value) < MAX_SCRIPT_CHARS and budget.documents > 0:
                 document = _loads(value)
                 if document is not None:
@@ -142,22 +143,23 @@ def _loads(text: str):
 
 def _object_literals(text: str, decoder, budget: _Budget, hints: list[int]):
     """The JSON object literals of an inline script (`x = {"a": …}`) that hold a price key (at the
-    `hints` positions), outermost first."""
+    `hints` positions, ascending), outermost first."""
     position = tries = 0
     last_hint = hints[-1]
-    for match in _OBJECT_START.finditer(text, 0, last_hint):
-        start = match.start(1)
-        if start < position:
-            continue  # inside an object already decoded
-        tries += 1
-        if tries > MAX_TRIES_PER_SCRIPT or budget.documents <= 0:
+    while tries < MAX_TRIES_PER_SCRIPT and budget.documents > 0:
+        match = _OBJECT_START.search(text, position, last_hint)
+        if match is None:
             return
+        start = match.start(1)
+        tries += 1
         try:
             document, end = decoder.raw_decode(text, start)
         except (ValueError, RecursionError):
+            position = start + 1
             continue
-        position = end
-        if isinstance(document, dict) and len(document) > 1 and any(start < hint < end for hint in hints):
+        position = end  # what is inside was decoded with it
+        following = bisect.bisect_right(hints, start)
+        if isinstance(document, dict) and len(document) > 1 and following < len(hints) and hints[following] < end:
             budget.documents -= 1
             yield document
 
@@ -232,15 +234,28 @@ def _dicts(document, budget: _Budget):
             stack.extend((child, depth + 1) for child in reversed(list(children)) if isinstance(child, dict | list))
 
 
-def _is_product_shaped(obj: dict) -> bool:
-    has_name = has_offer = False
-    for key, value in obj.items():
+_SHAPES: dict[str, int] = {}  # key → 1 (a name), 2 (a price or variants), 0 (neither)
+_MAX_SHAPES = 50_000
+
+
+def _shape(key) -> int:
+    shape = _SHAPES.get(key)
+    if shape is None:
         meaning = keys.meaning(key)
-        if meaning == keys.NAME:
-            has_name = has_name or (isinstance(value, str) and bool(value.strip()))
-        elif meaning in _PRICE_KINDS or meaning == keys.VARIANTS:
-            has_offer = True
-    return has_name and has_offer
+        shape = 1 if meaning == keys.NAME else 2 if meaning in _PRICE_KINDS or meaning == keys.VARIANTS else 0
+        if len(_SHAPES) > _MAX_SHAPES:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape
+
+
+def _is_product_shaped(obj: dict) -> bool:
+    seen = 0
+    for key in obj:
+        seen |= _shape(key)
+    if seen != 3:
+        return False
+    return any(_shape(key) == 1 and isinstance(value, str) and value.strip() for key, value in obj.items())
 
 
 # --- Reading an object -------------------------------------------------------------------------
@@ -515,15 +530,26 @@ def _hidden_inputs(nodes, ctx: _Context) -> Facts | None:
     return found if found.has_price() else None
 
 
-def _data_attribute_objects(nodes, ctx: _Context) -> list[Facts]:
-    """Elements that name a product and its price in data attributes (data-name, data-price)."""
-    found = []
+_DATA_NAMES = ("data-name", "data-product-name", "data-title", "data-item-name", "data-product-title")
+
+
+def _data_attribute_objects(nodes, ctx: _Context, title: str | None) -> list[Facts]:
+    """Elements that name a product and its price in data attributes (data-name, data-price): the
+    one named most like the page's title (the others are other products' tiles)."""
+    best, best_likeness = None, (0.0, 0.0)
     for node in nodes.data_nodes[:MAX_DATA_NODES]:
-        fields = {name[5:]: value for name, value in node.attributes.items() if name.startswith("data-") and value}
-        facts = _facts(fields, ctx)
-        if facts.name and facts.has_price():
-            found.append(facts)
-    return found
+        attrs = node.attrs
+        name = next((attrs.get(key) for key in _DATA_NAMES if attrs.get(key)), None)
+        if not name:
+            continue
+        likeness = name_likeness(name, title) if title else (1.0, 1.0)
+        if best is None or likeness > best_likeness:
+            best, best_likeness = node, likeness
+    if best is None:
+        return []
+    fields = {name[5:]: value for name, value in best.attributes.items() if name.startswith("data-") and value}
+    facts = _facts(fields, ctx)
+    return [facts] if facts.name and facts.has_price() else []
 
 
 def embedded_reading(
@@ -549,7 +575,7 @@ def embedded_reading(
                 facts = _facts(obj, ctx)
                 if facts.has_price() or _availability_of(facts):
                     candidates.append(facts)
-    candidates += _data_attribute_objects(nodes, ctx)
+    candidates += _data_attribute_objects(nodes, ctx, title)
     best = None
     if candidates:
         ranked = max(candidates, key=lambda c: _score(c, title))

@@ -17,7 +17,7 @@ _AMAZON_TITLE_PREFIX = re.compile(r"^\s*amazon(?:\.[a-z]{2,3}){1,2}\s*:\s*", re.
 _ALNUM = re.compile(r"[^0-9a-z]+")
 _AVAILABILITY_NODES = (
     "#availability, .availability, .product-availability, .stock-status, [data-availability], "
-    "[id*=availab i], [class*=availab i], [id*=stock i], [class*=inventory i]"
+    "[id*=availab i], [class*=availab i], [id*=stock i]"
 )
 _MAX_AVAILABILITY_TEXT = 400  # a longer element is a container, not a statement
 _MAX_TITLE = 500

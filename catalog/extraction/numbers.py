@@ -100,6 +100,8 @@ class ParsedPrice:
 
 
 def normalise_digits(text: str) -> str:
+    if text.isascii():  # nothing to translate (both tables map non-ASCII characters only)
+        return text
     return text.translate(_DIGITS).translate(_SPACES)
 
 

@@ -279,6 +279,43 @@ class StockReading:
     stock: int | None = None
 
 
+_LOW_RE = re.compile(_compile(LOW_STOCK_PHRASES, "low"), re.I)
+# Plain substrings one of which every low-stock phrase contains (see _search_near).
+_LOW_STEMS = (
+    "only", "just", "left", "nur ", "reste", "plus que", "seulement", "queda", "sólo", "solo", "últim", "rimang",
+    "rimane", "apenas", "restam", "resta", "só ", "nog ", "został", "pozostał", "tylko", "endast", "bara", "enbart",
+    "stokta", "son ", "残り", "在庫", "仅剩", "只剩", "库存", "يتبق", "متبقي", "تبقى", "يتبقى", "केवल",
+)  # fmt: skip
+
+
+def _search_near(pattern, text: str, stems, before: int = 40, after: int = 60):
+    """pattern.search(text), for a long text tried only around the places its words could be (an
+    alternation of many phrases is slow to run along a whole page)."""
+    lowered = text.lower()
+    if len(text) <= 300:
+        return pattern.search(text) if any(stem in lowered for stem in stems) else None
+    for stem in stems:
+        start = lowered.find(stem)
+        while start != -1:
+            found = pattern.search(text, max(0, start - before), start + after)
+            if found is not None:
+                return found
+            start = lowered.find(stem, start + 1)
+    return None
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def read_low_stock(text: str | None) -> StockReading | None:
+    """A small remaining quantity the text states anywhere in it ("There's only 4 available")."""
+    if not text or _DIGIT.search(text) is None:
+        return None
+    text = _WS.sub(" ", normalise_digits(text))
+    match = _search_near(_LOW_RE, text, _LOW_STEMS)
+    return read_availability(match.group(0)) if match else None
+
+
 def ships_within_days() -> float:
     from django.conf import settings  # read per call: tests and operators change it
 
@@ -440,9 +477,19 @@ _ADD_TO_CART_RE = re.compile(
 _ADD_TO_CART_NAME_RE = re.compile(r"add[-_]?to[-_]?(?:cart|bag|basket)|buy[-_]?(?:it[-_]?)?now", re.I)
 
 
+# Plain substrings one of which every phrase above contains: a long text holding none of them is
+# not searched with the (slower) table.
+_USED_STEMS = (
+    "used", "owned", "refurb", "renew", "open", "second", "recondition", "gebraucht", "überholt", "b-ware",
+    "occasion", "usad", "usat", "seminov", "seminuev", "ricondizion", "gebruikt", "tweedehands", "używan",
+    "odnowion", "begagnad", "renoverad", "ikinci el", "yenilenmiş", "中古", "整備済み", "再生品", "二手", "翻新",
+    "مستعمل", "مجدد", "पुराना", "नवीनीकृत",
+)  # fmt: skip
+
+
 def says_not_new(text: str | None) -> bool:
     """The text offers a used, refurbished, renewed or open-box item."""
-    return bool(text) and _USED_RE.search(text) is not None
+    return bool(text) and _search_near(_USED_RE, text, _USED_STEMS, 30, 40) is not None
 
 
 def title_says_not_new(title: str | None) -> bool:
@@ -458,6 +505,20 @@ def condition_not_new(value) -> bool:
     return key in _NOT_NEW_CONDITIONS or key.replace(" ", "") in _NOT_NEW_CONDITIONS
 
 
+# Plain substrings one of which every control phrase above contains.
+_ADD_TO_CART_STEMS = (
+    "cart", "bag", "basket", "trolley", "buy", "einkaufswagen", "warenkorb", "korb", "kaufen", "panier", "achet",
+    "cesta", "carrito", "comprar", "carrello", "acquista", "carrinho", "cesto", "winkelwagen", "winkelmand", "kopen",
+    "koszyk", "kup ", "varukorg", "kundvagn", "köp", "sepet", " al", "カート", "買う", "购物车", "购买", "السلة",
+    "عربة", "اشتر", "कार्ट", "खरीद",
+)  # fmt: skip
+
+
+_ADD_TO_CART_STEM_RE = re.compile("|".join(map(re.escape, _ADD_TO_CART_STEMS)))
+
+
 def is_add_to_cart(text: str | None = None, name: str | None = None) -> bool:
     """A control's visible text or its id/name says it adds the item to the cart or buys it now."""
-    return bool(text and _ADD_TO_CART_RE.search(text)) or bool(name and _ADD_TO_CART_NAME_RE.search(name))
+    if text and len(text) < 200 and _ADD_TO_CART_STEM_RE.search(text.lower()) and _ADD_TO_CART_RE.search(text):
+        return True
+    return bool(name and _ADD_TO_CART_NAME_RE.search(name))

@@ -27,7 +27,7 @@ from .embedded import embedded_reading
 from .families import FAMILY_DEFAULT_DOLLAR
 from .heuristics import guess_availability, guess_description, guess_images, guess_title
 from .microdata import microdata_items
-from .nodes import page_nodes
+from .nodes import state_nodes, structured_nodes
 from .opengraph import meta_tags, reading_from_opengraph
 from .phrases import IN_STOCK, OUT_OF_STOCK, UNKNOWN, title_says_not_new
 from .reading import RECOGNISING_SOURCES, Reading
@@ -58,19 +58,32 @@ _COUNTRY_DOLLARS = {
 
 
 class _Structured:
-    """The page's data-bearing elements (`nodes.PageNodes`), found the first time something asks
-    (a page whose fields all come from the supplier's selectors never needs them); `get` reads
-    the <meta> tags as a dict."""
+    """The page's data-bearing elements (`nodes`), each walk done the first time something asks (a
+    page whose fields all come from the supplier's selectors never needs them); `get` reads the
+    <meta> tags as a dict."""
 
     def __init__(self, tree):
         self._tree = tree
         self._nodes = None
+        self._state = None
         self._metas = None
+        self._cart = None
 
     def nodes(self):
         if self._nodes is None:
-            self._nodes = page_nodes(self._tree)
+            self._nodes = structured_nodes(self._tree)
         return self._nodes
+
+    def state(self):
+        if self._state is None:
+            self._state = state_nodes(self._tree)
+        return self._state
+
+    def cart(self):
+        """(the page's add-to-cart control, whether it is enabled), found once."""
+        if self._cart is None:
+            self._cart = cart_control(self.nodes().controls)
+        return self._cart
 
     def get(self, key, default=None):
         if self._metas is None:
@@ -99,6 +112,8 @@ class _PageUrls:
         return iter(self._all)
 
 
+# Sources of data the page declares for others to read (its own selectors' aside).
+_DECLARED_SOURCES = frozenset({sources.SELECTORS, sources.JSON_LD, sources.MICRODATA, sources.OPENGRAPH})
 # The fields the page's own state can give: for the others it is not read at all.
 _EMBEDDED_FIELDS = frozenset({"title", "availability"})
 
@@ -136,6 +151,9 @@ class _Sources:
         self._skipped: dict[int, Reading] = {}
         self._microdata = None
         self.honour_condition = True
+        # A supplier with price rules of its own (staff keep them, e.g. Amazon's buy box and twister
+        # data) is read by them: its page state is not a source (Amazon's holds every other offer).
+        self._embedded_fields = frozenset() if not scan_scripts else _EMBEDDED_FIELDS
 
     def _compute(self, index: int) -> Reading:
         nodes = self.structured.nodes()
@@ -149,7 +167,7 @@ class _Sources:
             )
         if index == self._EMBEDDED:
             return embedded_reading(
-                nodes,
+                self.structured.state(),
                 title=self._title_so_far(),
                 wanted_variant=self.wanted_variant,
                 site_currency=self.site_currency,
@@ -211,16 +229,23 @@ class _Sources:
         """The readings to consult for a field, in order. The page state (costly to read) is read
         only for the fields it can give, and for a product id or a currency only if already read."""
         for index in range(self._COUNT):
-            if index == self._EMBEDDED and index >= len(self._done) and name not in _EMBEDDED_FIELDS:
+            if index == self._EMBEDDED and index >= len(self._done) and name not in self._embedded_fields:
                 continue
             yield self._get_or_skip(index)
         yield from self.extra
 
+    def later_sources(self) -> list[Reading]:
+        """The sources after the declared ones: the page state (unless skipped), loose microdata."""
+        if self._embedded_fields:
+            return self.upto(self._COUNT)[self._EMBEDDED :]
+        return [self._get_or_skip(index) for index in range(self._EMBEDDED + 1, self._COUNT)]
+
     def _get_or_skip(self, index: int) -> Reading:
         if index < len(self._done):
             return self._done[index]
-        if index > self._EMBEDDED and len(self._done) == self._EMBEDDED:
+        if index > self._EMBEDDED and len(self._done) <= self._EMBEDDED:
             # the page state was skipped: read the later source without it (kept out of _done)
+            self._get(self._EMBEDDED - 1)
             return self._later(index)
         return self._get(index)
 
@@ -275,7 +300,7 @@ def _choose_structured_price(found: _Sources) -> tuple[Reading | None, bool]:
         and not found.wanted_variant
     )
     if not settled:
-        readings = found.upto(found._COUNT) + found.extra
+        readings = [*readings, *found.later_sources(), *found.extra]
     not_buy = set().union(*(r.not_buy_prices for r in readings))
     if any(r.variant_missing for r in readings):
         return next(r for r in readings if r.variant_missing), True
@@ -360,6 +385,8 @@ def extract(
 
     title, title_source = found.first("title")
     price_reading, prices_set_aside = _choose_price(found, tree)
+    if price_reading is not None and price_reading.source in _DECLARED_SOURCES:
+        found.scan_scripts = False  # the page's scripts are read for a price, not for the rest
     if title is None and price_reading is None and not prices_set_aside:
         found.extra = extruct_readings(
             raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace"),
@@ -482,11 +509,11 @@ def _read_availability(result, found, tree, structured, selectors, take):
             result.availability = take("availability", value, sources.HEURISTICS)
             result.stock = take("stock", stock, sources.HEURISTICS)
         else:
-            control, enabled = cart_control(structured.nodes().controls)
+            control, enabled = structured.cart()
             if control is not None and enabled:
                 result.availability = take("availability", IN_STOCK, sources.HEURISTICS)
     if result.availability == IN_STOCK and result.stock is None and not own_rules:
-        control, _ = cart_control(structured.nodes().controls)
+        control, _ = structured.cart()
         scarce = scarcity_near(control) if control is not None else None
         if scarce is not None:
             result.availability = take("availability", scarce.availability, sources.HEURISTICS)
