@@ -25,7 +25,7 @@ from . import keys
 from . import reading as sources
 from .document import collapse, node_text
 from .numbers import normalise_digits, parse_count, parse_price, parse_rating
-from .phrases import LOW_STOCK, is_add_to_cart, read_low_stock, says_not_new
+from .phrases import is_add_to_cart, read_low_stock, says_not_new
 from .reading import Reading
 
 _BUY_BOX_CSS = (
@@ -137,15 +137,31 @@ def scarcity_near(control):
             text = _short_text(sibling, _BUY_BOX_CHARS)
             if text is None or read_low_stock(text) is None or is_hidden(sibling):
                 continue
-            for child in [sibling, *sibling.css("span, p, div, strong, b, li")]:
-                child_text = child.text(deep=True, separator=" ")
-                found = read_low_stock(child_text) if len(child_text) <= 300 else None
-                if found is not None and found.availability == LOW_STOCK and not is_hidden(child):
+            for child in [*sibling.css("span, p, div, strong, b, li"), sibling]:
+                found = _own_scarcity(child)
+                if found is not None and not is_hidden(child):
                     return found
         node = node.parent
         if node is None or node.tag in ("body", "html"):
             return None
     return None
+
+
+def _own_scarcity(node):
+    """A low-stock statement the node makes itself (not one that is all inside one of its child
+    elements, which is read on its own: it may be hidden)."""
+    text = node.text(deep=True, separator=" ")
+    if len(text) > 300:
+        return None
+    found = read_low_stock(text)
+    if found is None:
+        return None
+    child = node.child
+    while child is not None:
+        if child.is_element_node and read_low_stock(child.text(deep=True, separator=" ")) == found:
+            return None
+        child = child.next
+    return found
 
 
 def _short_text(node, limit: int) -> str | None:

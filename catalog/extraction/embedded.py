@@ -24,7 +24,15 @@ from . import keys
 from . import reading as sources
 from .document import clean_string
 from .numbers import currency_in, money, parse_price
-from .phrases import IN_STOCK, LOW_STOCK, OUT_OF_STOCK, condition_not_new, read_availability, schema_availability
+from .phrases import (
+    IN_STOCK,
+    LOW_STOCK,
+    OUT_OF_STOCK,
+    condition_not_new,
+    read_availability,
+    says_not_new,
+    schema_availability,
+)
 from .reading import Reading
 
 MAX_SCRIPT_CHARS = 3_000_000  # a bigger inline script is not read
@@ -51,6 +59,9 @@ _MINOR_UNIT_MARKERS = frozenset(
     {"compare_at_price", "price_min", "price_max", "inventory_management", "requires_shipping"}
 )
 _WORD = re.compile(r"\w+")
+# A price as a string: the number with at most a short currency sign or code around it ("$52.00",
+# "52,00 €", "EUR 10,99"), not any text that happens to hold a digit.
+_PRICE_TEXT = re.compile(r"^\s*[^\d\s<>]{0,4}\s?\d[\d.,'’ \u00a0]*\s?[^\d\s<>]{0,4}\s*$")
 
 
 @dataclass
@@ -272,7 +283,7 @@ def _amount(value, ctx: _Context, minor: bool):
         if minor and isinstance(value, int):
             amount = amount / 100
         return (money(amount), None) if amount > 0 else (None, None)
-    if isinstance(value, str) and 0 < len(value) < 60:
+    if isinstance(value, str) and 0 < len(value) < 60 and _PRICE_TEXT.match(value):
         parsed = parse_price(value, site_currency=ctx.site_currency, default_dollar=ctx.default_dollar)
         if parsed is not None and parsed.amount is not None:
             return parsed.amount, parsed.currency
@@ -367,7 +378,8 @@ def _facts(obj: dict, ctx: _Context, depth: int = 0, *, in_price: bool = False) 
                 value = value.get("name")
             found.brand = found.brand or (_text(value) if isinstance(value, str) else None)
         elif meaning == keys.CONDITION:
-            if condition_not_new(value if isinstance(value, str) else None):
+            text = value if isinstance(value, str) and len(value) < 80 else None
+            if condition_not_new(text) or says_not_new(text):
                 found.condition_stated = True
                 found.not_new = found.not_new or ctx.honour_condition
         elif meaning == keys.VARIANTS and depth < 4 and not in_price:

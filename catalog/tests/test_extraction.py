@@ -14,6 +14,7 @@ from catalog.extraction import pipeline as extraction_pipeline
 from catalog.extraction.numbers import parse_count, parse_price, parse_rating
 from catalog.extraction.phrases import read_availability
 from catalog.models import Supplier
+from catalog.tests.pages import amazon_page
 from conftest import shared_material
 
 PAGES_DIR = Path(settings.SHARED_MATERIAL_DIR) / "pages"
@@ -58,49 +59,6 @@ def test_shipped_selectors_are_what_the_template_rows_hold(db):
 
 
 # --- Regional sites: phrases and number formats the saved pages do not cover ------------------
-
-
-def amazon_page(body: str, *, url: str | None = None) -> object:
-    html = (
-        '<html><head><title>Amazon</title></head><body><div id="dp-container">'
-        f'<span id="productTitle"> Widget </span>{body}</div></body></html>'
-    )
-    return extract(html, supplier_config=FAMILY_CONFIGS["amazon"], family="amazon", url=url)
-
-
-@pytest.mark.parametrize(
-    ("text", "availability", "stock"),
-    [
-        ("Il ne reste plus que 4 exemplaire(s) en stock.", "low_stock", 4),
-        (
-            "Derzeit nicht verfügbar. Ob und wann dieser Artikel wieder vorrätig sein wird, ist unbekannt.",
-            "out_of_stock",
-            None,
-        ),
-        ("Nur noch 1 auf Lager (mehr ist unterwegs).", "low_stock", 1),
-        ("Solo quedan 2 en stock (hay más unidades en camino).", "low_stock", 2),
-        ("Temporalmente sin stock.", "out_of_stock", None),
-        ("Disponibilità immediata", "in_stock", None),
-        ("Attualmente non disponibile.", "out_of_stock", None),
-        ("Solo 3 pezzi disponibili. Ordina subito.", "low_stock", 3),
-        ("Em estoque", "in_stock", None),
-        ("残り3点 ご注文はお早めに", "low_stock", 3),
-        ("現在お取り扱いできません。", "out_of_stock", None),
-        ("在庫あり。", "in_stock", None),
-        ("Nog maar 5 op voorraad", "low_stock", 5),
-        ("Stokta sadece 2 adet kaldı", "low_stock", 2),
-        ("غير متوفر حاليًا.", "out_of_stock", None),
-        ("Temporarily out of stock. Order now and we'll deliver when available.", "out_of_stock", None),
-        ("Currently unavailable. We don't know when or if this item will be back in stock.", "out_of_stock", None),
-        ("Only 6 left in stock (more on the way).", "low_stock", 6),
-        ("In Stock on March 3, 2025. Order it now.", "out_of_stock", None),
-        ("Available for Pre-order. This item will be released on May 1.", "out_of_stock", None),
-        ("Dieser Artikel ist vorbestellbar.", "out_of_stock", None),
-    ],
-)
-def test_availability_phrases_of_regional_sites(text, availability, stock):
-    result = amazon_page(f'<div id="availability"><span>{text}</span></div>')
-    assert (result.availability, result.stock) == (availability, stock)
 
 
 @pytest.mark.parametrize(
