@@ -170,7 +170,7 @@ def _object_literals(text: str, decoder, budget: _Budget, hints: list[int]):
             continue
         position = end  # what is inside was decoded with it
         following = bisect.bisect_right(hints, start)
-        if isinstance(document, dict) and len(document) > 1 and following < len(hints) and hints[following] < end:
+        if isinstance(document, dict) and following < len(hints) and hints[following] < end:
             budget.documents -= 1
             yield document
 
@@ -317,9 +317,11 @@ def _text(value) -> str | None:
     return clean_string(value) if isinstance(value, str) and len(value) < 200 else None
 
 
-def _facts(obj: dict, ctx: _Context, depth: int = 0, *, in_price: bool = False) -> Facts:
+def _facts(obj: dict, ctx: _Context, depth: int = 0, *, in_price: bool = False, minor: bool = False) -> Facts:
+    """What an object says; `minor`: its prices are in cents (Shopify's product JSON: its own
+    markers, or those of the product it is a variant of)."""
     found = Facts()
-    minor = bool(_MINOR_UNIT_MARKERS & obj.keys())
+    minor = minor or bool(_MINOR_UNIT_MARKERS & obj.keys())
     for key, value in obj.items():
         meaning = keys.meaning(key, in_price=in_price)
         if meaning is None:
@@ -327,7 +329,7 @@ def _facts(obj: dict, ctx: _Context, depth: int = 0, *, in_price: bool = False) 
         if meaning in _PRICE_KINDS:
             if isinstance(value, dict):
                 if depth < 4:
-                    _merge_price(found, _facts(value, ctx, depth + 1, in_price=True), meaning)
+                    _merge_price(found, _facts(value, ctx, depth + 1, in_price=True, minor=minor), meaning)
                 continue
             amount, currency = _amount(value, ctx, minor)
             if amount is None:
@@ -390,7 +392,7 @@ def _facts(obj: dict, ctx: _Context, depth: int = 0, *, in_price: bool = False) 
                 items = value if isinstance(value, list) else ()
             for item in list(items)[:MAX_VARIANTS]:
                 if isinstance(item, dict):
-                    variant = _facts(item, ctx, depth + 1)
+                    variant = _facts(item, ctx, depth + 1, minor=minor)
                     if variant.has_price() or variant.availability or variant.ids:
                         found.variants.append(variant)
     return found
@@ -466,6 +468,8 @@ def _resolve(found: Facts) -> _Price:
 def _availability_of(found: Facts) -> str | None:
     if found.availability:
         return found.availability
+    if found.stock is not None:  # a quantity on hand says it, when nothing else does
+        return IN_STOCK if found.stock > 0 else OUT_OF_STOCK
     states = [v.availability for v in found.variants if v.availability and not v.not_new]
     if any(state in (IN_STOCK, LOW_STOCK) for state in states):
         return IN_STOCK
@@ -508,10 +512,12 @@ def _score(found: Facts, title: str | None) -> tuple:
 
 def _find_variant(documents, wanted: str, ctx: _Context, budget: _Budget) -> Facts | None:
     for document in documents:
-        for obj in _dicts(document, budget):
+        objects = list(_dicts(document, budget))
+        minor = any(_MINOR_UNIT_MARKERS & obj.keys() for obj in objects)  # a Shopify product's variants
+        for obj in objects:
             for key, value in obj.items():
                 if keys.meaning(key) in (keys.SKU, keys.ID) and _text(value) == wanted:
-                    found = _facts(obj, ctx)
+                    found = _facts(obj, ctx, minor=minor)
                     if not found.has_price():  # AliExpress keeps the SKU's price one level down (skuVal)
                         for child in obj.values():
                             if isinstance(child, dict):
@@ -601,6 +607,7 @@ def embedded_reading(
             return reading
         best = hidden
     item = variant or best
+    reading.variant_found = variant is not None
     price = _resolve(item)
     if wanted_variant and variant is None and best is not None and any(v.ids for v in best.variants):
         reading.variant_missing = True

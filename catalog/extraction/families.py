@@ -52,7 +52,11 @@ AMAZON = {
             "#prices td.a-color-price",
             ".kindle-price .price-value",
         ],
-        "currency": [],
+        # For the prices above that are bare numbers (the twister's data, the buy box form's).
+        "currency": [
+            "#twister-plus-price-data-price-unit@value",
+            '#qualifiedBuybox input[name$="[customerVisiblePrice][currencyCode]"]@value',
+        ],
         "availability": [
             "#availability",
             "#outOfStock",

@@ -153,7 +153,7 @@ class _Sources:
         self.honour_condition = True
         # A supplier with price rules of its own (staff keep them, e.g. Amazon's buy box and twister
         # data) is read by them: its page state is not a source (Amazon's holds every other offer).
-        self._embedded_fields = frozenset() if not scan_scripts else _EMBEDDED_FIELDS
+        self._embedded_fields = _EMBEDDED_FIELDS if scan_scripts or wanted_variant else frozenset()
 
     def _compute(self, index: int) -> Reading:
         nodes = self.structured.nodes()
@@ -281,6 +281,13 @@ def _choose_price(found: _Sources, tree) -> tuple[Reading | None, bool]:
     names a not-new condition somewhere (open box, refurbished, renewed, used…); otherwise the
     markup is read without it (shops copy examples that mark everything used)."""
     selectors = found.upto(1)[0]
+    if found.wanted_variant:  # the variant the URL selects, wherever the page's data states it
+        readings = found.upto(found._COUNT)
+        variant = next((r for r in readings if r.variant_found and r.price_read), None)
+        if variant is not None:
+            return variant, False
+        if not any(r.variant_found for r in readings) and any(r.variant_missing for r in readings):
+            return next(r for r in readings if r.variant_missing), True
     if selectors.price_read:
         return selectors, False
     chosen = _choose_structured_price(found)
@@ -302,8 +309,6 @@ def _choose_structured_price(found: _Sources) -> tuple[Reading | None, bool]:
     if not settled:
         readings = [*readings, *found.later_sources(), *found.extra]
     not_buy = set().union(*(r.not_buy_prices for r in readings))
-    if any(r.variant_missing for r in readings):
-        return next(r for r in readings if r.variant_missing), True
     priced = [r for r in readings if r.price_read and (r.is_range or r.price is not None)]
     for reading in [r for r in priced if r.sale_price and r.price not in not_buy] + priced:
         if reading.is_range or reading.price not in not_buy:
@@ -380,7 +385,7 @@ def extract(
         default_dollar=default_dollar,
         selector_reading=selector_reading,
         wanted_variant=wanted_variant,
-        scan_scripts=not own_price_rules,
+        scan_scripts=not own_price_rules or bool(wanted_variant),
     )
 
     title, title_source = found.first("title")
@@ -499,7 +504,8 @@ def _read_availability(result, found, tree, structured, selectors, take):
     then the page's availability text, then an add-to-cart control. A scarcity statement beside
     the buy button refines a plain "in stock"."""
     own_rules = bool(selector_list(selectors, "availability"))
-    reading = next((r for r in found._order("availability") if r.availability), None)
+    variant = next((r for r in found.computed() if r.variant_found and r.availability), None)
+    reading = variant or next((r for r in found._order("availability") if r.availability), None)
     if reading is not None:
         result.availability = take("availability", reading.availability, reading.source)
         result.stock = take("stock", reading.stock, reading.source)

@@ -50,4 +50,5 @@ class Reading:
     sale_price: bool = False
     not_new: bool = False
     condition_stated: bool = False  # the source names an offer as used / refurbished / open box
+    variant_found: bool = False  # the source read the variant the page's URL selects
     variant_missing: bool = False

@@ -339,16 +339,16 @@ def reading_from_product(
     offers = [o for o in _as_list(product.get("offers")) if isinstance(o, dict)]
     variants = [v for v in _as_list(product.get("hasVariant")) if isinstance(v, dict)]
     item = product
-    variant_missing = False
+    variant_missing = variant_found = False
     if wanted_variant and (variants or len(offers) > 1):
         chosen, identified = _select_variant(variants, wanted_variant) if variants else ([], False)
         if chosen:
-            item = chosen[0]
+            item, variant_found = chosen[0], True
             offers = [o for o in _as_list(item.get("offers")) if isinstance(o, dict)]
         else:
             chosen_offers, offers_identified = _select_variant(offers, wanted_variant)
             if chosen_offers:
-                offers = chosen_offers
+                offers, variant_found = chosen_offers, True
             elif identified or offers_identified:
                 variant_missing = True
                 offers = []
@@ -370,7 +370,9 @@ def reading_from_product(
         if reviews is None:
             reviews = parse_count(_first(rating_node.get("ratingCount")))
     product_id = clean_string(_first(item.get("sku"))) or clean_string(_first(item.get("productID")))
-    if item is not product and not product_id:
+    if variant_found and item is product:  # an offer of the product is the variant: its SKU
+        product_id = next((clean_string(_first(o.get("sku"))) for o in offers if o.get("sku")), None)
+    if variant_found and not product_id:
         product_id = wanted_variant
     url = _first(product.get("url"))
     if not isinstance(url, str):
@@ -398,6 +400,7 @@ def reading_from_product(
         sale_price=summary["sale"],
         not_new=summary["not_new"],
         condition_stated=summary["condition_stated"],
+        variant_found=variant_found,
         variant_missing=variant_missing,
     )
 

@@ -1,6 +1,6 @@
 """More of Amazon's and Costco's page layouts in the family template rows' selectors.
 
-Amazon: the twister's price data and the buy box form's own price, the 2013–2018 mobile, classic
+Amazon: the twister's price data and the buy box form's own price (and their currency), the 2013–2018 mobile, classic
 desktop and mobile Kindle layouts (title, price, availability, rating, review count, ASIN), the Add
 to Cart button as the last availability sign, and the parent product's "To buy, select Size" buy
 box as the `variant_unselected` marker. Costco: the 2017 price table and its stock data.
@@ -22,6 +22,10 @@ ADDED = {
             "#prices #price",
             "#prices td.a-color-price",
             ".kindle-price .price-value",
+        ],
+        "currency": [
+            "#twister-plus-price-data-price-unit@value",
+            '#qualifiedBuybox input[name$="[customerVisiblePrice][currencyCode]"]@value',
         ],
         "availability": [
             "#scarcity",

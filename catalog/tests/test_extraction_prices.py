@@ -186,22 +186,3 @@ def test_the_dollar_of_a_shop_is_its_countrys():
     assert read(shop_page(body), url="https://shop.example.ca/camera").currency == "CAD"
     assert read(f'<html lang="en-AU">{shop_page(body)[6:]}').currency == "AUD"
     assert read(shop_page(body)).currency == "USD"
-
-
-# --- Number formats -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("shown", "site", "price", "currency"),
-    [
-        ("￥1,280", "https://www.amazon.co.jp/dp/B000000001", "1280.00", "JPY"),
-        ("1,280円", "https://www.amazon.co.jp/dp/B000000001", "1280.00", "JPY"),
-        ("￥ 12,800 (税込)", "https://www.amazon.co.jp/dp/B000000001", "12800.00", "JPY"),
-        ("1.234,56 TL", "https://www.amazon.com.tr/dp/B000000001", "1234.56", "TRY"),
-        ("₺1.299,00", "https://www.amazon.com.tr/dp/B000000001", "1299.00", "TRY"),
-        ("1.299 TL", "https://www.amazon.com.tr/dp/B000000001", "1299.00", "TRY"),
-    ],
-)
-def test_japanese_and_turkish_number_formats(shown, site, price, currency):
-    result = amazon_page(f'<span id="priceblock_ourprice">{shown}</span>', url=site)
-    assert (result.price, result.currency) == (Decimal(price), currency)
