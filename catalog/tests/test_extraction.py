@@ -1,5 +1,6 @@
-"""Reading product pages: the shared saved pages (every expected field), regional phrases and
-number formats the pages do not cover, block pages, missing fields, and the fast path."""
+"""Reading product pages: the shared saved pages (every expected field), block pages, missing
+fields, sources and their order, and the fast path. The rules each have a file of their own:
+test_extraction_{prices,availability,embedded,amazon,variants,numbers}.py."""
 
 import json
 import re
