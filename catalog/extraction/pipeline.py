@@ -114,7 +114,8 @@ class _PageUrls:
 
 # Sources of data the page declares for others to read (its own selectors' aside).
 _DECLARED_SOURCES = frozenset({sources.SELECTORS, sources.JSON_LD, sources.MICRODATA, sources.OPENGRAPH})
-# The fields the page's own state can give: for the others it is not read at all.
+# The fields besides the price the page's own state is read for (it gives no rating, image or
+# description; for a product id or a currency it is used only if the price already read it).
 _EMBEDDED_FIELDS = frozenset({"title", "availability"})
 
 
@@ -225,7 +226,7 @@ class _Sources:
         skipped = [self._skipped[i] for i in sorted(self._skipped)]
         return [*self._done, *skipped, *self.extra]
 
-    def _order(self, name: str):
+    def in_order(self, name: str):
         """The readings to consult for a field, in order. The page state (costly to read) is read
         only for the fields it can give, and for a product id or a currency only if already read."""
         for index in range(self._COUNT):
@@ -254,18 +255,16 @@ class _Sources:
             self._skipped[index] = self._compute(index)
         return self._skipped[index]
 
-    def __iter__(self):
-        return self._order("title")
-
     def first(self, name):
         """(value, source) of the first reading that has the field, else (None, None)."""
-        for reading in self._order(name):
+        for reading in self.in_order(name):
             value = getattr(reading, name)
             if value not in (None, "", []):
                 return value, reading.source
         return None, None
 
     def first_computed(self, name):
+        """first() among the readings already computed (for fields not worth a new walk)."""
         for reading in self.computed():
             value = getattr(reading, name)
             if value not in (None, "", []):
@@ -505,7 +504,7 @@ def _read_availability(result, found, tree, structured, selectors, take):
     the buy button refines a plain "in stock"."""
     own_rules = bool(selector_list(selectors, "availability"))
     variant = next((r for r in found.computed() if r.variant_found and r.availability), None)
-    reading = variant or next((r for r in found._order("availability") if r.availability), None)
+    reading = variant or next((r for r in found.in_order("availability") if r.availability), None)
     if reading is not None:
         result.availability = take("availability", reading.availability, reading.source)
         result.stock = take("stock", reading.stock, reading.source)
