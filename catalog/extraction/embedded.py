@@ -133,13 +133,12 @@ def _json_documents(nodes, budget: _Budget, *, scan_scripts: bool):
         if hints:
             yield from _object_literals(text, decoder, budget, hints)
     for node in nodes.data_nodes[:MAX_DATA_NODES]:
-        for name in ("data-product",):
-            value = (node.attrs.get(name) or "").strip()
-            if value.startswith("{") and len(value) < MAX_SCRIPT_CHARS and budget.documents > 0:
-                document = _loads(value)
-                if document is not None:
-                    budget.documents -= 1
-                    yield document
+        value = (node.attrs.get("data-product") or "").strip()
+        if value.startswith("{") and len(value) < MAX_SCRIPT_CHARS and budget.documents > 0:
+            document = _loads(value)
+            if document is not None:
+                budget.documents -= 1
+                yield document
 
 
 def _loads(text: str):

@@ -102,6 +102,7 @@ AMAZON = {
             'input[name="ASIN"]@value',
             'input[name="ASIN.0"]@value',
             "#twister-plus-asin@value",
+            "#desktop_qualifiedBuyBox@data-csa-c-asin",
             'input[name="a"]@value',
         ],
         "canonical_url": ['link[rel="canonical"]@href'],

@@ -39,7 +39,7 @@ ADDED = {
             "#universal-glance-reviews-features .a-icon-row span",
         ],
         "reviews_count": ["#rating-stars .review-count", "#rating-stars a", ".crAvgStars > a"],
-        "product_id": ["#twister-plus-asin@value", 'input[name="a"]@value'],
+        "product_id": ["#twister-plus-asin@value", "#desktop_qualifiedBuyBox@data-csa-c-asin", 'input[name="a"]@value'],
         "variant_unselected": ["#partialStateBuybox"],
     },
     "costco": {

@@ -94,6 +94,11 @@ def test_an_id_read_only_from_a_url_says_so():
     assert (result.asin, result.sources["asin"]) == ("B0DL98MQBC", "url")
 
 
+def test_the_buy_boxs_asin_is_the_selected_childs():
+    result = amazon_page('<div id="desktop_qualifiedBuyBox" data-csa-c-asin="B0CHILD002"></div>')
+    assert (result.asin, result.sources["asin"]) == ("B0CHILD002", "selectors")
+
+
 def test_an_old_mobile_page_states_its_asin_in_its_buy_form():
     result = amazon_page('<form><input type="hidden" name="a" value="0596516177"></form>')
     assert (result.asin, result.sources["asin"]) == ("0596516177", "selectors")

@@ -166,3 +166,12 @@ def test_a_used_condition_in_the_shops_data_is_not_the_buy_price():
     head = '<meta property="og:title" content="Camera X100">'
     result = read(shop_page("<p>Used - Like New</p>" + script(data), head=head, title="Camera X100"))
     assert result.price is None
+
+
+def test_a_product_stated_as_json_in_a_data_attribute_is_read():
+    body = (
+        '<h1>Desk Lamp</h1><div data-product=\'{"name": "Desk Lamp", "price": "31.00", '
+        '"currency": "EUR", "inStock": false}\'></div>'
+    )
+    result = read(shop_page(body, title="Desk Lamp"))
+    assert (result.price, result.currency, result.availability) == (None, "EUR", "out_of_stock")
