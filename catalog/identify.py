@@ -5,6 +5,12 @@ Identified(family="amazon", site_name="amazon-de", host="www.amazon.de",
 base_url="https://www.amazon.de", product_id="B00FLYWNYQ",
 canonical_url="https://www.amazon.de/dp/B00FLYWNYQ", currency="EUR").
 
+A link that selects one variant of a product page names that variant, which is a product of its
+own (its own price and stock): an Amazon child ASIN is already its own id; an AliExpress link with
+`sku_id` gets the id "<item id>-<sku id>" and keeps the parameter in its canonical URL; a shop link
+with Shopify's `?variant=` keeps it (the shop's product id then comes from the variant's page data).
+Links that select no variant keep the ids they always had.
+
 Pure functions: the families' URL patterns come from their scraper_config (the code defaults in
 catalog.extraction.families, or the template rows via `family_configs_from_db()`), so tests need
 no database. Anything that is not a product we can track raises `IdentifyError` (a ValueError)
@@ -107,6 +113,11 @@ MARKETPLACE_TRACKING_PARAMS = frozenset({
 })
 # fmt: on
 _TRACKING_PREFIXES = ("utm_", "pf_rd_", "pd_rd_", "aff_", "mc_", "hsa_", "_hs")
+# Query parameters that select one variant of a product page: Shopify's ?variant=, AliExpress's SKU.
+VARIANT_PARAMS = ("variant", "sku_id", "skuId", "skuid")
+_VARIANT_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+# Families whose product id names the variant a link selects (AliExpress SKUs).
+_VARIANT_ID_FAMILIES = frozenset({"aliexpress"})
 
 
 def identify(text: str, *, default_amazon_site: str = "amazon.com", configs: dict | None = None) -> Identified:
@@ -133,20 +144,21 @@ def identify(text: str, *, default_amazon_site: str = "amazon.com", configs: dic
     if family == "amazon":
         return _identify_amazon(host, path, configs, default_amazon_site)
     if family == "aliexpress":
-        product_id = product_id_from_path(path, configs["aliexpress"])
-        if not product_id:
+        item_id = product_id_from_path(path, configs["aliexpress"])
+        if not item_id:
             raise IdentifyError(NO_PRODUCT_ID.format(family="AliExpress"))
         match = _ALIEXPRESS_DOMAIN.search(host)
         domain = match.group(1) if match else "aliexpress.com"
         site_host = "aliexpress.ru" if domain == "aliexpress.ru" else f"www.{domain}"
         base_url = f"https://{site_host}"
+        sku = variant_from_url(url)
         return Identified(
             family="aliexpress",
             site_name=site_name_for(domain),
             host=site_host,
             base_url=base_url,
-            product_id=product_id,
-            canonical_url=f"{base_url}/item/{product_id}.html",
+            product_id=variant_product_id(item_id, sku),
+            canonical_url=f"{base_url}/item/{item_id}.html" + (f"?sku_id={sku}" if sku else ""),
             currency=ALIEXPRESS_SITE_CURRENCY.get(domain),
         )
     if family == "costco":
@@ -283,7 +295,8 @@ def product_id_from_path(path: str, config: dict | None) -> str | None:
 
 
 def product_id_from_url(url: str | None, family: str, configs: dict | None = None) -> str | None:
-    """The product id a URL of this family names (for pages: their canonical URL), else None."""
+    """The product id a URL of this family names (for pages: their canonical URL), else None; a
+    variant's own id when the URL selects one (see variant_product_id)."""
     if not url:
         return None
     config = (configs or FAMILY_CONFIGS).get(family)
@@ -291,7 +304,37 @@ def product_id_from_url(url: str | None, family: str, configs: dict | None = Non
     if product_id and family == "amazon":
         product_id = product_id.upper()
         return product_id if _ASIN.match(product_id) else None
+    if product_id and family in _VARIANT_ID_FAMILIES:
+        return variant_product_id(product_id, variant_from_url(url))
     return product_id
+
+
+def variant_from_url(url: str | None) -> str | None:
+    """The variant a product link selects (Shopify's ?variant=123, AliExpress's ?sku_id=…), else None."""
+    if not url or "?" not in url:
+        return None
+    params = dict(parse_qsl(urlsplit(url).query))
+    for name in VARIANT_PARAMS:
+        value = (params.get(name) or "").strip()
+        if value and _VARIANT_VALUE.match(value):
+            return value
+    return None
+
+
+def variant_product_id(product_id: str, variant: str | None) -> str:
+    """The id of one variant of a product in families whose links select variants by parameter."""
+    return f"{product_id}-{variant}" if variant else product_id
+
+
+def with_variant(url: str, variant: str | None) -> str:
+    """The URL selecting `variant` with the parameter the link used (added as ?variant= when absent)."""
+    if not variant or variant_from_url(url) == variant:
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in VARIANT_PARAMS]
+    name = "sku_id" if _ALIEXPRESS_DOMAIN.search(normalise_host(parts.hostname or "")) else "variant"
+    query.append((name, variant))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
 def site_name_for(host: str) -> str:

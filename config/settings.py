@@ -514,6 +514,13 @@ PROXY_CHECK_TIMEOUT = env.float("PROXY_CHECK_TIMEOUT", default=15.0)
 PROXY_MAX_CONSECUTIVE_FAILURES = env.int("PROXY_MAX_CONSECUTIVE_FAILURES", default=8)
 # --- end Fetching (catalog) ---
 
+# --- Extraction (catalog) ---
+# A page that only says when the item ships ("Usually ships within 2 to 3 days", "Envío en 1-2
+# semanas") counts as in stock when the latest time it states is at most this many days; a longer
+# wait is "unknown", so listings do not sell what the supplier sends weeks later.
+AVAILABILITY_SHIPS_WITHIN_DAYS = env.int("AVAILABILITY_SHIPS_WITHIN_DAYS", default=7)
+# --- end Extraction (catalog) ---
+
 # --- Notifications ---
 # Links in emails, text messages and webhooks point here (the site's public address).
 SITE_URL = env("SITE_URL", default="http://localhost:8000")

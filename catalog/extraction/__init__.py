@@ -7,10 +7,18 @@
     else: result.price, result.currency, result.availability, result.stock, ...
 
 Per field, in order: the supplier's own selectors (scraper_config["selectors"], editable by staff),
-structured data (JSON-LD, microdata, OpenGraph), careful heuristics. Modules: `selectors`,
-`structured`, `heuristics`, `numbers` (locale-aware prices and counts), `phrases` (the
-multilingual availability table), `blocked` (block-page detection), `families` (the shipped
-scraper_config of each family).
+structured data (JSON-LD, microdata, OpenGraph), the page's own state (script data, hidden inputs,
+data attributes), loose microdata, careful heuristics (for shops without rules of their own: the
+buy box between the title and the add-to-cart button). The price is chosen by meaning: regular /
+list / "was" prices and offers for used items are set aside whichever source states them, a sale
+price wins, a range is no price, and a URL that selects a variant is read as that variant.
+
+Modules: `pipeline` (the order and the choice), `selectors`, `structured` (JSON-LD and schema.org
+products), `microdata`, `opengraph`, `embedded` (the page's own state) with `keys` (what its keys
+mean), `buybox` and `heuristics` (what the page shows), `nodes` (the walks that find the elements),
+`numbers` (locale-aware prices and counts), `phrases` (availability, shipping times, conditions and
+add-to-cart wording in every Amazon site's language), `blocked` (block-page detection), `families`
+(the shipped scraper_config of each family).
 """
 
 from .families import FAMILIES, FAMILY_CONFIGS

@@ -25,6 +25,10 @@ STRONG_CAPTCHA_SELECTORS = [
     "#cf-challenge-running",
     ".cf-browser-verification",
     "#px-captcha",  # PerimeterX / HUMAN
+    'script[src*="captcha.px-cdn.net"]',
+    'script[src*="awswaf.com"]',  # AWS WAF JavaScript challenge / CAPTCHA (Amazon's own pages too)
+    'form[action*="distil_r_captcha"]',  # Distil Networks
+    'iframe[src*="distil_r_captcha"]',
     'iframe[src*="captcha-delivery.com"]',  # DataDome
     'script[src*="captcha-delivery.com"]',
     'iframe[src*="_Incapsula_Resource"]',  # Imperva
@@ -73,7 +77,8 @@ _CAPTCHA_TEXT = re.compile(
     r"表示されている文字を入力|输入您在下面看到的字符|"
     r"checking (?:if the site connection is secure|your browser before accessing)|"
     r"enable javascript and cookies to continue|press (?:&|and) hold|please slide to verify|"
-    r"slide to complete the puzzle|unusual traffic from your computer network",
+    r"slide to complete the puzzle|unusual traffic from your computer network|"
+    r"verify that you(?:'|’)re not a robot|something about your browser made us think you were a bot",
     re.I,
 )
 _TEXT_PAGE_CHARS = 60_000  # bot walls' own pages are a few kilobytes

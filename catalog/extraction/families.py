@@ -16,8 +16,19 @@ AMAZON = {
         r"^/([A-Z0-9]{10})(?:[/?#]|$)",
     ],
     "selectors": {
-        "title": ["#productTitle", "#ebooksProductTitle", "#title"],
-        # The buy box price; deal price before list price; never another widget's .a-price.
+        # Current layouts, then the 2018 mobile Kindle, 2014 mobile, 2013 desktop and 2013 mobile ones.
+        "title": [
+            "#productTitle",
+            "#ebooksProductTitle",
+            "#title",
+            "#ebooksTitle",
+            "#product-title",
+            "#btAsinTitle",
+            "#udp h1",
+        ],
+        # The buy box price; deal price before list price; never another widget's .a-price. Then the
+        # twister's data for the selected variant and the buy box form's own price, then the old
+        # layouts (2013 desktop price block, 2013/2014 mobile price tables, 2018 mobile Kindle).
         "price": [
             "#corePriceDisplay_desktop_feature_div .priceToPay",
             "#corePriceDisplay_desktop_feature_div .apexPriceToPay",
@@ -34,16 +45,43 @@ AMAZON = {
             "#mediaNoAccordion .header-price",
             "#kindle-price",
             "#buybox tr.kindle-price .a-color-price",
+            "#twister-plus-price-data-price@value",
+            '#qualifiedBuybox input[name$="[customerVisiblePrice][amount]"]@value',
+            "#actualPriceValue",
+            "#prices #price",
+            "#prices td.a-color-price",
+            ".kindle-price .price-value",
         ],
-        "currency": [],
-        "availability": ["#availability", "#outOfStock", "#availability_feature_div"],
+        # For the prices above that are bare numbers (the twister's data, the buy box form's).
+        "currency": [
+            "#twister-plus-price-data-price-unit@value",
+            '#qualifiedBuybox input[name$="[customerVisiblePrice][currencyCode]"]@value',
+        ],
+        "availability": [
+            "#availability",
+            "#outOfStock",
+            "#availability_feature_div",
+            "#scarcity",
+            ".buying .availGreen, .buying .availOrange, .buying .availRed",
+            "#add-to-cart-button@value",  # no availability text: the buy box's Add to Cart button
+        ],
         "rating": [
             "#acrPopover@title",
             "#acrPopover .a-icon-alt",
             "#averageCustomerReviews .a-icon-alt",
             "[data-hook=rating-out-of-text]",
+            "#acrCustomerReviewLink .a-icon-alt",
+            ".crAvgStars .swSprite@title",
+            "#rating-stars span[title]@title",
+            "#universal-glance-reviews-features .a-icon-row span",
         ],
-        "reviews_count": ["#acrCustomerReviewText", "[data-hook=total-review-count]"],
+        "reviews_count": [
+            "#acrCustomerReviewText",
+            "[data-hook=total-review-count]",
+            "#rating-stars .review-count",
+            "#rating-stars a",
+            ".crAvgStars > a",
+        ],
         "images": [
             "#landingImage@data-old-hires",
             "#landingImage@data-a-dynamic-image",
@@ -58,10 +96,20 @@ AMAZON = {
             "#bookDescription_feature_div noscript",
             "#bookDescription_feature_div .a-expander-content",
         ],
-        "product_id": ["input#ASIN@value", 'input[name="ASIN"]@value', 'input[name="ASIN.0"]@value'],
+        # The selected child ASIN the buy box sells (the parent's on a page with no variant selected).
+        "product_id": [
+            "input#ASIN@value",
+            'input[name="ASIN"]@value',
+            'input[name="ASIN.0"]@value',
+            "#twister-plus-asin@value",
+            "#desktop_qualifiedBuyBox@data-csa-c-asin",
+            'input[name="a"]@value',
+        ],
         "canonical_url": ['link[rel="canonical"]@href'],
         # Built-in checks already know Amazon's robot check and sign-in page; staff can add more.
         "blocked": ["#captchacharacters"],
+        # A parent product's buy box: "To buy, select Size".
+        "variant_unselected": ["#partialStateBuybox"],
     },
 }
 
@@ -102,9 +150,15 @@ COSTCO = {
             '[automation-id="productPriceOutput"]',
             "#pull-right-price .value",
             'meta[property="product:price:amount"]@content',
+            "#math-table .your-price .value",  # 2017 layout: "Your Price 199.99 $"
         ],
         "currency": ['meta[property="product:price:currency"]@content'],
-        "availability": ['meta[property="og:availability"]@content'],
+        # The 2017 layout states stock only in the price table's data and by its Add to Cart button.
+        "availability": [
+            'meta[property="og:availability"]@content',
+            "#math-table [data-inv]@data-inv",
+            "#add-to-cart input@value",
+        ],
         "rating": [],
         "reviews_count": [],
         "images": ["#initialProductImage@src", 'meta[property="og:image"]@content'],

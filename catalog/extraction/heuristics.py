@@ -15,7 +15,11 @@ from .phrases import read_availability
 _TITLE_SEPARATOR = re.compile(r"\s+[|\-–—:·•»]\s+|\s*\|\s*")
 _AMAZON_TITLE_PREFIX = re.compile(r"^\s*amazon(?:\.[a-z]{2,3}){1,2}\s*:\s*", re.I)
 _ALNUM = re.compile(r"[^0-9a-z]+")
-_AVAILABILITY_NODES = "#availability, .availability, .product-availability, .stock-status, [data-availability]"
+_AVAILABILITY_NODES = (
+    "#availability, .availability, .product-availability, .stock-status, [data-availability], "
+    "[id*=availab i], [class*=availab i], [id*=stock i]"
+)
+_MAX_AVAILABILITY_TEXT = 400  # a longer element is a container, not a statement
 _MAX_TITLE = 500
 _MAX_DESCRIPTION = 10_000
 
@@ -130,10 +134,16 @@ def guess_description(metas: dict) -> str | None:
 
 
 def guess_availability(tree):
-    """(availability, stock) from an element named for it (#availability, .stock-status, …)
-    read through the phrase table; (None, None) when none says anything we recognise."""
+    """(availability, stock) from a visible element named for it (#availability, .stock-status,
+    .availabilityTrunc, …) read through the phrase table; (None, None) when none says anything we
+    recognise."""
+    from .buybox import is_hidden
+
     for node in tree.css(_AVAILABILITY_NODES):
-        found = read_availability(node.attributes.get("data-availability") or node_text(node))
+        text = node.attributes.get("data-availability") or node.text(deep=True, separator=" ")
+        if not text or len(text) > _MAX_AVAILABILITY_TEXT or is_hidden(node):
+            continue
+        found = read_availability(text)
         if found:
             return found.availability, found.stock
     return None, None

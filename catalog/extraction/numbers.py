@@ -1,8 +1,8 @@
 """Locale-aware reading of prices, counts and ratings from the text a page shows.
 
 Sites write numbers their visitors' way: "EUR 10,99", "1.234,56 €", "CDN$ 16.65", "R$ 1.299,00",
-"￥1,280", "1 234,56 €", "CHF 1'234.50". price-parser finds the amount in a noisy string; which
-separator is the decimal one, and which currency a symbol means on a given site, is decided here
+"￥1,280", "1,280円", "1.234,56 TL", "1 234,56 €", "CHF 1'234.50". price-parser finds the amount in
+a noisy string; which separator is the decimal one, and which currency a symbol means on a given site, is decided here
 (price-parser reads "CDN$" as the Namibian dollar and cannot tell a range from a price).
 """
 
@@ -52,6 +52,7 @@ _SYMBOLS = [
     ("€", "EUR"),
     ("£", "GBP"),
     ("￥", "JPY"),
+    ("円", "JPY"),
     ("₹", "INR"),
     ("₺", "TRY"),
     ("₩", "KRW"),
@@ -99,6 +100,8 @@ class ParsedPrice:
 
 
 def normalise_digits(text: str) -> str:
+    if text.isascii():  # nothing to translate (both tables map non-ASCII characters only)
+        return text
     return text.translate(_DIGITS).translate(_SPACES)
 
 

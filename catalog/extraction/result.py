@@ -16,6 +16,9 @@ JSON_KEYS = (
     "images",
     "url",
     "asin",
+    "gtin",
+    "mpn",
+    "brand",
     "blocked",
 )
 
@@ -28,6 +31,8 @@ class Extraction:
     every product field is then empty. layout_unrecognised: neither the supplier's selectors nor
     any structured data gave a title or a price; the page is not turned into data either.
     price_is_range: the page shows a price range (variants), which is not a price.
+    asin: the supplier's product id as the page states it (on Amazon the selected child ASIN);
+    sources["asin"] is "url" when it was read only from a URL (canonical, og:url, the fetched URL).
     """
 
     title: str | None = None
@@ -70,6 +75,9 @@ class Extraction:
             "images": list(self.images),
             "url": self.url,
             "asin": self.asin,
+            "gtin": self.gtin,
+            "mpn": self.mpn,
+            "brand": self.brand,
             "blocked": self.blocked,
         }
 

@@ -6,7 +6,10 @@ may end in "@attribute" to read an attribute instead of the text ("#acrPopover@t
 "link[rel=canonical]@href"). An invalid selector is skipped (and logged), never fatal.
 
 Fields: title, description, price, currency, availability, rating, reviews_count, images,
-product_id, canonical_url, and blocked (any match means the page is a block page).
+product_id (a link to the product page is read for the id in it), canonical_url, gtin, mpn,
+brand, and two markers: blocked (any match means the page is a block page) and variant_unselected
+(any match means the page offers variants and none is selected, e.g. Amazon's "To buy, select
+Size" buy box on a parent product).
 """
 
 import logging
@@ -19,7 +22,7 @@ from . import reading as sources
 from .document import absolute_url, collapse, node_text
 from .heuristics import image_urls_from_attribute
 from .numbers import currency_in, parse_count, parse_price, parse_rating
-from .phrases import read_availability, schema_availability
+from .phrases import IN_STOCK, is_add_to_cart, read_availability, schema_availability
 from .reading import Reading
 
 logger = logging.getLogger(__name__)
@@ -35,7 +38,11 @@ FIELDS = (
     "images",
     "product_id",
     "canonical_url",
+    "gtin",
+    "mpn",
+    "brand",
     "blocked",
+    "variant_unselected",
 )
 _ATTRIBUTE_SUFFIX = re.compile(r"@([A-Za-z_:][-A-Za-z0-9_:.]*)$")
 _MAX_TITLE = 500
@@ -252,6 +259,8 @@ def reading_from_selectors(
         if schema:
             return (schema, None)
         reading = read_availability(text)
+        if reading is None and len(text) < 60 and is_add_to_cart(text):
+            return (IN_STOCK, None)  # an add-to-cart control: the item can be bought
         return (reading.availability, reading.stock) if reading else None
 
     stock = first_value("availability", read_stock)
@@ -271,4 +280,6 @@ def reading_from_selectors(
             break
     found.product_id = first_value("product_id", lambda v: v.strip() or None)
     found.url = first_value("canonical_url", lambda v: absolute_url(v, base_url))
+    for name in ("gtin", "mpn", "brand"):
+        setattr(found, name, first_value(name, lambda v: v.strip()[:200] or None))
     return found

@@ -10,11 +10,13 @@ import logging
 import re
 from decimal import Decimal
 
+from catalog import identify
+
 from . import reading as sources
-from .document import absolute_url, clean_string, node_text
-from .heuristics import largest_image_url, strip_site_name
+from .document import absolute_url, clean_string
+from .heuristics import largest_image_url
 from .numbers import currency_in, decimal_value, money, parse_count, parse_rating
-from .phrases import IN_STOCK, LOW_STOCK, OUT_OF_STOCK, schema_availability
+from .phrases import IN_STOCK, LOW_STOCK, OUT_OF_STOCK, condition_not_new, schema_availability
 from .reading import Reading
 
 logger = logging.getLogger(__name__)
@@ -98,25 +100,7 @@ def products_in(data, depth: int = 0) -> list[dict]:
     return found
 
 
-# --- Finding them -------------------------------------------------------------------------------
-
-_STRUCTURED_CSS = 'script[type="application/ld+json"], [itemscope], [itemprop], meta[content]'
-
-
-def structured_nodes(tree) -> tuple[list, list, list]:
-    """(JSON-LD scripts, microdata nodes, <meta content> tags) of the page, each in page order,
-    found in one pass over the page (a pass costs about a tenth of the parse)."""
-    scripts, microdata, metas = [], [], []
-    for node in tree.css(_STRUCTURED_CSS):
-        attrs = node.attributes
-        if "itemscope" in attrs or "itemprop" in attrs:
-            microdata.append(node)
-        tag = node.tag
-        if tag == "meta" and "content" in attrs:
-            metas.append(node)
-        elif tag == "script" and (attrs.get("type") or "").lower() == "application/ld+json":
-            scripts.append(node)
-    return scripts, microdata, metas
+# --- JSON-LD scripts ----------------------------------------------------------------------------
 
 
 def jsonld_products(scripts) -> list[dict]:
@@ -126,75 +110,6 @@ def jsonld_products(scripts) -> list[dict]:
         data = load_json_lenient(script.text(deep=True))
         if data is not None:
             products += products_in(data)
-    return products
-
-
-# --- Microdata (the few itemprop rules we need, on the selectolax tree) ------------------------
-
-
-def _microdata_value(node):
-    attrs = node.attributes
-    tag = node.tag
-    if tag == "meta":
-        return attrs.get("content") or ""
-    if tag in ("img", "audio", "embed", "iframe", "source", "track", "video"):
-        return attrs.get("src") or attrs.get("content") or ""
-    if tag in ("a", "area", "link"):
-        return attrs.get("href") or attrs.get("content") or ""
-    if tag == "object":
-        return attrs.get("data") or ""
-    if tag in ("data", "meter"):
-        return attrs.get("value") or ""
-    if tag == "time":
-        return attrs.get("datetime") or node_text(node)
-    if attrs.get("content"):
-        return attrs["content"]
-    return node_text(node, skip_hidden=True)
-
-
-def microdata_products(nodes) -> list[dict]:
-    """Product items of the page's microdata (its itemscope and itemprop nodes, in page order) as
-    JSON-LD-shaped dicts (nested items included)."""
-    if not nodes:
-        return []
-    scopes = {n.mem_id: n for n in nodes if "itemscope" in n.attributes}
-    if not scopes:
-        return []
-    items = {}
-    for mem_id, node in scopes.items():
-        itemtype = node.attributes.get("itemtype") or ""
-        items[mem_id] = {"@type": itemtype.split()[0] if itemtype.split() else ""}
-    owner_of = {}
-    for node in nodes:
-        if "itemprop" not in node.attributes:
-            continue
-        parent = node.parent
-        while parent is not None and parent.mem_id not in scopes:
-            parent = parent.parent
-        if parent is None:
-            continue
-        owner_of[node.mem_id] = parent.mem_id
-        value = items[node.mem_id] if node.mem_id in scopes else _microdata_value(node)
-        for name in (node.attributes.get("itemprop") or "").split():
-            items[parent.mem_id].setdefault(name, []).append(value)
-    # Single values as scalars, as JSON-LD writes them.
-    for item in items.values():
-        for key, value in list(item.items()):
-            if isinstance(value, list) and len(value) == 1:
-                item[key] = value[0]
-    products = []
-    for mem_id, item in items.items():
-        if not (types_of(item) & PRODUCT_TYPES):
-            continue
-        owner = owner_of.get(mem_id)
-        nested_in_product = False
-        while owner is not None:
-            if types_of(items[owner]) & PRODUCT_TYPES:
-                nested_in_product = True
-                break
-            owner = owner_of.get(owner)
-        if not nested_in_product:
-            products.append(item)
     return products
 
 
@@ -214,63 +129,110 @@ def _first(value):
     return None
 
 
+def _price_type(spec: dict) -> str:
+    return str(spec.get("priceType") or "").rstrip("/").rsplit("/", 1)[-1].lower()
+
+
 def _offer_price(offer: dict, *, site_currency, default_dollar):
-    """(price, currency, is_range, read) of one Offer / AggregateOffer."""
+    """(price, currency, is_range, read, not_buy, sale) of one Offer / AggregateOffer: not_buy holds
+    the list / strike-through prices its priceSpecification names; sale says a SalePrice entry
+    gave the price."""
     currency = clean_string(_first(offer.get("priceCurrency")))
     types = types_of(offer)
+    not_buy: set[Decimal] = set()
     if "aggregateoffer" in types:
         low, high = decimal_value(_first(offer.get("lowPrice"))), decimal_value(_first(offer.get("highPrice")))
         if low is not None and high is not None:
-            return (low, currency, False, True) if low == high else (None, currency, True, True)
+            if low == high:
+                return low, currency, False, True, not_buy, False
+            return None, currency, True, True, not_buy, False
         price = decimal_value(_first(offer.get("price")))
         if price is not None:
-            return price, currency, False, True
+            return price, currency, False, True, not_buy, False
         if low is not None or high is not None:
-            return None, currency, True, True  # "from X": not the price of this item
+            return None, currency, True, True, not_buy, False  # "from X": not the price of this item
         nested = [o for o in _as_list(offer.get("offers")) if isinstance(o, dict)]
         if nested:
             summary = offers_summary(nested, site_currency=site_currency, default_dollar=default_dollar)
-            return summary["price"], summary["currency"] or currency, summary["is_range"], summary["read"]
-        return None, currency, False, False
-    raw = _first(offer.get("price"))
-    if raw is None or isinstance(raw, dict):
-        for spec in _as_list(offer.get("priceSpecification")):
-            if not isinstance(spec, dict):
-                continue
-            price_type = str(spec.get("priceType") or "").rstrip("/").rsplit("/", 1)[-1].lower()
-            if price_type in _NOT_SELLING_PRICE_TYPES:
-                continue
+            return (
+                summary["price"],
+                summary["currency"] or currency,
+                summary["is_range"],
+                summary["read"],
+                summary["not_buy"],
+                summary["sale"],
+            )
+        return None, currency, False, False, not_buy, False
+    spec_price = spec_currency = None
+    sale = spec_range = False
+    for spec in _as_list(offer.get("priceSpecification")):
+        if not isinstance(spec, dict):
+            continue
+        price_type = _price_type(spec)
+        value = decimal_value(_first(spec.get("price")))
+        if price_type in _NOT_SELLING_PRICE_TYPES:
+            if value is not None:
+                not_buy.add(money(value))
+            continue
+        if spec_price is not None or spec_range:
+            continue
+        low, high = decimal_value(_first(spec.get("minPrice"))), decimal_value(_first(spec.get("maxPrice")))
+        if low is not None and high is not None and low != high:
+            spec_range, spec_currency = True, clean_string(_first(spec.get("priceCurrency"))) or currency
+        elif value is not None:
+            spec_price = value
             spec_currency = clean_string(_first(spec.get("priceCurrency"))) or currency
-            low, high = decimal_value(_first(spec.get("minPrice"))), decimal_value(_first(spec.get("maxPrice")))
-            if low is not None and high is not None and low != high:
-                return None, spec_currency, True, True
-            price = decimal_value(_first(spec.get("price")))
-            if price is not None:
-                return price, spec_currency, False, True
-        return None, currency, False, False
+            sale = price_type == "saleprice"
+    raw = _first(offer.get("price"))
+    if raw is None or isinstance(raw, dict) or decimal_value(raw) is None:
+        if spec_range:
+            return None, spec_currency, True, True, not_buy, False
+        if spec_price is not None:
+            return spec_price, spec_currency, False, True, not_buy, sale
+        return None, currency, False, False, not_buy, False
     price = decimal_value(raw)
     if isinstance(raw, str) and not currency:
         currency = currency_in(raw, site_currency=site_currency, default_dollar=default_dollar)
-    if price is None:
-        return None, currency, False, False
-    return price, currency, False, True
+    if spec_price is not None and sale and spec_price != price:
+        return spec_price, spec_currency, False, True, not_buy | {money(price)}, True
+    return price, currency, False, True, not_buy, sale
 
 
-def offers_summary(offers: list[dict], *, site_currency=None, default_dollar=None) -> dict:
+def offers_summary(
+    offers: list[dict], *, site_currency=None, default_dollar=None, item_not_new: bool = False, honour_condition=True
+) -> dict:
     """One price (or none) for the product from its offers: several different prices are variants
-    or other sellers, which is not one price."""
+    or other sellers, which is not one price. An offer for a used, refurbished or damaged item
+    gives no price (its price is set aside as not a buy price); with only such offers, `not_new`."""
     prices, currencies, availabilities, stocks = set(), set(), [], []
-    is_range = read = False
+    not_buy: set[Decimal] = set()
+    is_range = read = sale = False
+    new_offers = used_offers = 0
+    condition_stated = False
     for offer in offers:
-        price, currency, offer_range, offer_read = _offer_price(
+        price, currency, offer_range, offer_read, offer_not_buy, offer_sale = _offer_price(
             offer, site_currency=site_currency, default_dollar=default_dollar
         )
-        read = read or offer_read
-        is_range = is_range or offer_range
-        if price is not None and price > 0:
-            prices.add(price)
+        not_buy |= offer_not_buy
         if currency:
             currencies.add(currency.upper())
+        if item_not_new or condition_not_new(_first(offer.get("itemCondition"))):
+            condition_stated = True
+        if (
+            condition_stated
+            and honour_condition
+            and (item_not_new or condition_not_new(_first(offer.get("itemCondition"))))
+        ):
+            used_offers += 1
+            if price is not None and price > 0:
+                not_buy.add(money(price))
+            continue
+        new_offers += 1
+        read = read or offer_read
+        is_range = is_range or offer_range
+        sale = sale or offer_sale
+        if price is not None and price > 0:
+            prices.add(price)
         availability = schema_availability(_first(offer.get("availability")))
         if availability:
             availabilities.append(availability)
@@ -297,7 +259,55 @@ def offers_summary(offers: list[dict], *, site_currency=None, default_dollar=Non
         "read": read,
         "availability": availability,
         "stock": stocks[0] if len(stocks) == 1 else None,
+        "not_buy": not_buy,
+        "sale": sale and price is not None,
+        "not_new": used_offers > 0 and new_offers == 0,
+        "condition_stated": condition_stated,
     }
+
+
+def variant_keys(node: dict) -> set[str]:
+    """The ids a variant (an Offer or a variant Product) answers to: its SKU, product id, GTIN, and
+    the variant a URL of it selects ("?variant=123", AliExpress "?sku_id=…")."""
+    keys = set()
+    for name in ("sku", "productID", "gtin", "gtin13", "gtin12", "gtin14", "mpn"):
+        value = clean_string(_first(node.get(name)))
+        if value:
+            keys.add(value)
+    for name in ("url", "@id"):
+        value = _first(node.get(name))
+        if isinstance(value, str) and value:
+            selected = identify.variant_from_url(value)
+            if selected:
+                keys.add(selected)
+    return keys
+
+
+def _select_variant(nodes: list[dict], wanted: str) -> tuple[list[dict], bool]:
+    """(the nodes that are the wanted variant, whether the nodes carry variant ids at all)."""
+    identified = False
+    chosen = []
+    for node in nodes:
+        keys = variant_keys(node)
+        identified = identified or bool(keys)
+        if wanted in keys:
+            chosen.append(node)
+    return chosen, identified
+
+
+def _brand(value) -> str | None:
+    value = _first(value)
+    if isinstance(value, dict):
+        value = _first(value.get("name"))
+    return clean_string(value)
+
+
+def _gtin(node: dict) -> str | None:
+    for name in ("gtin", "gtin13", "gtin14", "gtin12", "gtin8", "isbn"):
+        value = clean_string(_first(node.get(name)))
+        if value:
+            return value
+    return None
 
 
 def _image_urls(value, base_url) -> list[str]:
@@ -314,13 +324,44 @@ def _image_urls(value, base_url) -> list[str]:
 
 
 def reading_from_product(
-    product: dict, *, source: str, base_url=None, site_currency=None, default_dollar=None
+    product: dict,
+    *,
+    source: str,
+    base_url=None,
+    site_currency=None,
+    default_dollar=None,
+    wanted_variant: str | None = None,
+    honour_condition: bool = True,
 ) -> Reading:
+    """What one schema.org Product says. With `wanted_variant` (the variant the page's URL
+    selects), a product group is read as that variant: its offer, its SKU and stock. Offers marked
+    as not new give no price unless `honour_condition` is False (the page itself never says so)."""
     offers = [o for o in _as_list(product.get("offers")) if isinstance(o, dict)]
-    for variant in _as_list(product.get("hasVariant")):
-        if isinstance(variant, dict):
+    variants = [v for v in _as_list(product.get("hasVariant")) if isinstance(v, dict)]
+    item = product
+    variant_missing = variant_found = False
+    if wanted_variant and (variants or len(offers) > 1):
+        chosen, identified = _select_variant(variants, wanted_variant) if variants else ([], False)
+        if chosen:
+            item, variant_found = chosen[0], True
+            offers = [o for o in _as_list(item.get("offers")) if isinstance(o, dict)]
+        else:
+            chosen_offers, offers_identified = _select_variant(offers, wanted_variant)
+            if chosen_offers:
+                offers, variant_found = chosen_offers, True
+            elif identified or offers_identified:
+                variant_missing = True
+                offers = []
+    else:
+        for variant in variants:
             offers += [o for o in _as_list(variant.get("offers")) if isinstance(o, dict)]
-    summary = offers_summary(offers, site_currency=site_currency, default_dollar=default_dollar)
+    summary = offers_summary(
+        offers,
+        site_currency=site_currency,
+        default_dollar=default_dollar,
+        item_not_new=condition_not_new(_first(item.get("itemCondition"))),
+        honour_condition=honour_condition,
+    )
     rating_node = _first(product.get("aggregateRating"))
     rating = reviews = None
     if isinstance(rating_node, dict):
@@ -328,25 +369,39 @@ def reading_from_product(
         reviews = parse_count(_first(rating_node.get("reviewCount")))
         if reviews is None:
             reviews = parse_count(_first(rating_node.get("ratingCount")))
-    product_id = clean_string(_first(product.get("sku"))) or clean_string(_first(product.get("productID")))
+    product_id = clean_string(_first(item.get("sku"))) or clean_string(_first(item.get("productID")))
+    if variant_found and item is product:  # an offer of the product is the variant: its SKU
+        product_id = next((clean_string(_first(o.get("sku"))) for o in offers if o.get("sku")), None)
+    if variant_found and not product_id:
+        product_id = wanted_variant
     url = _first(product.get("url"))
     if not isinstance(url, str):
         url = product.get("@id") if isinstance(product.get("@id"), str) else None
+    offer_ids = [o for o in offers if _gtin(o) or o.get("mpn") or o.get("sku")]
     return Reading(
         source=source,
         title=clean_string(_first(product.get("name"))),
         description=clean_string(_first(product.get("description"))),
         price=summary["price"],
-        price_read=summary["read"],
+        price_read=summary["read"] or variant_missing,
         is_range=summary["is_range"],
         currency=summary["currency"],
         availability=summary["availability"],
         stock=summary["stock"],
         rating=rating,
         reviews_count=reviews,
-        images=_image_urls(product.get("image"), base_url),
-        product_id=product_id,
+        images=_image_urls(item.get("image") or product.get("image"), base_url),
+        product_id=product_id or (clean_string(_first(offer_ids[0].get("sku"))) if len(offer_ids) == 1 else None),
         url=absolute_url(url.split("#", 1)[0], base_url) if url else None,
+        gtin=_gtin(item) or (_gtin(offer_ids[0]) if len(offer_ids) == 1 else None),
+        mpn=clean_string(_first(item.get("mpn"))) or clean_string(_first(product.get("mpn"))),
+        brand=_brand(item.get("brand")) or _brand(product.get("brand")),
+        not_buy_prices=summary["not_buy"],
+        sale_price=summary["sale"],
+        not_new=summary["not_new"],
+        condition_stated=summary["condition_stated"],
+        variant_found=variant_found,
+        variant_missing=variant_missing,
     )
 
 
@@ -376,59 +431,6 @@ def _url_key(url: str) -> str:
     return url.split("://", 1)[-1].removeprefix("www.")
 
 
-# --- OpenGraph and other <meta> tags --------------------------------------------------------------
-
-
-def meta_tags(nodes) -> dict[str, list[str]]:
-    """<meta property|name=… content=…> tags as a dict, keys lower-cased, values in page order."""
-    metas: dict[str, list[str]] = {}
-    for node in nodes:
-        attrs = node.attributes
-        key = attrs.get("property") or attrs.get("name")
-        content = attrs.get("content")
-        if key and content and content.strip():
-            metas.setdefault(key.strip().lower(), []).append(content.strip())
-    return metas
-
-
-def _meta(metas, *keys) -> str | None:
-    for key in keys:
-        values = metas.get(key)
-        if values:
-            return values[0]
-    return None
-
-
-def reading_from_opengraph(metas: dict, *, base_url=None, source=sources.OPENGRAPH) -> Reading:
-    site_name = _meta(metas, "og:site_name")
-    title = clean_string(_meta(metas, "og:title", "twitter:title"))
-    price_text = _meta(
-        metas, "product:sale_price:amount", "og:sale_price:amount", "product:price:amount", "og:price:amount"
-    )
-    currency = _meta(metas, "product:price:currency", "og:price:currency", "product:sale_price:currency")
-    price = decimal_value(price_text) if price_text else None
-    images = []
-    for key in ("og:image:secure_url", "og:image", "og:image:url", "twitter:image", "twitter:image:src"):
-        for value in metas.get(key, []):
-            url = absolute_url(value, base_url)
-            url = largest_image_url(url) if url else None
-            if url and url not in images:
-                images.append(url)
-    availability = schema_availability(_meta(metas, "product:availability", "og:availability"))
-    return Reading(
-        source=source,
-        title=strip_site_name(title, site_name) if title else None,
-        description=clean_string(_meta(metas, "og:description")),
-        price=money(price) if price is not None and price > 0 else None,
-        price_read=price is not None,
-        currency=currency.strip().upper() if currency else None,
-        availability=availability,
-        images=images,
-        product_id=clean_string(_meta(metas, "product:retailer_item_id")),
-        url=absolute_url(_meta(metas, "og:url"), base_url),
-    )
-
-
 # --- The last resort: extruct ---------------------------------------------------------------------
 
 
@@ -437,6 +439,8 @@ def extruct_readings(
 ) -> list[Reading]:
     """Microdata and OpenGraph as extruct (lxml) reads them, for pages the fast path could not read."""
     import extruct  # imported here: most pages never need it
+
+    from .opengraph import reading_from_opengraph
 
     try:
         data = extruct.extract(

@@ -1,5 +1,6 @@
-"""Reading product pages: the shared saved pages (every expected field), regional phrases and
-number formats the pages do not cover, block pages, missing fields, and the fast path."""
+"""Reading product pages: the shared saved pages (every expected field), block pages, missing
+fields, sources and their order, and the fast path. The rules each have a file of their own:
+test_extraction_{prices,availability,embedded,amazon,variants,numbers}.py."""
 
 import json
 import re
@@ -11,9 +12,8 @@ from django.conf import settings
 
 from catalog.extraction import FAMILY_CONFIGS, JSON_KEYS, extract
 from catalog.extraction import pipeline as extraction_pipeline
-from catalog.extraction.numbers import parse_count, parse_price, parse_rating
-from catalog.extraction.phrases import read_availability
 from catalog.models import Supplier
+from catalog.tests.pages import amazon_page
 from conftest import shared_material
 
 PAGES_DIR = Path(settings.SHARED_MATERIAL_DIR) / "pages"
@@ -57,104 +57,6 @@ def test_shipped_selectors_are_what_the_template_rows_hold(db):
             assert row[key] == config[key], (name, key)
 
 
-# --- Regional sites: phrases and number formats the saved pages do not cover ------------------
-
-
-def amazon_page(body: str, *, url: str | None = None) -> object:
-    html = (
-        '<html><head><title>Amazon</title></head><body><div id="dp-container">'
-        f'<span id="productTitle"> Widget </span>{body}</div></body></html>'
-    )
-    return extract(html, supplier_config=FAMILY_CONFIGS["amazon"], family="amazon", url=url)
-
-
-@pytest.mark.parametrize(
-    ("text", "availability", "stock"),
-    [
-        ("Il ne reste plus que 4 exemplaire(s) en stock.", "low_stock", 4),
-        (
-            "Derzeit nicht verfügbar. Ob und wann dieser Artikel wieder vorrätig sein wird, ist unbekannt.",
-            "out_of_stock",
-            None,
-        ),
-        ("Nur noch 1 auf Lager (mehr ist unterwegs).", "low_stock", 1),
-        ("Solo quedan 2 en stock (hay más unidades en camino).", "low_stock", 2),
-        ("Temporalmente sin stock.", "out_of_stock", None),
-        ("Disponibilità immediata", "in_stock", None),
-        ("Attualmente non disponibile.", "out_of_stock", None),
-        ("Solo 3 pezzi disponibili. Ordina subito.", "low_stock", 3),
-        ("Em estoque", "in_stock", None),
-        ("残り3点 ご注文はお早めに", "low_stock", 3),
-        ("現在お取り扱いできません。", "out_of_stock", None),
-        ("在庫あり。", "in_stock", None),
-        ("Nog maar 5 op voorraad", "low_stock", 5),
-        ("Stokta sadece 2 adet kaldı", "low_stock", 2),
-        ("غير متوفر حاليًا.", "out_of_stock", None),
-        ("Temporarily out of stock. Order now and we'll deliver when available.", "out_of_stock", None),
-        ("Currently unavailable. We don't know when or if this item will be back in stock.", "out_of_stock", None),
-        ("Only 6 left in stock (more on the way).", "low_stock", 6),
-        ("In Stock on March 3, 2025. Order it now.", "out_of_stock", None),
-        ("Available for Pre-order. This item will be released on May 1.", "out_of_stock", None),
-        ("Dieser Artikel ist vorbestellbar.", "out_of_stock", None),
-    ],
-)
-def test_availability_phrases_of_regional_sites(text, availability, stock):
-    result = amazon_page(f'<div id="availability"><span>{text}</span></div>')
-    assert (result.availability, result.stock) == (availability, stock)
-
-
-@pytest.mark.parametrize(
-    ("shown", "site", "price", "currency"),
-    [
-        ("EUR 10,99", "https://www.amazon.de/dp/B000000001", "10.99", "EUR"),
-        ("1.234,56 €", "https://www.amazon.it/dp/B000000001", "1234.56", "EUR"),
-        ("CDN$ 16.65", "https://www.amazon.ca/dp/B000000001", "16.65", "CAD"),
-        ("$16.65", "https://www.amazon.ca/dp/B000000001", "16.65", "CAD"),
-        ("$16.65", "https://www.amazon.com.mx/dp/B000000001", "16.65", "MXN"),
-        ("R$ 1.299,00", "https://www.amazon.com.br/dp/B000000001", "1299.00", "BRL"),
-        ("￥1,280", "https://www.amazon.co.jp/dp/B000000001", "1280.00", "JPY"),
-        ("AED 49.00", "https://www.amazon.ae/dp/B000000001", "49.00", "AED"),
-        ("1 234,56 €", "https://www.amazon.fr/dp/B000000001", "1234.56", "EUR"),
-        ("£6.39", "https://www.amazon.co.uk/dp/B000000001", "6.39", "GBP"),
-        ("$8.99", None, "8.99", "USD"),
-    ],
-)
-def test_price_formats_of_regional_sites(shown, site, price, currency):
-    result = amazon_page(f'<span id="priceblock_ourprice">{shown}</span>', url=site)
-    assert (result.price, result.currency) == (Decimal(price), currency)
-
-
-@pytest.mark.parametrize(
-    ("rating_text", "reviews_text", "rating", "reviews"),
-    [
-        ("4,5 de 5 estrelas", "1.033 avaliações", "4.5", 1033),
-        ("5つ星のうち4.3", "1,234個の評価", "4.3", 1234),
-        ("4,2 su 5 stelle", "2.345 voti", "4.2", 2345),
-        ("4,6 von 5 Sternen", "56 Kundenrezensionen", "4.6", 56),
-        ("4,1 sur 5 étoiles", "1 234 évaluations", "4.1", 1234),
-        ("5 yıldız üzerinden 4,4", "(1.005)", "4.4", 1005),
-    ],
-)
-def test_ratings_and_review_counts_of_regional_sites(rating_text, reviews_text, rating, reviews):
-    result = amazon_page(
-        f'<span id="acrPopover" title="{rating_text}"></span><span id="acrCustomerReviewText">{reviews_text}</span>'
-    )
-    assert (result.rating, result.reviews_count) == (Decimal(rating), reviews)
-
-
-def test_number_readers_keep_locales_apart():
-    assert parse_price("€ 97,39 - 128,72").is_range and parse_price("€ 97,39 - 128,72").amount is None
-    assert parse_price("$12.48 ($6.24 / Pack)").amount == Decimal("12.48")
-    assert parse_price("Price: $25.99 - Save 20%").amount == Decimal("25.99")
-    assert parse_price("CHF 1'234.50").amount == Decimal("1234.50")
-    assert parse_price("$0.00").amount is None
-    assert parse_count("No customer reviews") is None
-    assert parse_count("1,2 mil valoraciones") == 1200
-    assert parse_rating("0.0 out of 5 stars") is None
-    assert parse_rating(8, best=10) == Decimal("4")
-    assert read_availability("Ask a question about this item") is None
-
-
 # --- What must never be read as data -----------------------------------------------------------
 
 
@@ -173,6 +75,15 @@ def test_number_readers_keep_locales_apart():
         "<html><head><title>Sign in</title></head><body><form><input type=password></form></body></html>",
         '<html><head><title>Widget</title></head><body><span id="productTitle">Widget</span>'
         '<span id="priceblock_ourprice">$9.99</span><div',  # cut off mid-page
+        "<html><head><title></title><script>window.gokuProps = {};</script><script src='https://x.token.awswaf.com/"
+        "x/challenge.js'></script></head><body><div id='challenge-container'></div></body></html>",
+        "<html><head><title>Amazon.com</title></head><body><p>Click the button below to continue shopping</p>"
+        "<form method='get' action='/errors/validateCaptcha'><button type='submit'>Continue shopping</button>"
+        "</form></body></html>",
+        "<html><head><title>Access to this page has been denied.</title></head><body><h1>Please verify you are a "
+        "human</h1><div id='px-captcha'></div><p>Powered by PerimeterX</p></body></html>",
+        "<html><head><title>Pardon Our Interruption</title></head><body><p>something about your browser made us "
+        "think you were a bot</p><form action='/distil_r_captcha.html'></form></body></html>",
     ],
     ids=[
         "empty",
@@ -185,6 +96,10 @@ def test_number_readers_keep_locales_apart():
         "captcha-text-de",
         "login-wall",
         "truncated",
+        "aws-waf-challenge",
+        "amazon-soft-block",
+        "perimeterx",
+        "distil",
     ],
 )
 def test_block_pages_are_never_read_as_product_data(html):
@@ -331,14 +246,19 @@ def test_the_page_is_parsed_once_and_extruct_stays_off_the_fast_path(monkeypatch
     assert (len(parses), extruct_calls) == (1, [])
 
 
-def test_extruct_reads_what_the_fast_path_cannot():
+def test_microdata_itemref_is_read_on_the_fast_path(monkeypatch):
+    import extruct
+
+    extruct_calls = []
+    monkeypatch.setattr(extruct, "extract", lambda *a, **k: extruct_calls.append(1) or {})
     html = (
         '<div itemscope itemtype="http://schema.org/Product" itemref="o n"></div><span id="n" itemprop="name">Anvil'
         '</span><div id="o" itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
         '<meta itemprop="price" content="12.50"><meta itemprop="priceCurrency" content="USD"></div>'
     )
     result = extract(html, supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
-    assert (result.title, result.price, result.sources["price"]) == ("Anvil", Decimal("12.50"), "extruct")
+    assert (result.title, result.price, result.sources["price"]) == ("Anvil", Decimal("12.50"), "microdata")
+    assert extruct_calls == []
 
 
 @pytest.mark.parametrize("late_charset", [True, False], ids=["charset-after-title", "undeclared"])
@@ -369,3 +289,20 @@ def test_as_json_has_the_scrape_command_shape():
     assert tuple(data) == JSON_KEYS
     assert (data["price"], data["rating"], data["blocked"], data["stock"]) == ("9.99", 4.6, False, None)
     assert json.loads(json.dumps(data)) == data
+
+
+def test_a_page_saved_without_its_head_is_read():
+    html = (
+        "<body><h1>Oak Side Table</h1>"
+        '<div itemscope itemtype="https://schema.org/Product"><span itemprop="name">Oak Side Table</span>'
+        '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="89.00">'
+        '<meta itemprop="priceCurrency" content="EUR"><link itemprop="availability" href="https://schema.org/InStock">'
+        "</div></div></body>"
+    )
+    result = extract(html, supplier_config=FAMILY_CONFIGS["generic"], family="generic", url=None)
+    assert (result.title, result.price, result.currency, result.availability) == (
+        "Oak Side Table",
+        Decimal("89.00"),
+        "EUR",
+        "in_stock",
+    )

@@ -12,8 +12,11 @@ from catalog.identify import (
     family_configs_from_db,
     generic_product_id,
     identify,
+    product_id_from_url,
     site_currency,
     strip_tracking,
+    variant_from_url,
+    with_variant,
 )
 from catalog.models import Supplier
 
@@ -224,3 +227,58 @@ def test_staff_edits_of_the_template_rows_are_used():
     amazon.save(update_fields=["scraper_config"])
     configs = family_configs_from_db()
     assert identify("https://www.amazon.com/item/B00FLYWNYQ", configs=configs).product_id == "B00FLYWNYQ"
+
+
+# --- Links that select one variant --------------------------------------------------------------
+
+
+def test_an_aliexpress_link_selecting_a_sku_names_that_variant_and_keeps_it_in_its_address():
+    found = identify("https://www.aliexpress.com/item/1005004535587878.html?spm=a2g0o&sku_id=12000029541364634")
+    assert found.product_id == "1005004535587878-12000029541364634"
+    assert found.canonical_url == "https://www.aliexpress.com/item/1005004535587878.html?sku_id=12000029541364634"
+    assert product_id_from_url(found.canonical_url, "aliexpress") == found.product_id
+
+
+def test_links_selecting_no_variant_keep_the_ids_they_always_had():
+    assert identify("https://www.aliexpress.com/item/1005004535587878.html?spm=a2g0o").product_id == (
+        "1005004535587878"
+    )
+    assert identify("https://www.amazon.com/dp/B00FLYWNYQ?th=1&psc=1").product_id == "B00FLYWNYQ"
+    assert product_id_from_url("https://www.aliexpress.com/item/1005004535587878.html", "aliexpress") == (
+        "1005004535587878"
+    )
+
+
+def test_an_amazon_child_asin_is_its_own_product():
+    parent, child = identify("https://www.amazon.com/dp/B0DL98MQBC"), identify("https://www.amazon.com/dp/B0CCJPGYC2")
+    assert (parent.product_id, child.product_id) == ("B0DL98MQBC", "B0CCJPGYC2")
+
+
+def test_a_shop_link_selecting_a_variant_keeps_it_so_the_variant_has_an_address_and_id_of_its_own():
+    found = identify("https://shop.example.com/products/tee?variant=40112233&utm_source=x")
+    assert found.canonical_url == "https://shop.example.com/products/tee?variant=40112233"
+    plain = identify("https://shop.example.com/products/tee")
+    assert generic_product_id(found.canonical_url) != generic_product_id(plain.canonical_url)
+
+
+@pytest.mark.parametrize(
+    ("url", "variant"),
+    [
+        ("https://shop.example.com/products/tee?variant=40112233", "40112233"),
+        ("https://www.aliexpress.com/item/1.html?skuId=120003", "120003"),
+        ("https://shop.example.com/products/tee?colour=red", None),
+        ("https://shop.example.com/products/tee?variant=<script>", None),
+        (None, None),
+    ],
+)
+def test_the_variant_a_link_selects(url, variant):
+    assert variant_from_url(url) == variant
+
+
+def test_a_page_address_can_be_given_the_variant_read():
+    assert with_variant("https://shop.example.com/products/tee?colour=red", "42") == (
+        "https://shop.example.com/products/tee?colour=red&variant=42"
+    )
+    assert (
+        with_variant("https://www.aliexpress.com/item/1.html", "7") == "https://www.aliexpress.com/item/1.html?sku_id=7"
+    )

@@ -23,7 +23,8 @@ AMAZON_DE_PAGE = """<html><head><title>Amazon.de: Widget</title>
 </body></html>"""
 
 SHOP_PAGE = """<html><head><title>Lamp | Example Shop</title></head><body><h1>Lamp</h1>
-<script type="application/ld+json">{"@type": "Product", "name": "Lamp", "sku": "LMP-7",
+<script type="application/ld+json">{"@type": "Product", "name": "Lamp", "sku": "LMP-7", "gtin13": "4006381333931",
+"mpn": "L-7", "brand": {"@type": "Brand", "name": "Lumen"},
 "offers": {"@type": "Offer", "price": "40.00", "priceCurrency": "USD", "availability": "InStock"}}</script>
 </body></html>"""
 
@@ -58,6 +59,9 @@ def test_a_saved_page_prints_one_json_object_guessing_the_supplier_from_the_page
         "images": [],
         "url": "https://www.amazon.de/Widget/dp/B0WIDGET01",
         "asin": "B0WIDGET01",
+        "gtin": None,
+        "mpn": None,
+        "brand": None,
         "blocked": False,
     }
 
@@ -80,6 +84,7 @@ def test_a_page_without_supplier_hints_is_read_as_generic(page_file):
         "LMP-7",
     )
     assert (data["rating"], data["reviews_count"], data["stock"]) == (None, None, None)
+    assert (data["gtin"], data["mpn"], data["brand"]) == ("4006381333931", "L-7", "Lumen")
 
 
 def test_a_blocked_page_is_reported_as_blocked_with_no_data(page_file):
@@ -96,6 +101,8 @@ def test_a_blocked_page_is_reported_as_blocked_with_no_data(page_file):
 def test_the_plain_output_is_readable(page_file):
     text = scrape(page_file(AMAZON_DE_PAGE))
     assert "Widget Deluxe" in text and "1299.00 EUR" in text and "low_stock (stock 3)" in text
+    shop = scrape(page_file(SHOP_PAGE))
+    assert "4006381333931" in shop and "Lumen" in shop and "L-7" in shop
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,8 @@ class Command(BaseCommand):
             return
         if result.layout_unrecognised:
             self.stdout.write("layout not recognised: no title and no price from any source")
+        if result.variant_unselected:
+            self.stdout.write("variants: the page offers variants and none is selected (not one item)")
         rows = [
             ("title", result.title),
             ("price", _price(result)),
@@ -132,6 +134,9 @@ class Command(BaseCommand):
             ("rating", None if result.rating is None else f"{result.rating} / 5"),
             ("reviews", result.reviews_count),
             ("asin", result.asin),
+            ("gtin", result.gtin),
+            ("mpn", result.mpn),
+            ("brand", result.brand),
             ("url", result.url),
             ("images", len(result.images) or None),
         ]
