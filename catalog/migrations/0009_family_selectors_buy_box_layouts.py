@@ -87,6 +87,6 @@ def remove_selectors(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalog", "0007_product_retry_not_before")]
+    dependencies = [("catalog", "0008_product_identity_overrides_wrong_product")]
 
     operations = [migrations.RunPython(add_selectors, remove_selectors)]
