@@ -130,5 +130,6 @@ def supplier_families(transactional_db):
     for module, function in (
         ("catalog.migrations.0002_supplier_families", "create_families"),
         ("catalog.migrations.0005_family_selectors", "write_configs"),
+        ("catalog.migrations.0009_family_selectors_buy_box_layouts", "add_selectors"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
