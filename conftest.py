@@ -133,3 +133,23 @@ def supplier_families(transactional_db):
         ("catalog.migrations.0009_family_selectors_buy_box_layouts", "add_selectors"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
+
+
+BREAKS_EXTRACTION = "<!-- a page this test makes the extractor fail on -->"
+
+
+@pytest.fixture
+def breaking_extraction(monkeypatch):
+    """Reading a page that holds BREAKS_EXTRACTION raises, as a bug in the extractor would: the
+    extractor never raises on page content by design, so the fault-isolation tests stand in for one."""
+    from catalog import services
+
+    real = services.extract
+
+    def extract(html, **kwargs):
+        text = html if isinstance(html, str) else bytes(html).decode("utf-8", "replace")
+        if BREAKS_EXTRACTION in text:
+            raise RuntimeError("the extractor broke")
+        return real(html, **kwargs)
+
+    monkeypatch.setattr(services, "extract", extract)

@@ -4,7 +4,8 @@ inside their bounds? Pure functions over a Product and an Extraction (no databas
 Identity (`reading_identity`), in this order, the first that can tell decides:
 1. a page offering variants with none selected (Amazon's parent page) is not our item;
 2. the supplier's product id the page states (Amazon's ASIN in its page data, a shop's SKU in its
-   structured data) against Product.asin, when the product has such an id (not a URL hash);
+   structured data) against Product.asin, when the product has such an id (not a URL hash) of the
+   same numbering (not Costco's, whose pages state item numbers and links product numbers);
 3. the GTIN, else the MPN, when both the page and the product have one;
 4. the id in the canonical URL, then in the final URL after redirects (families with URL
    patterns): another id is another product; the same id under another address (a slug rename,
@@ -97,6 +98,12 @@ def _norm_gtin(value) -> str:
     return str(value).lstrip("0") if value else ""
 
 
+# Costco's pages state the item number ("Item # 1124604") while its links, and so our products,
+# carry the product number (product.100325708.html): two numberings, so the page's id cannot decide
+# and the URL's id does.
+URL_NUMBERED_FAMILIES = frozenset({"costco"})
+
+
 def has_own_id(product) -> bool:
     """The product's asin is an id a page can state (not the hash of a shop's address)."""
     return bool(product.asin) and not product.asin.startswith("url-")
@@ -147,7 +154,7 @@ def reading_identity(product, extraction, *, family: str = "generic", config: di
     if getattr(extraction, "variant_unselected", False):
         return verdict(False, "variants", VARIANT_UNSELECTED)
     own_id = has_own_id(product)
-    if page_id and own_id:
+    if page_id and own_id and family not in URL_NUMBERED_FAMILIES:
         same = _norm_id(page_id) == _norm_id(product.asin)
         return verdict(same, "page id", DIFFERENT_ID.format(label="item", page=page_id, ours=product.asin))
     page_gtin, page_mpn = getattr(extraction, "gtin", None), getattr(extraction, "mpn", None)

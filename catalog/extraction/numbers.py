@@ -82,7 +82,7 @@ _WORD_CURRENCIES = [
 ]
 _KRONA_RE = re.compile(r"(?<![A-Za-z])(?:kr|Kr)\.?(?![A-Za-z])")
 _NUMBER_RE = re.compile(r"\d[\d.,' ’]*\d|\d")
-_PLAIN_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
+_PLAIN_NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
 _RANGE_RE = re.compile(
     r"\d\s*(?:[-–—~〜～]|\bto\b|\bbis\b|\bà\b|\baté\b|\bal\b)\s*"
     r"(?:US\s?\$|[A-Z]{3}\s?|[A-Z]{0,3}\$|[€£￥¥₹]|R\$)?\s*\d"
@@ -196,8 +196,12 @@ def parse_price(
 
 
 def money(value: Decimal) -> Decimal:
-    """A price with the two decimal places the catalog stores."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """A price with the two decimal places the catalog stores; a number too large for cents comes
+    back as it is (the reading's bounds refuse it: a page never makes reading it fail)."""
+    try:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return value
 
 
 def decimal_value(value) -> Decimal | None:
@@ -209,13 +213,17 @@ def decimal_value(value) -> Decimal | None:
     if isinstance(value, float):
         return Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else None
     if isinstance(value, str):
-        text = normalise_digits(value).strip()
+        # A minus sign stays (never flipped: the reading's bounds refuse a negative price).
+        text = normalise_digits(value).strip().replace("\u2212", "-")
         if _PLAIN_NUMBER_RE.match(text):  # schema.org's own format: "." is the decimal point
             return Decimal(text)
         match = _NUMBER_RE.search(text)
         if not match or _RANGE_RE.search(text):
             return None
-        return decimal_from_number_text(match.group(0))
+        amount = decimal_from_number_text(match.group(0))
+        if amount is not None and text[: match.start()].rstrip().endswith("-"):
+            amount = -amount
+        return amount
     return None
 
 

@@ -231,7 +231,7 @@ def offers_summary(
         read = read or offer_read
         is_range = is_range or offer_range
         sale = sale or offer_sale
-        if price is not None and price > 0:
+        if price is not None and price != 0:  # 0 is a placeholder; a negative price is kept for the bounds
             prices.add(price)
         availability = schema_availability(_first(offer.get("availability")))
         if availability:

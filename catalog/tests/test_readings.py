@@ -50,6 +50,16 @@ def test_another_stated_id_is_another_product_with_both_ids_in_the_reason():
     assert identity.ours["title"] == TITLE and identity.page["id"] == "B07CL39Z8Q"
 
 
+def test_a_costco_item_number_on_the_page_does_not_contradict_the_product_number_of_its_link():
+    ours = product("100325708", url="https://www.costco.com/massage-table.product.100325708.html")
+    canonical = "https://www.costco.com/inner-strength-massage-table.product.100325708.html"
+    identity = same(ours, page(asin="1124604", url=ours.url, canonical=canonical, title="Other words"), "costco")
+    assert identity.same and identity.by == "canonical URL"
+    moved = "https://www.costco.com/garden-hose.product.100999999.html"
+    identity = same(ours, page(asin="1124604", url=moved, canonical=moved), "costco")
+    assert not identity.same and identity.by == "canonical URL"
+
+
 def test_an_amazon_parent_page_with_no_child_selected_is_not_our_reading():
     identity = same(product(), page(asin="B00FLYWNYQ", variant_unselected=True))
     assert not identity.same and identity.by == "variants"

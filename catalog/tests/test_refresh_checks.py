@@ -16,7 +16,7 @@ from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
     fetch_settings_fixture,
     site_fixture,
 )
-from conftest import shared_material
+from conftest import BREAKS_EXTRACTION, shared_material
 
 pytestmark = pytest.mark.django_db
 
@@ -142,11 +142,10 @@ def test_a_nul_in_the_title_is_removed_and_the_rest_applies(site, shop):
     assert product.title == "Blue enamel kettle 1.7 l"
 
 
-# A JSON-LD price of 1e308 (a number) makes today's extractor raise decimal.InvalidOperation; were
-# it read instead, it would be out of bounds: either way the product fails alone, nothing written.
-RAISING_PAGE = KETTLE.replace('"{price}"', "{price}").format(title="Kettle", price="1e308", sku='"sku": "KETTLE-1",')
+RAISING_PAGE = KETTLE.format(title="Kettle", price="24.00", sku='"sku": "KETTLE-1",') + BREAKS_EXTRACTION
 
 
+@pytest.mark.usefixtures("breaking_extraction")
 def test_a_page_that_makes_the_extraction_raise_is_a_failure_of_that_product(site, shop):
     site.routes["/kettle"] = Reply(body=RAISING_PAGE)
     product = ProductFactory(supplier=shop, asin="KETTLE-1", url=site.url("/kettle"), price=Decimal("20.00"))
@@ -154,8 +153,22 @@ def test_a_page_that_makes_the_extraction_raise_is_a_failure_of_that_product(sit
 
     outcome = product_refresh(product=product)
 
-    assert outcome.status in ("failed", "invalid") and outcome.message
+    assert outcome.status == "failed" and "the extractor broke" in outcome.message
     assert unchanged(product, before) and product.failure_count == 1
+
+
+@pytest.mark.parametrize("price", ['"-15.00"', "1e308", '"1e308"', "-15"])
+def test_a_negative_or_absurd_page_price_is_an_invalid_reading_never_flipped_or_cut(site, shop, price):
+    site.routes["/kettle"] = Reply(
+        body=KETTLE.replace('"{price}"', price).format(title="Kettle", sku='"sku": "KETTLE-1",')
+    )
+    product = ProductFactory(supplier=shop, asin="KETTLE-1", url=site.url("/kettle"), price=Decimal("20.00"))
+    before = snapshot(product)
+
+    outcome = product_refresh(product=product)
+
+    assert outcome.status == "invalid" and "price" in outcome.message
+    assert unchanged(product, before)
 
 
 def test_adding_a_shop_page_whose_first_reading_is_invalid_keeps_the_product_added(site):
@@ -171,12 +184,12 @@ def test_adding_a_shop_page_whose_first_reading_is_invalid_keeps_the_product_add
     assert seller.tracked_products.filter(pk=product.pk).exists()
 
 
+@pytest.mark.usefixtures("breaking_extraction")
 def test_adding_a_page_that_breaks_the_extraction_is_refused_and_creates_nothing(site):
     site.routes["/kettle"] = Reply(body=RAISING_PAGE)
     result = product_add(user=UserFactory(), text=site.url("/kettle"))
-    # Refused with the reason (raising extractor), or added with its first read failed (bounds).
-    assert result.status in ("error", "added") and result.message
-    assert not Product.objects.filter(price__isnull=False).exists()
+    assert result.status == "error" and result.message
+    assert not Product.objects.exists()
 
 
 def test_what_identifies_the_item_is_stored_when_the_page_states_it():
@@ -208,6 +221,7 @@ def test_a_reading_the_database_refuses_fails_alone_and_the_batch_is_written():
     assert first.price == last.price == Decimal("12.00")
 
 
+@pytest.mark.usefixtures("breaking_extraction")
 def test_a_csv_import_goes_on_past_a_row_whose_page_breaks(site):
     from catalog.tasks import products_import_task
     from monitoring.models import Job
@@ -226,5 +240,5 @@ def test_a_csv_import_goes_on_past_a_row_whose_page_breaks(site):
     job.refresh_from_db()
     assert job.status == "success" and job.result["added"] >= 1
     statuses = {row["row"]: row["status"] for row in job.result["rows"]}
-    assert statuses[3] == "added" and statuses[2] in ("error", "added")
+    assert statuses == {2: "error", 3: "added"}
     assert seller.tracked_products.filter(asin="KETTLE-2", price=Decimal("24.00")).exists()

@@ -18,6 +18,7 @@ from catalog.tests.fetch_servers import (  # noqa: F401 - fixtures
     fetch_settings_fixture,
     site_fixture,
 )
+from conftest import BREAKS_EXTRACTION
 from marketplaces.tests.doubles import EBAY_INV, ebay_store, isolated_cache, live_listing
 from monitoring.cycle import FOLLOW_UP_FAILED
 from monitoring.models import Job
@@ -60,9 +61,13 @@ def price_of(product):
     return Product.objects.get(pk=product.pk).price
 
 
+@pytest.mark.usefixtures("breaking_extraction")
 def test_a_page_that_breaks_the_extraction_fails_alone_in_the_round(site, shop, seller):
     good = item(site, shop, seller, "GOOD-1")
-    bad = item(site, shop, seller, "BAD-1", price="1e308")  # today's extractor raises on it
+    bad = item(site, shop, seller, "BAD-1")
+    site.routes["/BAD-1"] = Reply(
+        body=PAGE.format(title="Item BAD-1", sku="BAD-1", price='"24.00"') + BREAKS_EXTRACTION
+    )
     other = item(site, shop, seller, "GOOD-2")
 
     call_command("track")
