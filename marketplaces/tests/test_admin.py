@@ -279,7 +279,7 @@ def test_sale_pages_render_read_only(admin_client):
     sale = Sale.objects.create(
         listing=listing,
         store_account=listing.store_account,
-        order_id="12-34567-89012",
+        marketplace_order_id="12-34567-89012",
         line_id="1",
         quantity=1,
         unit_price=Decimal("29.99"),

@@ -222,7 +222,7 @@ def test_query_count_does_not_grow_with_listings(client, cold):
         counts.append(_queries(client))
         assert AnalyticsCache.objects.filter(user=seller).count() == 4
     assert counts[0] == counts[1]
-    assert counts[0] <= (20 if cold else 12)
+    assert counts[0] <= (21 if cold else 13)  # one of them counts the orders to buy and ship
 
 
 def test_htmx_period_switch_runs_fewer_queries_than_the_page(seller_client, user):
