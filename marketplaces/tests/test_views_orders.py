@@ -341,3 +341,16 @@ def test_dates_show_in_the_sellers_time_zone(seller_client, user, store):
     page = seller_client.get(LIST).content.decode()
 
     assert "Mar 3, 08:30" in page
+
+
+def test_the_stores_pages_say_reconnect_to_enable_shipping_until_the_grant_has_it(seller_client, user):
+    before = StoreAccountFactory(
+        user=user, marketplace="shopify", shop_domain="a.myshopify.com", granted_scopes=["read_orders"]
+    )
+    after = StoreAccountFactory(user=user, marketplace="shopify", shop_domain="b.myshopify.com")
+
+    listing_page = seller_client.get(reverse("marketplaces:store_list")).content.decode()
+
+    assert listing_page.count("Reconnect to enable shipping") == 1
+    assert "Reconnect to enable shipping" in seller_client.get(before.get_absolute_url()).content.decode()
+    assert "Reconnect to enable shipping" not in seller_client.get(after.get_absolute_url()).content.decode()

@@ -304,3 +304,22 @@ def test_bench_dashboard_runs_against_a_server_and_prints_the_summary_line(live_
     assert lines[-1].endswith(" queries")
     assert "0 failed" in out.getvalue()
     assert AnalyticsCache.objects.filter(user=user).exists()
+
+
+# ---- Orders to work on ---------------------------------------------------------------------
+
+
+def test_the_dashboard_counts_orders_to_buy_and_to_ship_and_highlights_overdue(seller_client, user):
+    from marketplaces.tests.factories import OrderFactory
+
+    store = StoreAccountFactory(user=user)
+    for state in ("to_buy", "to_buy", "bought", "shipped", "cancelled"):
+        OrderFactory(store_account=store, state=state)
+    OrderFactory(store_account=store, state="bought", ship_by=timezone.now() - datetime.timedelta(hours=1))
+    OrderFactory(store_account=StoreAccountFactory(), state="to_buy")  # another seller's
+
+    response = seller_client.get(DASHBOARD)
+
+    assert response.context["order_counts"] == {"to_buy": 2, "to_ship": 2, "overdue": 1}
+    page = response.content.decode()
+    assert "Past ship-by date" in page and f"{reverse('marketplaces:order_list')}?state=overdue" in page
