@@ -209,5 +209,9 @@ class Migration(migrations.Migration):
             model_name='shipment',
             constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sent', 'refused'])), name='shipment_status_valid'),
         ),
+        migrations.AddIndex(
+            model_name='order',
+            index=models.Index(models.F('user'), models.OrderBy(models.F('ship_by'), nulls_last=True), models.F('id'), name='order_user_ship_by_sort_idx'),
+        ),
         migrations.RunPython(earlier_grants, migrations.RunPython.noop),
     ]

@@ -108,6 +108,10 @@ def order_list(request):
     filterset = _filtered(request)
     lines = Prefetch("lines", queryset=Sale.objects.select_related("listing").order_by("pk"))
     page_obj = Paginator(filterset.qs.prefetch_related(lines), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    page_obj.object_list = list(page_obj.object_list)
+    for order in page_obj.object_list:
+        order.overdue = order.is_overdue(now)
     ordering = request.GET.get("ordering", "")
     if ordering.lstrip("-") not in ORDER_ORDERING_FIELDS:
         ordering = ""
@@ -117,7 +121,6 @@ def order_list(request):
         "filter": filterset,
         "page_obj": page_obj,
         "orders": page_obj.object_list,
-        "now": timezone.now(),
         "filtered": any(request.GET.get(name) for name in FILTER_PARAMS),
         "ordering": ordering,
         "sort_links": sort_links(ordering, ORDER_ORDERING_FIELDS),

@@ -323,3 +323,25 @@ def test_the_dashboard_counts_orders_to_buy_and_to_ship_and_highlights_overdue(s
     assert response.context["order_counts"] == {"to_buy": 2, "to_ship": 2, "overdue": 1}
     page = response.content.decode()
     assert "Past ship-by date" in page and f"{reverse('marketplaces:order_list')}?state=overdue" in page
+
+
+# ---- bench_orders --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("supplier_families")
+def test_bench_orders_seeds_its_seller_and_prints_the_orders_line(live_server):
+    from django.core.management import call_command
+
+    from marketplaces.models import Order
+
+    out = io.StringIO()
+    call_command(
+        "bench_orders", url=live_server.url, orders=60, clients=2, duration=0.5, think=0.1, workers=1, stdout=out
+    )
+    call_command("bench_orders", url=live_server.url, orders=60, clients=1, duration=0.2, think=0.1, stdout=out)
+
+    lines = out.getvalue().strip().splitlines()
+    assert lines[-1].startswith("orders: p50 ") and lines[-1].endswith(" ms warm")
+    assert "0 failed" in out.getvalue() and "(0 added now)" in out.getvalue()
+    assert Order.objects.filter(user__email="bench-orders@example.com", user__is_demo=True).count() == 60
