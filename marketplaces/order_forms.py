@@ -25,7 +25,6 @@ CARRIERS = (
 )
 CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
 CURRENCY_INVALID = "A currency is three letters, e.g. USD."
-NO_COST_MESSAGE = "Give at least what the goods cost."
 NO_LINE_MESSAGE = "Choose at least one line to ship."
 TRACKING_INVALID = "A tracking number has letters, digits and dashes only."
 TRACKING_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{2,99}$")
@@ -37,7 +36,7 @@ class OrderCostsForm(forms.Form):
     """The supplier's order number and what the seller actually paid: goods, shipping, tax."""
 
     supplier_order_number = forms.CharField(label="Supplier order number", max_length=100)
-    cost_item = forms.DecimalField(label="Goods", **money)
+    cost_item = forms.DecimalField(label="Goods", **{**money, "required": True})
     cost_shipping = forms.DecimalField(label="Shipping", **money)
     cost_tax = forms.DecimalField(label="Tax", **money)
     cost_currency = forms.CharField(label="Currency", max_length=3, help_text="What the supplier charged in.")
@@ -47,12 +46,6 @@ class OrderCostsForm(forms.Form):
         if not CURRENCY_RE.match(value):
             raise ValidationError(CURRENCY_INVALID, code="currency")
         return value.upper()
-
-    def clean(self):
-        data = super().clean()
-        if "cost_item" not in self.errors and data.get("cost_item") is None:
-            self.add_error("cost_item", ValidationError(NO_COST_MESSAGE, code="required"))
-        return data
 
 
 class ShipForm(forms.Form):
@@ -69,6 +62,8 @@ class ShipForm(forms.Form):
         self.whole_order = whole_order
         self.fields["lines"].choices = [(line.pk, line.title or line.sku or line.line_id) for line in lines]
         self.fields["carrier"].widget.attrs.update({"list": "carriers", "autocomplete": "off"})
+        self.fields["lines"].required = not whole_order
+        self.fields["lines"].error_messages["required"] = NO_LINE_MESSAGE
         if whole_order:
             self.fields["lines"].widget = forms.MultipleHiddenInput()
         if not self.is_bound:

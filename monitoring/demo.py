@@ -1048,7 +1048,7 @@ DEMO_ORDERS = (
     ("#1042", "shopify", ["amazon-de:4"], OrderState.REFUNDED, 200, -150, 3, {"paid": ("29.95", "0.00", "0.00")}),
 )
 SHIPPED_BEFORE = (OrderState.SHIPPED, OrderState.DELIVERED, OrderState.REFUNDED)
-DEMO_UNLISTED_TITLE = "Gift wrapping (added by the buyer; not one of your listings)"
+DEMO_UNLISTED_TITLE = "Gift wrapping"
 
 
 def _demo_orders(seller, listings, product_plans, stores, now, created) -> None:
