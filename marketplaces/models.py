@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django_cryptography.fields import encrypt
 
@@ -322,8 +322,8 @@ class Order(models.Model):
             models.Index(fields=["user", "state", "ship_by"], name="order_user_state_shipby_idx"),
             models.Index(fields=["store_account", "-ordered_at"], name="order_store_time_idx"),
             models.Index(fields=["user", "order_number"], name="order_user_number_idx"),
-            # "Ship by, soonest first" (nulls last, as the list sorts) without sorting every order.
-            models.Index(F("user"), F("ship_by").asc(nulls_last=True), F("id"), name="order_user_ship_by_sort_idx"),
+            # "Ship by, soonest first" (empty last: PostgreSQL's ascending order) without sorting every order.
+            models.Index(fields=["user", "ship_by", "id"], name="order_user_ship_by_sort_idx"),
         ]
 
     def __str__(self):

@@ -211,7 +211,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(models.F('user'), models.OrderBy(models.F('ship_by'), nulls_last=True), models.F('id'), name='order_user_ship_by_sort_idx'),
+            index=models.Index(fields=['user', 'ship_by', 'id'], name='order_user_ship_by_sort_idx'),
         ),
         migrations.RunPython(earlier_grants, migrations.RunPython.noop),
     ]
