@@ -377,7 +377,13 @@ SHOPIFY_SCOPES = [
     "write_inventory",
     "read_locations",
     "read_orders",
+    "read_merchant_managed_fulfillment_orders",
+    "write_merchant_managed_fulfillment_orders",
 ]
+# Shopify gives the buyer's name and ship-to address only to apps approved for protected customer
+# data (level 2); without the approval Shopify refuses any order query that asks for them, so turn
+# this off and orders come in without an address.
+SHOPIFY_PROTECTED_CUSTOMER_DATA = env.bool("SHOPIFY_PROTECTED_CUSTOMER_DATA", default=True)
 SHOPIFY_SHOP_BASE_URL = env("SHOPIFY_SHOP_BASE_URL", default="https://{shop}")  # {shop} = x.myshopify.com
 SHOPIFY_MIN_AVAILABLE_POINTS = env.int("SHOPIFY_MIN_AVAILABLE_POINTS", default=100)
 ETSY_KEYSTRING = env("ETSY_KEYSTRING", default="")
@@ -386,7 +392,14 @@ ETSY_REDIRECT_URI = env("ETSY_REDIRECT_URI", default="http://localhost:8000/stor
 ETSY_AUTHORIZE_URL = env("ETSY_AUTHORIZE_URL", default="https://www.etsy.com/oauth/connect")
 ETSY_TOKEN_URL = env("ETSY_TOKEN_URL", default="https://openapi.etsy.com/v3/public/oauth/token")  # spec tokenUrl
 ETSY_API_BASE_URL = env("ETSY_API_BASE_URL", default="https://openapi.etsy.com")
-ETSY_SCOPES = ["listings_r", "listings_w", "listings_d", "shops_r", "transactions_r"]
+ETSY_SCOPES = ["listings_r", "listings_w", "listings_d", "shops_r", "transactions_r", "transactions_w"]
+# What sending tracking numbers needs from a store's grant; a store connected before shipping came
+# lacks them and shows "Reconnect to enable shipping".
+MARKETPLACE_SHIPPING_SCOPES = {
+    "ebay": ["https://api.ebay.com/oauth/api_scope/sell.fulfillment"],
+    "shopify": ["read_merchant_managed_fulfillment_orders", "write_merchant_managed_fulfillment_orders"],
+    "etsy": ["transactions_w"],
+}
 ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
 ETSY_SKU_LOOKUP_PAGES = env.int("ETSY_SKU_LOOKUP_PAGES", default=3)  # pages of 100 per state
 # --- end Marketplaces ---
@@ -405,6 +418,9 @@ EBAY_TRAFFIC_DAILY_CALLS = env.int("EBAY_TRAFFIC_DAILY_CALLS", default=100)
 ETSY_STATS_QUOTA_RESERVE = env.int("ETSY_STATS_QUOTA_RESERVE", default=2000)
 # The daily import catches up on days whose statistics waited, at most this many days back.
 MARKETPLACE_STATS_CATCH_UP_DAYS = env.int("MARKETPLACE_STATS_CATCH_UP_DAYS", default=7)
+# A tracking number the marketplace could not take now (busy, unreachable, store to reconnect) is sent
+# again by beat after a growing wait, at most this many times.
+ORDER_SHIPMENT_MAX_ATTEMPTS = env.int("ORDER_SHIPMENT_MAX_ATTEMPTS", default=8)
 # A push the marketplace asked to slow down is tried again by a task, this many times.
 MARKETPLACE_FOLLOW_RETRIES = env.int("MARKETPLACE_FOLLOW_RETRIES", default=3)
 # ECB euro reference rates (units per EUR), refreshed daily by `refresh_rates` / beat.
@@ -445,6 +461,11 @@ CELERY_BEAT_SCHEDULE.update(
         "marketplace-performance-import": {
             "task": "marketplaces.tasks.stores_performance_import_task",
             "schedule": crontab(hour=3, minute=30),
+        },
+        "order-shipments-retry": {
+            # Tracking numbers the marketplace could not take yet (busy, store to reconnect).
+            "task": "marketplaces.tasks.shipments_retry_task",
+            "schedule": 300.0,
         },
         "marketplace-pending-push": {
             # Changes held for a revision cap, a busy marketplace or a switch go out once they may.
@@ -553,6 +574,8 @@ from celery.schedules import crontab  # noqa: E402
 CELERY_BEAT_SCHEDULE.update(
     {
         "service-alerts": {"task": "monitoring.tasks.service_alerts_check_task", "schedule": 600.0},
+        # Orders not bought in time or near/past their ship-by date (time passing raises them).
+        "order-alerts": {"task": "monitoring.tasks.order_alerts_check_task", "schedule": 900.0},
         "notifications-sweep": {"task": "monitoring.tasks.notifications_sweep_task", "schedule": 600.0},
         "notifications-digest": {
             "task": "monitoring.tasks.notifications_send_digests_task",

@@ -20,7 +20,9 @@ from .models import (
     Listing,
     ListingStatus,
     MarketplaceData,
+    Order,
     Sale,
+    Shipment,
     StoreAccount,
 )
 from .services import ListingActionError, listing_pause, listing_resume
@@ -210,7 +212,7 @@ class SaleAdmin(admin.ModelAdmin):
 
     list_display = (
         "ordered_at",
-        "order_id",
+        "marketplace_order_id",
         "line_id",
         "listing_link",
         "store_account",
@@ -221,13 +223,87 @@ class SaleAdmin(admin.ModelAdmin):
     )
     list_filter = ("cancelled", "store_account__marketplace")
     list_select_related = ("listing__store_account", "store_account")
-    search_fields = ("=order_id", "listing__title", "store_account__account_name")
+    search_fields = ("=marketplace_order_id", "listing__title", "title", "store_account__account_name")
     date_hierarchy = "ordered_at"
     show_full_result_count = False
 
     @admin.display(description="Listing", ordering="listing")
     def listing_link(self, obj):
-        return change_link(obj.listing)
+        return change_link(obj.listing) if obj.listing_id else "not listed here"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ShipmentInline(admin.TabularInline):
+    model = Shipment
+    fields = ("carrier", "tracking_number", "status", "error", "attempts", "next_attempt_at", "sent_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Sellers' orders, read-only. The buyer's ship-to address is personal data: staff see only
+    whether it is held (masked), never the name or the address."""
+
+    # Never on a staff page in clear, like a secret: ship_to_masked says whether it is held.
+    secret_fields = {"ship_to": "Ship-to address"}
+
+    list_display = ("order_number", "store_account", "user", "state", "ordered_at", "ship_by", "total", "currency")
+    list_filter = ("state", "store_account__marketplace")
+    list_select_related = ("store_account", "user")
+    search_fields = ("=order_number", "=marketplace_order_id", "user__email", "store_account__account_name")
+    date_hierarchy = "ordered_at"
+    show_full_result_count = False
+    exclude = ("ship_to",)
+    readonly_fields = (
+        "user",
+        "store_account",
+        "marketplace_order_id",
+        "order_number",
+        "buyer_username",
+        "state",
+        "ordered_at",
+        "ship_by",
+        "currency",
+        "total",
+        "marketplace_fees",
+        "ship_to_masked",
+        "ship_to_erased_at",
+        "supplier_order_number",
+        "cost_item",
+        "cost_shipping",
+        "cost_tax",
+        "cost_currency",
+        "ship_error",
+        "bought_at",
+        "shipped_at",
+        "delivered_at",
+        "cancelled_at",
+        "refunded_at",
+        "created_at",
+        "updated_at",
+    )
+    inlines = (ShipmentInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("ship_to")
+
+    @admin.display(description="Ship-to address")
+    def ship_to_masked(self, obj):
+        if obj.ship_to_erased_at:
+            return f"Erased on {obj.ship_to_erased_at:%Y-%m-%d}"
+        held = Order.objects.filter(pk=obj.pk, ship_to__isnull=False).exists()
+        return "•••••• (held encrypted; only the seller sees it)" if held else "—"
 
     def has_add_permission(self, request):
         return False

@@ -2,12 +2,15 @@
 
 - eBay's marketplace account deletion notifications: answer the endpoint challenge, verify each
   notification's X-EBAY-SIGNATURE (ECDSA, with eBay's public key fetched from its Notification
-  API and cached), then forget that eBay user's store credentials.
+  API and cached), then forget that eBay user: a seller's store credentials, a buyer's ship-to
+  address and user name on the orders we hold.
 - Shopify's mandatory privacy webhooks (customers/data_request, customers/redact, shop/redact):
-  verify X-Shopify-Hmac-Sha256 in constant time; shop/redact forgets that shop's credentials.
+  verify X-Shopify-Hmac-Sha256 in constant time; customers/redact wipes the named orders' ship-to
+  address, customers/data_request tells the shop's seller which orders hold the customer's data,
+  shop/redact forgets that shop's credentials.
 
-We keep no buyer's personal data (order lines hold ids, quantities and amounts only), so the
-customer topics have nothing to hand over or erase.
+The buyer's personal data we hold is the ship-to name and address of an order (encrypted) and
+their marketplace user name (marketplaces.services.privacy).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from marketplaces.models import Marketplace, StoreAccount
+from marketplaces.services.privacy import ebay_buyer_erase, shopify_customer_data_request, shopify_customer_redact
 from marketplaces.services.stores import store_credentials_erase
 
 logger = logging.getLogger(__name__)
@@ -239,7 +243,8 @@ def ebay_deleted_user(payload) -> dict | None:
 
 def ebay_account_erase(user: dict) -> list[int]:
     """Forget what we hold of a deleted eBay account: every eBay store named after its user name
-    or user id loses its credentials and its name. Returns the store ids."""
+    or user id loses its credentials and its name, and every eBay order it bought loses the ship-to
+    address and the buyer's user name. Returns the store ids."""
     match = Q()
     if user.get("username"):
         match |= Q(account_name__iexact=user["username"])
@@ -250,6 +255,9 @@ def ebay_account_erase(user: dict) -> list[int]:
         store_credentials_erase(store, reason=EBAY_ACCOUNT_DELETED_MESSAGE, account_name=DELETED_EBAY_ACCOUNT_NAME)
     if stores:
         logger.info("eBay account deletion: credentials of %d store(s) erased", len(stores))
+    orders = ebay_buyer_erase(username=user.get("username", ""))
+    if orders:
+        logger.info("eBay account deletion: buyer data of %d order(s) erased", len(orders))
     return [store.pk for store in stores]
 
 
@@ -263,6 +271,22 @@ def shopify_webhook_verify(raw_body: bytes, header: str | None, *, secret: str |
         return False
     expected = base64.b64encode(hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest())
     return hmac.compare_digest(expected, header.strip().encode("ascii", "replace"))
+
+
+def shopify_customer_topic(topic: str, payload: dict) -> list[int]:
+    """customers/redact wipes the named orders' addresses; customers/data_request tells the shop's
+    seller which orders hold the customer's data. Returns the orders concerned."""
+    shop = str(payload.get("shop_domain") or "")
+    if topic == "customers/redact":
+        erased = shopify_customer_redact(shop_domain=shop, order_ids=payload.get("orders_to_redact") or [])
+        logger.info("Shopify customers/redact: buyer data of %d order(s) erased", len(erased))
+        return erased
+    request_id = (
+        (payload.get("data_request") or {}).get("id") if isinstance(payload.get("data_request"), dict) else None
+    )
+    return shopify_customer_data_request(
+        shop_domain=shop, order_ids=payload.get("orders_requested") or [], request_id=request_id
+    )
 
 
 def shopify_shop_erase(shop_domain: str) -> list[int]:

@@ -80,6 +80,8 @@ class StoreAccount(models.Model):
     orders_synced_at = models.DateTimeField(null=True, blank=True)
     stats_synced_on = models.DateField(null=True, blank=True, help_text="Last day whose statistics were imported.")
     stats_waiting_reason = models.CharField(max_length=300, blank=True, help_text="Why statistics wait (quota).")
+    # The scopes of the store's last grant: shipping needs scopes older grants did not ask for.
+    granted_scopes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,6 +104,13 @@ class StoreAccount(models.Model):
 
     def get_absolute_url(self):
         return reverse("marketplaces:store_detail", args=[self.pk])
+
+    def shipping_scopes_missing(self) -> list[str]:
+        """Scopes sending tracking numbers needs that the store's grant lacks (a write scope implies
+        its read scope); empty when shipping works. A store connected before shipping came lacks some."""
+        granted = set(self.granted_scopes or [])
+        needed = settings.MARKETPLACE_SHIPPING_SCOPES.get(self.marketplace, [])
+        return [name for name in needed if name not in granted and f"write_{name.removeprefix('read_')}" not in granted]
 
 
 class ListingStatus(models.TextChoices):
@@ -236,20 +245,135 @@ class MarketplaceData(models.Model):
         return revenue - cost_of_goods_sold - fees
 
 
-class Sale(models.Model):
-    """One order line of a listing, as imported from the marketplace (deduplicated by order and line).
+class OrderState(models.TextChoices):
+    TO_BUY = "to_buy", "To buy"
+    BOUGHT = "bought", "Bought"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
 
-    Its own rows because orders arrive several times (fetched by last change) and the daily
-    MarketplaceData sales, revenue, cost and fees are sums of them.
+
+OPEN_ORDER_STATES = (OrderState.TO_BUY, OrderState.BOUGHT)
+
+
+class OrderQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def open(self):
+        """Orders the seller still has to buy or ship."""
+        return self.filter(state__in=OPEN_ORDER_STATES)
+
+
+class Order(models.Model):
+    """One marketplace order of a seller: its state from sale to delivery, what the seller paid the
+    supplier for it, and the buyer's ship-to name and address.
+
+    The address is personal data: encrypted at rest, shown only to the seller who owns the order,
+    wiped (`ship_to` None, `ship_to_erased_at` set) the retention period after shipping or
+    cancellation, or when the marketplace asks. It never goes into __str__, audit rows, alerts or logs.
+    The actual costs are in `cost_currency` (what the supplier charged); profit converts them.
     """
 
-    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="sales")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="orders")
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="orders")
+    marketplace_order_id = models.CharField(max_length=100)
+    order_number = models.CharField(max_length=100, help_text="The order number the seller sees on the marketplace.")
+    buyer_username = models.CharField(max_length=150, blank=True, help_text="The buyer's marketplace user name or id.")
+    state = models.CharField(max_length=20, choices=OrderState.choices, default=OrderState.TO_BUY)
+    ordered_at = models.DateTimeField()
+    ship_by = models.DateTimeField(null=True, blank=True, help_text="The marketplace's ship-by date.")
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(**MONEY, default=Decimal("0"), help_text="What the buyer paid for the items.")
+    marketplace_fees = models.DecimalField(**MONEY, null=True, blank=True, help_text="The marketplace's own fee.")
+    ship_to = encrypt(models.JSONField(null=True, blank=True))
+    ship_to_erased_at = models.DateTimeField(null=True, blank=True)
+    supplier_order_number = models.CharField(max_length=100, blank=True)
+    cost_item = models.DecimalField(**MONEY, null=True, blank=True, help_text="What the seller paid for the goods.")
+    cost_shipping = models.DecimalField(**MONEY, null=True, blank=True)
+    cost_tax = models.DecimalField(**MONEY, null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, blank=True)
+    ship_error = models.TextField(blank=True, help_text="The marketplace's last refusal of a tracking number.")
+    bought_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        db_table = "marketplaces_order"
+        constraints = [
+            models.UniqueConstraint(fields=["store_account", "marketplace_order_id"], name="order_store_remote_unique"),
+            models.CheckConstraint(condition=Q(state__in=OrderState.values), name="order_state_valid"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=(Q(cost_item__isnull=True) | Q(cost_item__gte=0))
+                & (Q(cost_shipping__isnull=True) | Q(cost_shipping__gte=0))
+                & (Q(cost_tax__isnull=True) | Q(cost_tax__gte=0)),
+                name="order_costs_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-ordered_at", "-id"], name="order_user_time_idx"),
+            models.Index(fields=["user", "state", "ship_by"], name="order_user_state_shipby_idx"),
+            models.Index(fields=["store_account", "-ordered_at"], name="order_store_time_idx"),
+            models.Index(fields=["user", "order_number"], name="order_user_number_idx"),
+            # "Ship by, soonest first" (empty last: PostgreSQL's ascending order) without sorting every order.
+            models.Index(fields=["user", "ship_by", "id"], name="order_user_ship_by_sort_idx"),
+        ]
+
+    def __str__(self):
+        return f"Order {self.order_number} ({self.get_state_display()})"
+
+    def get_absolute_url(self):
+        return reverse("marketplaces:order_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_ORDER_STATES
+
+    def actual_cost(self) -> Decimal | None:
+        """What the seller recorded paying (goods + shipping + tax, in cost_currency), or None."""
+        parts = [self.cost_item, self.cost_shipping, self.cost_tax]
+        if all(part is None for part in parts):
+            return None
+        return sum((part for part in parts if part is not None), Decimal("0"))
+
+    def is_overdue(self, now=None) -> bool:
+        from django.utils import timezone
+
+        return self.is_open and self.ship_by is not None and self.ship_by < (now or timezone.now())
+
+
+class Sale(models.Model):
+    """One order line, as imported from the marketplace (deduplicated by order and line).
+
+    Its own rows because orders arrive several times (fetched by last change) and the daily
+    MarketplaceData sales, revenue, cost and fees are sums of them. A line that matches none of
+    the seller's listings has no listing ("not listed here"). `actual_cost` is the line's share of
+    what the seller recorded paying for its order, in the store's currency.
+    """
+
+    listing = models.ForeignKey(Listing, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales")
     store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="sales")
-    order_id = models.CharField(max_length=100)
+    # Null only for lines imported before orders were kept.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="lines")
+    marketplace_order_id = models.CharField(max_length=100)
     line_id = models.CharField(max_length=100)
+    title = models.CharField(max_length=500, blank=True)
+    sku = models.CharField(max_length=100, blank=True)
+    external_item_id = models.CharField(max_length=100, blank=True, help_text="The marketplace's listing id.")
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(**MONEY)
     unit_cost = models.DecimalField(**MONEY, null=True, blank=True, help_text="Supplier cost at the time of sale.")
+    actual_cost = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="This line's share of what the seller paid (store currency)."
+    )
     fees = models.DecimalField(**MONEY, null=True, blank=True, help_text="The marketplace's actual fee, if given.")
     currency = models.CharField(max_length=3)
     ordered_at = models.DateTimeField()
@@ -261,14 +385,61 @@ class Sale(models.Model):
         db_table = "marketplaces_sale"
         constraints = [
             models.UniqueConstraint(
-                fields=["store_account", "order_id", "line_id"], name="sale_store_order_line_unique"
+                fields=["store_account", "marketplace_order_id", "line_id"], name="sale_store_order_line_unique"
             ),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="sale_unit_price_not_negative"),
         ]
         indexes = [models.Index(fields=["listing", "ordered_at"], name="sale_listing_time_idx")]
 
     def __str__(self):
-        return f"{self.order_id}/{self.line_id} × {self.quantity}"
+        return f"{self.marketplace_order_id}/{self.line_id} × {self.quantity}"
+
+    @property
+    def shipped(self) -> bool:
+        """Whether a shipment the marketplace accepted holds this line (needs shipments prefetched)."""
+        return any(shipment.status == ShipmentStatus.SENT for shipment in self.shipments.all())
+
+
+class ShipmentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Accepted by the marketplace"
+    REFUSED = "refused", "Refused by the marketplace"
+
+
+class Shipment(models.Model):
+    """One package of an order: its carrier and tracking number and how the marketplace took them.
+
+    Its own rows because eBay and Shopify ship some lines of an order at a time, each package with
+    its own tracking number, and a tracking number the marketplace could not take yet is sent again
+    later (`next_attempt_at`); a refusal keeps the marketplace's words in `error` and is not retried.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    lines = models.ManyToManyField(Sale, related_name="shipments")
+    carrier = models.CharField(max_length=100)
+    tracking_number = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    remote_id = models.CharField(max_length=100, blank=True, help_text="The marketplace's id of the shipment.")
+    shipped_at = models.DateTimeField(help_text="When the package left, as the seller says.")
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the marketplace accepted it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "marketplaces_shipment"
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ShipmentStatus.values), name="shipment_status_valid"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="shipment_due_idx")]
+
+    def __str__(self):
+        return f"{self.carrier} {self.tracking_number} ({self.get_status_display()})"
 
 
 class ExchangeRate(models.Model):

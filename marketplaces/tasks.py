@@ -19,6 +19,8 @@ from marketplaces.services import (
     listings_publish,
     listings_push_pending,
     rates_refresh,
+    shipments_push,
+    shipments_retry,
     store_orders_sync,
     store_performance_import,
     store_pricing_check,
@@ -67,6 +69,25 @@ def _sellers_of(product_id):
         return list(User.objects.filter(pk__in=user_ids).order_by("pk"))
 
     return sellers
+
+
+@job_task()
+def shipments_push_task(job):
+    """Send the tracking numbers of a shipping CSV (params {"shipment_ids": [...]}) with progress for
+    the seller; one the marketplace cannot take now waits for `shipments_retry_task`."""
+    ids = job.params.get("shipment_ids") or []
+
+    def progress(done, total):
+        job_progress(job, done=done, total=total)
+
+    return shipments_push(shipment_ids=ids, user=job.user, progress=progress)
+
+
+@recorded_task(type="retry_shipments")
+def shipments_retry_task():
+    """Periodic: send again the tracking numbers a marketplace could not take yet, once it may."""
+    shipments = shipments_retry()
+    return {"tried": len(shipments), "sent": sum(shipment.status == "sent" for shipment in shipments)}
 
 
 @shared_task(name="marketplaces.tasks.listings_follow_task")

@@ -16,6 +16,14 @@ urlpatterns = [
     path("listings/<int:pk>/price-lock/", views.listing_price_lock, name="listing_price_lock"),
     path("listings/<int:pk>/publish-settings/", views.listing_publish_settings, name="listing_publish_settings"),
     path("listings/<int:pk>/performance.csv", views.listing_performance_csv, name="listing_performance_csv"),
+    # Orders
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/export.csv", views.order_list_csv, name="order_list_csv"),
+    path("orders/ship-csv/", views.order_ship_csv, name="order_ship_csv"),
+    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/buy/", views.order_buy_view, name="order_buy"),
+    path("orders/<int:pk>/costs/", views.order_costs, name="order_costs"),
+    path("orders/<int:pk>/ship/", views.order_ship_view, name="order_ship"),
     # Stores
     path("stores/", views.store_list, name="store_list"),
     path("stores/connect/", views.store_connect, name="store_connect"),

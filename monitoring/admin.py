@@ -193,6 +193,8 @@ class AlertSettingsAdmin(SecretsAdminMixin, AuditedAdminMixin, admin.ModelAdmin)
         "price_drop_percent",
         "low_stock_quantity",
         "min_margin_percent",
+        "order_buy_hours",
+        "order_ship_warning_hours",
         "daily_digest",
         ("webhook_secret", "webhook_secret_clear"),
         "updated_at",
@@ -212,5 +214,5 @@ class NotificationChannelAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class RetentionPolicyAdmin(SingletonAdminMixin, admin.ModelAdmin):
     """How long jobs, notifications and audit rows are kept (price and stock history always are)."""
 
-    list_display = ("__str__", "job_days", "notification_days", "audit_days", "updated_at")
+    list_display = ("__str__", "job_days", "notification_days", "audit_days", "order_address_days", "updated_at")
     readonly_fields = ("updated_at",)

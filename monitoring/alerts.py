@@ -8,9 +8,11 @@ stock under a live listing is critical; what the seller only watches is a warnin
 
 The monitoring cycle calls, in order: catalog refresh → `alerts_for_refresh` → listings follow →
 `alerts_for_listing_changes` → notifications.notifications_queue(alerts=...). Staff's service
-alerts come from `service_alerts_check`, run by beat.
+alerts come from `service_alerts_check`, run by beat, and the order rules (not bought in time,
+near or past the ship-by date) from `alerts_for_orders`, also run by beat: time passing raises them.
 """
 
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
@@ -22,7 +24,7 @@ from django.utils import timezone
 
 from catalog.models import Availability, PriceHistory
 from catalog.services import products_due
-from marketplaces.models import Listing, ListingStatus, StatusReason, StoreAccount
+from marketplaces.models import Listing, ListingStatus, Order, OrderState, Sale, StatusReason, StoreAccount
 
 from .models import Alert, AlertSettings, AlertType, Job, JobStatus, Severity
 from .records import alert_clear, alert_raise
@@ -55,6 +57,12 @@ REPRICED_MESSAGE = "The listing was repriced by {percent}%: {old} → {new} {cur
 STORE_AUTH_MESSAGE = "{store} refused our authorisation: the seller must connect it again."
 TRACKING_STALE_MESSAGE = "{count} products are overdue for refresh by more than {minutes} minutes."
 JOB_FAILED_MESSAGE = "{count} {type} jobs failed in the last {minutes} minutes. Latest error: {error}"
+ORDER_NOT_BOUGHT_MESSAGE = "Order {number} on {store} sold {hours} hours ago and is not bought at the supplier yet."
+ORDER_SHIP_SOON_MESSAGE = "Order {number} on {store} must ship by {ship_by}: send its tracking number before then."
+ORDER_SHIP_LATE_MESSAGE = (
+    "Order {number} on {store} is past its ship-by date ({ship_by}): the marketplace counts it as late."
+)
+ORDER_RULES = (AlertType.ORDER_NOT_BOUGHT, AlertType.ORDER_NOT_SHIPPED)
 
 
 # --- Settings ---------------------------------------------------------------------------------
@@ -602,4 +610,107 @@ def service_alerts_check(*, now=None) -> list[Alert]:
         .values_list("subject", flat=True)
     ) - {f"service:jobs:{job_type}" for job_type in failing}
     _clear_everywhere(type=AlertType.JOB_FAILED, subjects=open_job_subjects, now=now)
+    return raised
+
+
+# --- Order rules (beat: time passing raises them) ---------------------------------------------
+
+
+def order_data(order, titles: list[str]) -> dict:
+    """What identifies an order in an alert: number, items, store, dates and its page. Never the
+    buyer's name, address or user name."""
+    path = reverse("marketplaces:order_detail", args=[order.pk])
+    title = titles[0] if titles else ""
+    if len(titles) > 1:
+        title = f"{title} (+{len(titles) - 1} more)"
+    store = order.store_account
+    return {
+        "order_id": order.pk,
+        "order_number": order.order_number,
+        "order_title": title,
+        "store_id": store.pk,
+        "store_name": store.account_name,
+        "marketplace": store.marketplace,
+        "state": order.state,
+        "ordered_at": order.ordered_at.isoformat(),
+        "ship_by": order.ship_by.isoformat() if order.ship_by else None,
+        "path": path,
+    }
+
+
+def _local(moment, user) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(user.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%b %-d, %H:%M %Z")
+
+
+@transaction.atomic
+def alerts_for_orders(*, now=None) -> list[Alert]:
+    """Raise or clear the order rules for every open order of active sellers, by their thresholds:
+
+    - order_not_bought (warning): still to buy `order_buy_hours` after the sale;
+    - order_not_shipped: not shipped `order_ship_warning_hours` before its ship-by date (warning),
+      past it (critical).
+
+    One alert per (seller, rule, order); an order bought, shipped or closed clears its alerts.
+    Returns the alerts the conditions raise, for notifications_queue.
+    """
+    now = now or timezone.now()
+    orders = list(
+        Order.objects.open()
+        .filter(user__is_active=True)
+        .select_related("store_account", "user")
+        .defer("ship_to")
+        .order_by("pk")
+    )
+    thresholds = _settings_by_user(list({order.user_id: order.user for order in orders}.values()))
+    due = []
+    for order in orders:
+        settings_ = thresholds[order.user_id]
+        if order.state == OrderState.TO_BUY and order.ordered_at <= now - timedelta(hours=settings_.order_buy_hours):
+            due.append((order, AlertType.ORDER_NOT_BOUGHT, Severity.WARNING))
+        if order.ship_by is not None:
+            if order.ship_by <= now:
+                due.append((order, AlertType.ORDER_NOT_SHIPPED, Severity.CRITICAL))
+            elif order.ship_by <= now + timedelta(hours=settings_.order_ship_warning_hours):
+                due.append((order, AlertType.ORDER_NOT_SHIPPED, Severity.WARNING))
+    titles: dict[int, list[str]] = {}
+    for order_id, title, listing_title in (
+        Sale.objects.filter(order_id__in={order.pk for order, _, _ in due}, cancelled=False)
+        .order_by("pk")
+        .values_list("order_id", "title", "listing__title")
+    ):
+        titles.setdefault(order_id, []).append(listing_title or title)
+    raised: list[Alert] = []
+    for order, alert_type, severity in due:
+        store = order.store_account.account_name
+        if alert_type == AlertType.ORDER_NOT_BOUGHT:
+            hours = int((now - order.ordered_at).total_seconds() // 3600)
+            message = ORDER_NOT_BOUGHT_MESSAGE.format(number=order.order_number, store=store, hours=hours)
+        else:
+            template = ORDER_SHIP_LATE_MESSAGE if severity == Severity.CRITICAL else ORDER_SHIP_SOON_MESSAGE
+            message = template.format(number=order.order_number, store=store, ship_by=_local(order.ship_by, order.user))
+        _raise(
+            raised,
+            user=order.user,
+            type=alert_type,
+            subject=f"order:{order.pk}",
+            severity=severity,
+            message=message,
+            data=order_data(order, titles.get(order.pk, [])),
+        )
+    keep = {(alert.user_id, alert.type, alert.subject) for alert in raised}
+    stale = [
+        pk
+        for pk, user_id, alert_type, subject in Alert.objects.open()
+        .filter(type__in=ORDER_RULES)
+        .values_list("pk", "user_id", "type", "subject")
+        if (user_id, alert_type, subject) not in keep
+    ]
+    if stale:
+        Alert.objects.filter(pk__in=stale).update(cleared_at=now)
     return raised

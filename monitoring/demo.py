@@ -33,6 +33,11 @@ from marketplaces.models import (
     ListingStatus,
     Marketplace,
     MarketplaceData,
+    Order,
+    OrderState,
+    Sale,
+    Shipment,
+    ShipmentStatus,
     StatusReason,
     StoreAccount,
 )
@@ -1026,6 +1031,102 @@ def _demo_audit(seller, stores, listings, plans, today, created) -> None:
         created["auditlog"] += 1
 
 
+# --- orders --------------------------------------------------------------------------------------
+
+# Fictitious buyers (the demo's addresses are made up): name, street, city, state, postal code, country.
+DEMO_BUYERS = (
+    ("Alex Sample", "742 Evergreen Terrace", "Springfield", "IL", "62704", "US"),
+    ("Sam Placeholder", "31 Spooner Street", "Quahog", "RI", "02903", "US"),
+    ("Robin Example", "12 Grimmauld Place", "London", "", "NW1 6XE", "GB"),
+    ("Kim Muster", "Musterstraße 1", "Berlin", "", "10115", "DE"),
+)
+# number, store, product keys sold, state, sold hours ago, ship-by hours from now, buyer index, extras
+DEMO_ORDERS = (
+    ("04-11823-57001", "ebay", ["amazon:5"], OrderState.TO_BUY, 3, 46, 0, {}),
+    ("04-11823-57002", "ebay", ["aliexpress:3", None], OrderState.TO_BUY, 30, 10, 1, {}),
+    ("04-11823-57003", "ebay", ["costco:2"], OrderState.BOUGHT, 20, -4, 2, {"paid": ("92.80", "0.00", "7.42")}),
+    ("04-11823-57004", "ebay", ["amazon:7"], OrderState.SHIPPED, 80, -30, 0, {"paid": ("12.99", "3.49", "1.04")}),
+    ("#1041", "shopify", ["amazon-de:2"], OrderState.DELIVERED, 160, -110, 3, {"paid": ("24.90", "0.00", "0.00")}),
+    ("04-11823-57005", "ebay", ["amazon:9"], OrderState.CANCELLED, 50, 20, 1, {}),
+    ("#1042", "shopify", ["amazon-de:4"], OrderState.REFUNDED, 200, -150, 3, {"paid": ("29.95", "0.00", "0.00")}),
+)
+SHIPPED_BEFORE = (OrderState.SHIPPED, OrderState.DELIVERED, OrderState.REFUNDED)
+DEMO_UNLISTED_TITLE = "Gift wrapping"
+
+
+def _demo_orders(seller, listings, product_plans, stores, now, created) -> None:
+    """A few orders in every state, so the Orders page and the order page are not empty."""
+    for number, store_key, keys, state, sold_hours, ship_hours, buyer, extras in DEMO_ORDERS:
+        store = stores[store_key]
+        remote_id = f"gid://shopify/Order/{number.lstrip('#')}" if store_key == "shopify" else number
+        if Order.objects.filter(store_account=store, marketplace_order_id=remote_id).exists():
+            continue
+        ordered_at = now - timedelta(hours=sold_hours)
+        lines = []
+        for index, key in enumerate(keys):
+            listing = listings.get(key) if key else None
+            price = listing.price if listing else Decimal("4.99")
+            cost = _money(product_plans[key].prices[-1]) if key else None
+            lines.append((f"{remote_id}-{index}", listing, price, cost))
+        name, street, city, region, postal, country = DEMO_BUYERS[buyer]
+        closed = state not in (OrderState.TO_BUY, OrderState.BOUGHT)
+        order = Order(
+            user=seller,
+            store_account=store,
+            marketplace_order_id=remote_id,
+            order_number=number,
+            buyer_username=f"demo_buyer_{buyer + 1}" if store_key == "ebay" else "",
+            state=state,
+            ordered_at=ordered_at,
+            ship_by=now + timedelta(hours=ship_hours),
+            currency=store.currency,
+            total=sum((price for _, _, price, _ in lines), Decimal("0")),
+            bought_at=ordered_at + timedelta(hours=2) if "paid" in extras else None,
+            shipped_at=ordered_at + timedelta(hours=26) if state in SHIPPED_BEFORE else None,
+            delivered_at=ordered_at + timedelta(hours=96) if state == OrderState.DELIVERED else None,
+            cancelled_at=ordered_at + timedelta(hours=5) if state == OrderState.CANCELLED else None,
+            refunded_at=ordered_at + timedelta(hours=120) if state == OrderState.REFUNDED else None,
+        )
+        order.ship_to = {"name": name, "line1": street, "city": city, "state": region, "postal_code": postal}
+        order.ship_to["country"] = country
+        if "paid" in extras:
+            order.supplier_order_number = f"SUP-{number.lstrip('#')}"
+            order.cost_item, order.cost_shipping, order.cost_tax = (Decimal(v) for v in extras["paid"])
+            order.cost_currency = store.currency
+        order.save()
+        created["order"] += 1
+        sales = [
+            Sale.objects.create(
+                listing=listing,
+                store_account=store,
+                order=order,
+                marketplace_order_id=remote_id,
+                line_id=line_id,
+                title=listing.title if listing else DEMO_UNLISTED_TITLE,
+                sku=f"AM-{listing.pk}" if listing else "",
+                quantity=1,
+                unit_price=price,
+                unit_cost=cost,
+                currency=store.currency,
+                ordered_at=ordered_at,
+                cancelled=state == OrderState.CANCELLED,
+            )
+            for line_id, listing, price, cost in lines
+        ]
+        if closed and state != OrderState.CANCELLED:
+            shipment = Shipment.objects.create(
+                order=order,
+                carrier="USPS" if store_key == "ebay" else "DHL",
+                tracking_number=f"9400111899{order.pk:012d}",
+                status=ShipmentStatus.SENT,
+                attempts=1,
+                shipped_at=order.shipped_at,
+                sent_at=order.shipped_at,
+                created_by=seller,
+            )
+            shipment.lines.set(sales)
+
+
 # Euro reference rates of a recent day, so the dashboard converts before the first ECB refresh.
 DEMO_RATES = {"USD": "1.0830", "GBP": "0.8420", "JPY": "162.50", "CAD": "1.4710", "AED": "3.9770", "BRL": "5.8900"}
 
@@ -1092,6 +1193,7 @@ def demo_seed(*, today: date | None = None, use_copy: bool | None = None) -> See
     alerts = _demo_alerts(seller, products, listings, by_key, stores, jobs, today, created)
     _demo_notifications(seller, alerts, jobs, now, created)
     _demo_audit(seller, stores, listings, listing_plans, today, created)
+    _demo_orders(seller, listings, by_key, stores, now, created)
     return SeedResult(users=[seller], password=DEMO_PASSWORD, created=created)
 
 
@@ -1304,3 +1406,103 @@ def loadtest_seed(
             )
         created["marketplacedata"] += written
     return SeedResult(users=users, password=DEMO_PASSWORD, created=created)
+
+
+# --- load test: orders ---------------------------------------------------------------------------
+
+ORDERS_LOADTEST_EMAIL = "bench-orders@example.com"
+ORDERS_LOADTEST_SEED = 161616
+ORDERS_BATCH = 5000
+# The share of each state among a large seller's year of orders (most are long shipped).
+ORDER_STATE_MIX = (
+    (OrderState.DELIVERED, 0.30),
+    (OrderState.SHIPPED, 0.58),
+    (OrderState.CANCELLED, 0.04),
+    (OrderState.REFUNDED, 0.02),
+    (OrderState.BOUGHT, 0.04),
+    (OrderState.TO_BUY, 0.02),
+)
+
+
+def _order_state(value: float) -> str:
+    for state, share in ORDER_STATE_MIX:
+        if value < share:
+            return state
+        value -= share
+    return OrderState.SHIPPED
+
+
+def orders_loadtest_seed(*, count: int, days: int = 365, email: str = ORDERS_LOADTEST_EMAIL, progress=None):
+    """A demo-flagged seller with two stores and `count` orders over `days` days (one or two lines
+    each, most shipped long ago, their addresses wiped; the open ones with an address and a ship-by
+    date), for timing the Orders page. Orders already there are kept: a re-run only adds the rest.
+    Returns (seller, orders made)."""
+    progress = progress or (lambda message: None)
+    created = Counter()
+    with transaction.atomic():
+        seller = _demo_user(email, first_name="Bench", last_name="Orders", created=created)
+        stores = [
+            _store(seller, Marketplace.EBAY, "Bench orders eBay", created, currency="USD"),
+            _store(seller, Marketplace.SHOPIFY, "Bench orders Shopify", created, currency="USD"),
+        ]
+    have = Order.objects.filter(user=seller).count()
+    now = timezone.now()
+    rng = random.Random()
+    made = 0
+    for start in range(have, count, ORDERS_BATCH):
+        orders, line_plans = [], []
+        for i in range(start, min(start + ORDERS_BATCH, count)):
+            rng.seed(ORDERS_LOADTEST_SEED * 1_000_003 + i)
+            store = stores[i % len(stores)]
+            state = _order_state(rng.random())
+            open_ = state in (OrderState.TO_BUY, OrderState.BOUGHT)
+            ordered_at = now - timedelta(hours=rng.uniform(1, 72) if open_ else rng.uniform(72, days * 24))
+            prices = [_money(rng.randint(900, 15000)) for _ in range(1 if rng.random() < 0.8 else 2)]
+            number = f"{20 + i // 100000:02d}-{i:06d}-{store.pk % 100:02d}{i % 1000:03d}"
+            order = Order(
+                user=seller,
+                store_account=store,
+                marketplace_order_id=number if store.marketplace == Marketplace.EBAY else f"gid://shopify/Order/{i}",
+                order_number=number if store.marketplace == Marketplace.EBAY else f"#{100000 + i}",
+                buyer_username=f"bench_buyer_{i % 5000}" if store.marketplace == Marketplace.EBAY else "",
+                state=state,
+                ordered_at=ordered_at,
+                ship_by=ordered_at + timedelta(days=3),
+                currency=store.currency,
+                total=sum(prices, Decimal("0")),
+                shipped_at=None if open_ or state == OrderState.CANCELLED else ordered_at + timedelta(days=1),
+                delivered_at=ordered_at + timedelta(days=5) if state == OrderState.DELIVERED else None,
+                cancelled_at=ordered_at + timedelta(hours=3) if state == OrderState.CANCELLED else None,
+                refunded_at=ordered_at + timedelta(days=9) if state == OrderState.REFUNDED else None,
+                ship_to_erased_at=None if open_ else ordered_at + timedelta(days=40),
+            )
+            order.ship_to = (
+                {"name": f"Bench Buyer {i}", "line1": f"{i} Load Street", "country": "US"} if open_ else None
+            )
+            orders.append(order)
+            line_plans.append((order, store, prices, ordered_at, state == OrderState.CANCELLED))
+        with transaction.atomic():
+            Order.objects.bulk_create(orders, batch_size=1000)
+            Sale.objects.bulk_create(
+                [
+                    Sale(
+                        order=order,
+                        store_account=store,
+                        marketplace_order_id=order.marketplace_order_id,
+                        line_id=f"{order.marketplace_order_id}-{n}",
+                        title=f"Bench item {order.pk % 997}-{n}",
+                        quantity=1,
+                        unit_price=price,
+                        unit_cost=(price * Decimal("0.6")).quantize(CENT),
+                        currency=store.currency,
+                        ordered_at=ordered_at,
+                        cancelled=cancelled,
+                    )
+                    for order, store, prices, ordered_at, cancelled in line_plans
+                    for n, price in enumerate(prices)
+                ],
+                batch_size=2000,
+            )
+        made += len(orders)
+        progress(f"orders: {have + made}/{count}")
+    return seller, made

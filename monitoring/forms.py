@@ -145,10 +145,27 @@ class AlertSettingsForm(forms.ModelForm):
         validators=_in_range("min_margin_percent"),
         help_text="Tell me when a listing's margin falls under this.",
     )
+    order_buy_hours = forms.IntegerField(
+        label="Order not bought alert (hours)",
+        validators=_in_range("order_buy_hours"),
+        help_text="Tell me when an order is still to buy this long after it sold.",
+    )
+    order_ship_warning_hours = forms.IntegerField(
+        label="Ship-by warning (hours before)",
+        validators=_in_range("order_ship_warning_hours"),
+        help_text="Warn me this long before an order's ship-by date; it turns critical once the date has passed.",
+    )
 
     class Meta:
         model = AlertSettings
-        fields = ("price_drop_percent", "low_stock_quantity", "min_margin_percent", "daily_digest")
+        fields = (
+            "price_drop_percent",
+            "low_stock_quantity",
+            "min_margin_percent",
+            "order_buy_hours",
+            "order_ship_warning_hours",
+            "daily_digest",
+        )
         labels = {"daily_digest": "Send one daily digest instead of a message per alert"}
 
     def changes(self) -> tuple[dict, dict]:

@@ -17,6 +17,9 @@ class AlertType(models.TextChoices):
     SCRAPE_FAILING = "scrape_failing", "Product cannot be read"
     WRONG_PRODUCT = "wrong_product", "Supplier link shows another product"
     OVERRIDE_ENDED = "override_ended", "Your own value ended"
+    ORDER_NOT_BOUGHT = "order_not_bought", "Order not bought"
+    ORDER_NOT_SHIPPED = "order_not_shipped", "Order not shipped"
+    CUSTOMER_DATA_REQUEST = "customer_data_request", "Customer data request"
 
 
 class Severity(models.TextChoices):
@@ -290,6 +293,10 @@ class AlertSettings(models.Model):
     price_drop_percent = models.DecimalField(max_digits=5, decimal_places=2, default=10)
     low_stock_quantity = models.PositiveIntegerField(default=5)
     min_margin_percent = models.DecimalField(max_digits=5, decimal_places=2, default=10)
+    order_buy_hours = models.PositiveIntegerField(default=24, help_text="Alert when an order is not bought by then.")
+    order_ship_warning_hours = models.PositiveIntegerField(
+        default=24, help_text="Warn this long before an order's ship-by date; critical once it passed."
+    )
     daily_digest = models.BooleanField(default=False, help_text="One message a day instead of one per alert.")
     # Signs webhook notifications (X-Signature); encrypted at rest like every secret.
     webhook_secret = encrypt(models.CharField(max_length=100, blank=True, default=""))
@@ -325,11 +332,16 @@ class NotificationChannel(models.Model):
 
 
 class RetentionPolicy(models.Model):
-    """How long staff keep jobs, notifications and audit rows (price and stock history are kept). One row."""
+    """How long staff keep jobs, notifications, audit rows and buyers' addresses (price and stock
+    history are kept). One row."""
 
     job_days = models.PositiveIntegerField(default=90)
     notification_days = models.PositiveIntegerField(default=180)
     audit_days = models.PositiveIntegerField(default=365)
+    order_address_days = models.PositiveIntegerField(
+        default=30,
+        help_text="Buyers' ship-to names and addresses are wiped this many days after shipping or cancellation.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -337,7 +349,10 @@ class RetentionPolicy(models.Model):
         verbose_name_plural = "retention policy"
 
     def __str__(self):
-        return f"Jobs {self.job_days} d, notifications {self.notification_days} d, audit {self.audit_days} d"
+        return (
+            f"Jobs {self.job_days} d, notifications {self.notification_days} d, audit {self.audit_days} d, "
+            f"buyers' addresses {self.order_address_days} d"
+        )
 
     @classmethod
     def current(cls):

@@ -125,7 +125,13 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 def _alert_title(alert: Alert) -> str:
     data = alert.data or {}
-    return data.get("listing_title") or data.get("product_title") or data.get("store_name") or alert.subject
+    return (
+        data.get("listing_title")
+        or data.get("product_title")
+        or (f"Order {data['order_number']}" if data.get("order_number") else "")
+        or data.get("store_name")
+        or alert.subject
+    )
 
 
 def alert_subject_line(alert: Alert) -> str:
@@ -139,6 +145,8 @@ def _detail_lines(alert: Alert) -> list[str]:
         lines.append(f"Product: {data['product_title']}")
     if data.get("listing_title"):
         lines.append(f"Listing: {data['listing_title']} ({data.get('store_name', '')}, {data.get('marketplace', '')})")
+    if data.get("order_number"):
+        lines.append(f"Order: {data['order_number']} — {data.get('order_title') or ''}".rstrip(" —"))
     if data.get("store_name") and not data.get("listing_title"):
         lines.append(f"Store: {data['store_name']} ({data.get('marketplace', '')})")
     if data.get("old_price") or data.get("new_price"):

@@ -25,6 +25,8 @@ THRESHOLD_LIMITS = {
     ),
     "low_stock_quantity": (0, 100_000, "The low stock alert is a number of units from 0 to 100000."),
     "min_margin_percent": (Decimal("0"), Decimal("99.99"), "The low margin alert is a percentage from 0 to 99.99."),
+    "order_buy_hours": (1, 720, "The order not bought alert is a number of hours from 1 to 720."),
+    "order_ship_warning_hours": (1, 720, "The ship-by warning is a number of hours from 1 to 720."),
 }
 
 

@@ -1,4 +1,6 @@
-"""Retention: removing old Job, Notification and AuditLog rows as staff's RetentionPolicy says.
+"""Retention: removing old Job, Notification and AuditLog rows as staff's RetentionPolicy says,
+and wiping buyers' ship-to names and addresses from orders shipped, delivered, cancelled or
+refunded longer ago than it says (the order itself stays: it is the seller's record).
 
 Price and stock history are never removed here (they are the product's record). Unfinished jobs
 are kept whatever their age. Rows go in batches so a large backlog never holds one long transaction.
@@ -7,6 +9,8 @@ are kept whatever their age. Rows go in batches so a large backlog never holds o
 from datetime import timedelta
 
 from django.utils import timezone
+
+from marketplaces.services import order_addresses_due, order_addresses_erase
 
 from .models import AuditLog, Job, JobStatus, Notification, RetentionPolicy
 
@@ -33,6 +37,11 @@ def retention_querysets(*, now=None) -> dict:
             AuditLog.objects.filter(timestamp__lt=now - timedelta(days=policy.audit_days)),
             policy.audit_days,
         ),
+        # Not deleted: the orders stay, their ship-to address is wiped (see retention_prune).
+        "order_addresses": (
+            order_addresses_due(before=now - timedelta(days=policy.order_address_days)),
+            policy.order_address_days,
+        ),
     }
 
 
@@ -47,9 +56,18 @@ def _delete_in_batches(queryset) -> int:
         removed += len(ids)
 
 
+WIPED_NOT_DELETED = frozenset({"order_addresses"})
+
+
 def retention_prune(*, now=None, dry_run: bool = False) -> dict[str, int]:
-    """Remove (or, dry run, count) the rows older than the retention policy; returns counts per table."""
-    return {
-        table: queryset.count() if dry_run else _delete_in_batches(queryset)
-        for table, (queryset, _days) in retention_querysets(now=now).items()
-    }
+    """Remove (or, dry run, count) the rows older than the retention policy, and wipe the buyers'
+    addresses due; returns counts per table."""
+    counts = {}
+    for table, (queryset, _days) in retention_querysets(now=now).items():
+        if dry_run:
+            counts[table] = queryset.count()
+        elif table in WIPED_NOT_DELETED:
+            counts[table] = order_addresses_erase(queryset, now=now)
+        else:
+            counts[table] = _delete_in_batches(queryset)
+    return counts

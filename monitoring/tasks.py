@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .alerts import service_alerts_check
+from .alerts import alerts_for_orders, service_alerts_check
 from .cycle import TRACKING_JOB_TYPE, cycle_run
 from .jobs import failure_recorded, job_task, recorded_task
 from .models import Job, Notification
@@ -44,6 +44,14 @@ def notification_deliver_task(self, notification_id):
 def service_alerts_check_task():
     """Periodic (10 min): raise or clear staff's service alerts and notify them of new ones."""
     alerts = service_alerts_check()
+    return {"alerts": len(alerts), "notifications": len(notifications_queue(alerts=alerts))}
+
+
+@recorded_task(type="check_order_alerts")
+def order_alerts_check_task():
+    """Periodic (15 min): raise or clear the order rules (not bought in time, near or past the
+    ship-by date) and notify the sellers of new ones."""
+    alerts = alerts_for_orders()
     return {"alerts": len(alerts), "notifications": len(notifications_queue(alerts=alerts))}
 
 

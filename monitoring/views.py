@@ -21,7 +21,7 @@ from accounts.devices import device_label
 from catalog.models import Product, ProxyPool
 from catalog.services import products_due
 from config.csv_export import csv_response
-from marketplaces.models import ListingStatus
+from marketplaces.models import ListingStatus, OrderState
 
 from . import analytics, health, preferences, records
 from .analytics import PERIOD_DAYS
@@ -132,6 +132,12 @@ def dashboard(request):
     stores = user.store_accounts.aggregate(total=Count("pk"), connected=Count("pk", filter=Q(is_connected=True)))
     open_alerts = user.alerts.open()
     alert_counts = open_alerts.aggregate(total=Count("pk"), unread=Count("pk", filter=Q(is_read=False)))
+    # Only open orders are counted: a few rows of the (user, state, ship_by) index, however many shipped.
+    order_counts = user.orders.open().aggregate(
+        to_buy=Count("pk", filter=Q(state=OrderState.TO_BUY)),
+        to_ship=Count("pk", filter=Q(state=OrderState.BOUGHT)),
+        overdue=Count("pk", filter=Q(ship_by__lt=timezone.now())),
+    )
     context.update(
         {
             "tracked_count": user.tracked_products.count(),
@@ -142,6 +148,7 @@ def dashboard(request):
             "connected_store_count": stores["connected"],
             "open_alert_count": alert_counts["total"],
             "unread_alert_count": alert_counts["unread"],
+            "order_counts": order_counts,
             "recent_alerts": open_alerts.select_related("product", "listing")[:5],
             "running_job_count": user.jobs.unfinished().count(),
             "recent_jobs": [_job_display(job) for job in user.jobs.order_by("-created_at", "-pk")[:5]],

@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.usefixtures("supplier_families"),
 ]
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
-NAVIGATION = ["Dashboard", "Products", "Listings", "Stores", "Alerts", "Jobs", "Settings"]
+NAVIGATION = ["Dashboard", "Products", "Listings", "Orders", "Stores", "Alerts", "Jobs", "Settings"]
 
 
 @pytest.fixture
@@ -225,3 +225,59 @@ def test_refresh_now_with_the_broker_down_shows_the_message_in_place(browser_pag
     shoot(page, "30-refresh-now-broker-down")
     # The 503 itself is the expected answer; nothing else went wrong.
     assert [problem for problem in page.problems if "503" not in problem] == []
+
+
+def test_an_ebay_order_is_bought_and_shipped_in_the_browser(browser_page):
+    """Import an order with the buyer's address from the eBay double, then in the browser: open it from
+    the Orders page, see the address, record the purchase, send the tracking number to eBay."""
+    import json
+
+    import respx
+
+    from marketplaces.models import Order
+    from marketplaces.services import store_orders_sync
+    from marketplaces.tests.doubles import (
+        BUYER_STREET,
+        EBAY_ORDERS,
+        ebay_full_order,
+        ebay_orders_page,
+        ebay_ship_route,
+        ebay_store,
+        live_listing,
+        supplier_product,
+    )
+    from marketplaces.tests.spec import spec_route
+
+    page = browser_page
+    store = ebay_store()
+    store.user.set_password("a-long-seller-password-2")
+    store.user.save()
+    listing = live_listing(store, supplier_product(url="https://www.amazon.com/dp/B0TEST"))
+    order_line = (listing.external_listing_id, f"AM-{listing.pk}", 1, "30.99", "Steel bottle")
+    with respx.mock(assert_all_called=False) as api:
+        api.route(host="127.0.0.1").pass_through()  # the live server itself
+        spec_route(api, "GET", EBAY_ORDERS, status=200, json=ebay_orders_page(ebay_full_order("04-777", [order_line])))
+        ship = ebay_ship_route(api, "04-777")
+        store_orders_sync(store)
+
+        log_in(page, store.user.email, "a-long-seller-password-2")
+        page.click("nav .nav-links >> text=Orders")
+        page.wait_for_load_state("networkidle")
+        assert BUYER_STREET not in page.content()
+        page.click("text=04-777")
+        page.wait_for_load_state("networkidle")
+        assert BUYER_STREET in page.content()
+        page.fill("#buy input[name=supplier_order_number]", "112-0000001")
+        page.fill("#buy input[name=cost_item]", "18.00")
+        page.click("#buy [type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.fill("#ship input[name=carrier]", "USPS")
+        page.fill("#ship input[name=tracking_number]", "9400111899223100012345")
+        page.click("#ship [type=submit]")
+        page.wait_for_load_state("networkidle")
+        shoot(page, "30-order-shipped")
+        assert "eBay accepted tracking number" in page.content()
+
+    assert Order.objects.get(order_number="04-777").state == "shipped"
+    assert json.loads(ship.calls[0].request.content)["trackingNumber"] == "9400111899223100012345"
+    assert page.problems == []

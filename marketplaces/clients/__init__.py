@@ -206,6 +206,73 @@ class OrderLine:
     ordered_at: datetime
     fees: Decimal | None = None
     cancelled: bool = False
+    title: str = ""
+    ship_by: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    """The buyer's ship-to name and address: personal data, kept encrypted and shown to its seller only.
+
+    Never put it in a log line or an error message: it has no readable repr.
+    """
+
+    name: str = ""
+    company: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+    phone: str = ""
+
+    def __repr__(self) -> str:
+        return "ShipTo(<personal data>)"
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if getattr(self, name)}
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.as_dict()
+
+
+@dataclass(frozen=True)
+class RemoteOrder:
+    """One marketplace order with its lines and what the marketplace says about its fulfilment.
+
+    `number` is what the seller sees (eBay's order id, Shopify's "#1001", Etsy's receipt id);
+    `shipped`: the marketplace holds it as fulfilled; `delivered_at` only where reported (Shopify).
+    """
+
+    order_id: str
+    number: str
+    ordered_at: datetime
+    currency: str
+    lines: list[OrderLine]
+    buyer_username: str = ""
+    ship_by: datetime | None = None
+    ship_to: ShipTo | None = field(default=None, repr=False)
+    fees: Decimal | None = None
+    cancelled: bool = False
+    refunded: bool = False
+    shipped: bool = False
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShipmentRequest:
+    """Tell the marketplace that lines of an order left with this carrier and tracking number.
+
+    `lines` are (marketplace line id, quantity); Etsy ships a whole receipt and ignores them.
+    """
+
+    order_id: str
+    lines: tuple[tuple[str, int], ...]
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
 
 
 @dataclass(frozen=True)
@@ -415,7 +482,17 @@ class MarketplaceClient:
     def get_remote_state(self, ref: ListingRef) -> RemoteState:
         raise NotImplementedError
 
+    def fetch_remote_orders(self, since: datetime) -> list[RemoteOrder]:
+        """Orders changed since `since`, with their lines, ship-by date, ship-to address and state."""
+        raise NotImplementedError
+
     def fetch_orders(self, since: datetime) -> list[OrderLine]:
+        """The lines of the orders changed since `since`."""
+        return [line for order in self.fetch_remote_orders(since) for line in order.lines]
+
+    def ship(self, shipment: ShipmentRequest) -> str:
+        """Send a carrier and tracking number for lines of an order; the marketplace's id of the
+        shipment ("" when it gives none). Raises Rejected with the marketplace's words."""
         raise NotImplementedError
 
     def fetch_traffic(self, external_ids: Sequence[str], day: date) -> list[TrafficRow]:

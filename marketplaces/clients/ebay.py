@@ -30,9 +30,12 @@ from . import (
     OrderLine,
     PriceQuantity,
     Rejected,
+    RemoteOrder,
     RemoteState,
     RemoteStatus,
     Retryable,
+    ShipmentRequest,
+    ShipTo,
     TokenSet,
     TrafficRow,
     expires_at_from,
@@ -71,6 +74,31 @@ POLICY_KINDS = (
     ("return_policy_id", "/return_policy", "returnPolicies", "returnPolicyId"),
 )
 NON_MOTORS = "ALL_EXCLUDING_MOTORS_VEHICLES"
+# eBay's shipping carrier codes (GeteBayDetails ShippingCarrierDetails) for the names sellers type.
+CARRIER_CODES = {
+    "usps": "USPS",
+    "ups": "UPS",
+    "fedex": "FedEx",
+    "dhl": "DHL",
+    "dhl express": "DHL",
+    "royal mail": "RoyalMail",
+    "canada post": "CanadaPost",
+    "deutsche post": "DeutschePost",
+    "hermes": "Hermes",
+    "evri": "Hermes",
+    "australia post": "AustraliaPost",
+    "yanwen": "Yanwen",
+    "china post": "ChinaPost",
+    "4px": "FourPX",
+    "cainiao": "Cainiao",
+}
+REFUNDED_PAYMENT_STATUS = "FULLY_REFUNDED"
+FULFILLED_STATUS = "FULFILLED"
+
+
+def carrier_code(carrier: str) -> str:
+    """eBay's code for a carrier name a seller typed ("Royal Mail" → RoyalMail); other names as typed."""
+    return CARRIER_CODES.get(" ".join(carrier.lower().split()), carrier.strip())
 
 
 def _money(value: Decimal) -> str:
@@ -379,17 +407,28 @@ class EbayClient(MarketplaceClient):
 
     # --- Orders -----------------------------------------------------------------------------
 
-    def fetch_orders(self, since: datetime) -> list[OrderLine]:
+    def fetch_remote_orders(self, since: datetime) -> list[RemoteOrder]:
         """Orders modified since `since` (getOrders, 200 a page), with each line's share of the fee."""
         params = {"filter": f"lastmodifieddate:[{_iso_z(since)}..]", "limit": ORDERS_PAGE, "offset": 0}
-        lines: list[OrderLine] = []
+        orders: list[RemoteOrder] = []
         while True:
             body = self._json(self._call("GET", f"{FULFILLMENT}/order", params=params)) or {}
             for order in body.get("orders") or []:
-                lines.extend(_order_lines(order))
+                orders.append(_remote_order(order))
             if not body.get("next") or not body.get("orders"):
-                return lines
+                return orders
             params = {**params, "offset": params["offset"] + ORDERS_PAGE}
+
+    def ship(self, shipment: ShipmentRequest) -> str:
+        """createShippingFulfillment for the lines (one package); the fulfillment id from Location."""
+        body = {
+            "lineItems": [{"lineItemId": line_id, "quantity": quantity} for line_id, quantity in shipment.lines],
+            "shippedDate": _iso_z(shipment.shipped_at),
+            "shippingCarrierCode": carrier_code(shipment.carrier),
+            "trackingNumber": shipment.tracking_number,
+        }
+        response = self._call("POST", f"{FULFILLMENT}/order/{shipment.order_id}/shipping_fulfillment", json=body)
+        return response.headers.get("location", "").rstrip("/").rpartition("/")[2]
 
     # --- Traffic ----------------------------------------------------------------------------
 
@@ -423,6 +462,51 @@ def _iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _moment(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def _ship_to(order: dict) -> ShipTo | None:
+    """The buyer's ship-to contact of the order's shipping step, if eBay gives it."""
+    for instruction in order.get("fulfillmentStartInstructions") or []:
+        contact = (instruction.get("shippingStep") or {}).get("shipTo")
+        if not contact:
+            continue
+        address = contact.get("contactAddress") or {}
+        return ShipTo(
+            name=contact.get("fullName") or "",
+            company=contact.get("companyName") or "",
+            line1=address.get("addressLine1") or "",
+            line2=address.get("addressLine2") or "",
+            city=address.get("city") or "",
+            state=address.get("stateOrProvince") or "",
+            postal_code=address.get("postalCode") or "",
+            country=address.get("countryCode") or "",
+            phone=(contact.get("primaryPhone") or {}).get("phoneNumber") or "",
+        )
+    return None
+
+
+def _remote_order(order: dict) -> RemoteOrder:
+    lines = _order_lines(order)
+    ship_by = [line.ship_by for line in lines if line.ship_by is not None]
+    currency = next((line.currency for line in lines if line.currency), "")
+    return RemoteOrder(
+        order_id=order["orderId"],
+        number=order["orderId"],
+        ordered_at=parse_datetime(order.get("creationDate") or ""),
+        currency=currency or (order.get("totalMarketplaceFee") or {}).get("currency", ""),
+        lines=lines,
+        buyer_username=(order.get("buyer") or {}).get("username") or "",
+        ship_by=min(ship_by) if ship_by else None,
+        ship_to=_ship_to(order),
+        fees=_amount(order.get("totalMarketplaceFee")),
+        cancelled=(order.get("cancelStatus") or {}).get("cancelState") == "CANCELED",
+        refunded=order.get("orderPaymentStatus") == REFUNDED_PAYMENT_STATUS,
+        shipped=order.get("orderFulfillmentStatus") == FULFILLED_STATUS,
+    )
+
+
 def _order_lines(order: dict) -> list[OrderLine]:
     items = order.get("lineItems") or []
     ordered_at = parse_datetime(order.get("creationDate") or "")
@@ -435,6 +519,7 @@ def _order_lines(order: dict) -> list[OrderLine]:
         quantity = int(item.get("quantity") or 0)
         cost = item.get("lineItemCost") or {}
         unit = (total / quantity).quantize(TWO_PLACES, ROUND_HALF_UP) if quantity else total
+        instructions = item.get("lineItemFulfillmentInstructions") or {}
         lines.append(
             OrderLine(
                 order_id=order["orderId"],
@@ -447,6 +532,8 @@ def _order_lines(order: dict) -> list[OrderLine]:
                 ordered_at=ordered_at,
                 fees=share,
                 cancelled=cancelled,
+                title=item.get("title") or "",
+                ship_by=_moment(instructions.get("shipByDate")),
             )
         )
     return lines

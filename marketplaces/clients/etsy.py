@@ -47,8 +47,11 @@ from . import (
     PriceQuantity,
     QuotaExhausted,
     Rejected,
+    RemoteOrder,
     RemoteState,
     RemoteStatus,
+    ShipmentRequest,
+    ShipTo,
     TokenSet,
     TrafficRow,
     expires_at_from,
@@ -459,34 +462,24 @@ class EtsyClient(MarketplaceClient):
 
     # --- Orders and traffic -----------------------------------------------------------------
 
-    def fetch_orders(self, since: datetime) -> list[OrderLine]:
+    def fetch_remote_orders(self, since: datetime) -> list[RemoteOrder]:
         """Receipts modified since `since`, one line per transaction. Fees are not in receipts."""
         params = {"min_last_modified": int(since.timestamp()), "limit": PAGE, "offset": 0}
-        lines: list[OrderLine] = []
+        orders: list[RemoteOrder] = []
         while True:
             body = self._call("GET", f"/shops/{self.shop_id}/receipts", params=params).json()
             receipts = body.get("results") or []
-            for receipt in receipts:
-                ordered_at = datetime.fromtimestamp(receipt.get("created_timestamp") or 0, tz=UTC)
-                for transaction in receipt.get("transactions") or []:
-                    price = transaction.get("price") or {}
-                    lines.append(
-                        OrderLine(
-                            order_id=str(receipt["receipt_id"]),
-                            line_id=str(transaction["transaction_id"]),
-                            sku=transaction.get("sku"),
-                            external_id=str(transaction["listing_id"]) if transaction.get("listing_id") else None,
-                            quantity=int(transaction.get("quantity") or 0),
-                            unit_price=_money(price) or Decimal("0"),
-                            currency=price.get("currency_code", ""),
-                            ordered_at=ordered_at,
-                            fees=None,
-                            cancelled=receipt.get("status") == "canceled",
-                        )
-                    )
+            orders.extend(_remote_order(receipt) for receipt in receipts)
             params = {**params, "offset": params["offset"] + PAGE}
             if len(receipts) < PAGE or params["offset"] >= (body.get("count") or 0):
-                return lines
+                return orders
+
+    def ship(self, shipment: ShipmentRequest) -> str:
+        """createReceiptShipment: the whole receipt ships with one tracking code (Etsy emails the buyer)."""
+        form = {"tracking_code": shipment.tracking_number, "carrier_name": shipment.carrier}
+        body = self._call("POST", f"/shops/{self.shop_id}/receipts/{shipment.order_id}/tracking", data=form).json()
+        ours = [s for s in (body or {}).get("shipments") or [] if s.get("tracking_code") == shipment.tracking_number]
+        return str(ours[-1].get("receipt_shipping_id") or "") if ours else ""
 
     def fetch_traffic(self, external_ids: Sequence[str], day: date) -> list[TrafficRow]:
         """Each listing's cumulative views (getListingsByListingIds, 100 a call); the day's
@@ -509,6 +502,58 @@ class EtsyClient(MarketplaceClient):
                     )
                 )
         return rows
+
+
+def _epoch(value) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _remote_order(receipt: dict) -> RemoteOrder:
+    ordered_at = datetime.fromtimestamp(receipt.get("created_timestamp") or 0, tz=UTC)
+    status = receipt.get("status") or ""
+    cancelled = status == "canceled"
+    lines = []
+    for transaction in receipt.get("transactions") or []:
+        price = transaction.get("price") or {}
+        lines.append(
+            OrderLine(
+                order_id=str(receipt["receipt_id"]),
+                line_id=str(transaction["transaction_id"]),
+                sku=transaction.get("sku"),
+                external_id=str(transaction["listing_id"]) if transaction.get("listing_id") else None,
+                quantity=int(transaction.get("quantity") or 0),
+                unit_price=_money(price) or Decimal("0"),
+                currency=price.get("currency_code", ""),
+                ordered_at=ordered_at,
+                fees=None,
+                cancelled=cancelled,
+                title=transaction.get("title") or "",
+                ship_by=_epoch(transaction.get("expected_ship_date")),
+            )
+        )
+    ship_by = [line.ship_by for line in lines if line.ship_by is not None]
+    ship_to = ShipTo(
+        name=receipt.get("name") or "",
+        line1=receipt.get("first_line") or "",
+        line2=receipt.get("second_line") or "",
+        city=receipt.get("city") or "",
+        state=receipt.get("state") or "",
+        postal_code=receipt.get("zip") or "",
+        country=receipt.get("country_iso") or "",
+    )
+    return RemoteOrder(
+        order_id=str(receipt["receipt_id"]),
+        number=str(receipt["receipt_id"]),
+        ordered_at=ordered_at,
+        currency=next((line.currency for line in lines if line.currency), ""),
+        lines=lines,
+        buyer_username=str(receipt.get("buyer_user_id") or ""),
+        ship_by=min(ship_by) if ship_by else None,
+        ship_to=None if ship_to.is_empty else ship_to,
+        cancelled=cancelled,
+        refunded=status == "fully refunded",
+        shipped=bool(receipt.get("is_shipped")),
+    )
 
 
 def _seconds_to_midnight_utc() -> float:

@@ -34,9 +34,12 @@ from . import (
     OrderLine,
     PriceQuantity,
     Rejected,
+    RemoteOrder,
     RemoteState,
     RemoteStatus,
     Retryable,
+    ShipmentRequest,
+    ShipTo,
     TokenSet,
     TrafficRow,
     expires_at_from,
@@ -49,6 +52,11 @@ MISSING_LOCATION_MESSAGE = "Choose the Shopify location that holds the stock bef
 NOT_FOUND_MESSAGE = "Shopify has no product {id}."
 THROTTLED_MESSAGE = "Shopify's rate limit is reached for this store."
 ORDERS_PAGE = 100
+NOTHING_TO_FULFIL_MESSAGE = "Shopify has no open fulfillment order for these lines."
+REFUNDED_STATUS = "REFUNDED"
+FULFILLED_STATUS = "FULFILLED"
+DELIVERED_STATUS = "DELIVERED"
+FULFILLABLE_STATUSES = ("OPEN", "IN_PROGRESS")
 STATUS_MAP = {
     "ACTIVE": RemoteStatus.ACTIVE,
     "UNLISTED": RemoteStatus.ACTIVE,
@@ -365,37 +373,134 @@ class ShopifyClient(MarketplaceClient):
 
     # --- Orders and traffic -----------------------------------------------------------------
 
-    def fetch_orders(self, since: datetime) -> list[OrderLine]:
-        """Orders updated since `since` (read_orders covers the last 60 days). Test orders are left out."""
+    def has_scopes(self, names) -> bool:
+        """Whether the store's grant covers `names` (a write scope implies its read scope)."""
+        granted = set(getattr(self.store, "granted_scopes", None) or [])
+        return all(name in granted or f"write_{name.removeprefix('read_')}" in granted for name in names)
+
+    def fetch_remote_orders(self, since: datetime) -> list[RemoteOrder]:
+        """Orders updated since `since` (read_orders covers the last 60 days). Test orders are left out.
+
+        The ship-to address is asked for only when the app is approved for protected customer data
+        (SHOPIFY_PROTECTED_CUSTOMER_DATA), the fulfil-by dates only when the store granted the
+        fulfillment-order scopes: a field the app may not read makes Shopify refuse the whole query.
+        """
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         variables = {"first": ORDERS_PAGE, "after": None, "query": f"updated_at:>='{stamp}'"}
-        lines: list[OrderLine] = []
+        document = q.orders_query(
+            addresses=settings.SHOPIFY_PROTECTED_CUSTOMER_DATA,
+            fulfillment_orders=self.has_scopes(settings.MARKETPLACE_SHIPPING_SCOPES["shopify"]),
+        )
+        orders: list[RemoteOrder] = []
         while True:
-            orders = self.graphql(q.ORDERS, variables)["orders"]
-            for order in orders["nodes"]:
-                if order.get("test"):
-                    continue
-                for item in order["lineItems"]["nodes"]:
-                    money = item["originalUnitPriceSet"]["shopMoney"]
-                    lines.append(
-                        OrderLine(
-                            order_id=order["id"],
-                            line_id=item["id"],
-                            sku=item.get("sku"),
-                            external_id=(item.get("product") or {}).get("id"),
-                            quantity=item.get("currentQuantity", item["quantity"]),
-                            unit_price=Decimal(money["amount"]),
-                            currency=money["currencyCode"],
-                            ordered_at=parse_datetime(order["createdAt"]),
-                            fees=None,  # payment fees are not in the order (no per-order commission)
-                            cancelled=order.get("cancelledAt") is not None,
-                        )
-                    )
-            page = orders["pageInfo"]
-            if not page["hasNextPage"]:
-                return lines
-            variables = {**variables, "after": page["endCursor"]}
+            page = self.graphql(document, variables)["orders"]
+            orders.extend(_remote_order(order) for order in page["nodes"] if not order.get("test"))
+            info = page["pageInfo"]
+            if not info["hasNextPage"]:
+                return orders
+            variables = {**variables, "after": info["endCursor"]}
+
+    def ship(self, shipment: ShipmentRequest) -> str:
+        """fulfillmentCreate on the order's open fulfillment orders holding these lines, with the
+        tracking number (the buyer is notified). Lines Shopify already holds as fulfilled (a retry
+        after a lost answer, or fulfilled in Shopify's admin) count as shipped: "" is returned."""
+        wanted = dict(shipment.lines)
+        order = self.graphql(q.ORDER_FULFILLMENT_ORDERS, {"id": shipment.order_id})["order"]
+        if order is None:
+            raise NotFound(f"Shopify has no order {shipment.order_id}.", status=404)
+        groups, remaining = [], 0
+        for fulfillment_order in order["fulfillmentOrders"]["nodes"]:
+            items = [
+                {"id": item["id"], "quantity": min(item["remainingQuantity"], wanted[item["lineItem"]["id"]])}
+                for item in fulfillment_order["lineItems"]["nodes"]
+                if item["lineItem"]["id"] in wanted and item["remainingQuantity"] > 0
+            ]
+            if items and fulfillment_order["status"] in FULFILLABLE_STATUSES:
+                groups.append({"fulfillmentOrderId": fulfillment_order["id"], "fulfillmentOrderLineItems": items})
+            remaining += sum(item["quantity"] for item in items)
+        if not remaining:
+            return ""
+        if not groups:
+            raise Rejected(NOTHING_TO_FULFIL_MESSAGE)
+        variables = {
+            "fulfillment": {
+                "lineItemsByFulfillmentOrder": groups,
+                "notifyCustomer": True,
+                "trackingInfo": {"company": shipment.carrier, "number": shipment.tracking_number},
+            }
+        }
+        payload = self._check_user_errors(self.graphql(q.FULFILLMENT_CREATE, variables)["fulfillmentCreate"])
+        return (payload.get("fulfillment") or {}).get("id") or ""
 
     def fetch_traffic(self, external_ids: Sequence[str], day: date) -> list[TrafficRow]:
         """The Admin API has no per-product views or clicks: nothing to report."""
         return []
+
+
+def _ship_to(address: dict | None) -> ShipTo | None:
+    if not address:
+        return None
+    return ShipTo(
+        name=address.get("name") or "",
+        company=address.get("company") or "",
+        line1=address.get("address1") or "",
+        line2=address.get("address2") or "",
+        city=address.get("city") or "",
+        state=address.get("province") or "",
+        postal_code=address.get("zip") or "",
+        country=address.get("countryCodeV2") or "",
+        phone=address.get("phone") or "",
+    )
+
+
+def _delivered_at(order: dict) -> datetime | None:
+    """When the last package arrived, once every successful fulfillment is delivered and the order is fulfilled."""
+    if order.get("displayFulfillmentStatus") != FULFILLED_STATUS:
+        return None
+    done = [f for f in order.get("fulfillments") or [] if f.get("status") == "SUCCESS"]
+    if not done or any(f.get("displayStatus") != DELIVERED_STATUS or not f.get("deliveredAt") for f in done):
+        return None
+    return max(parse_datetime(f["deliveredAt"]) for f in done)
+
+
+def _remote_order(order: dict) -> RemoteOrder:
+    ordered_at = parse_datetime(order["createdAt"])
+    fulfil_by = [
+        parse_datetime(node["fulfillBy"])
+        for node in (order.get("fulfillmentOrders") or {}).get("nodes") or []
+        if node.get("fulfillBy") and node.get("status") not in ("CANCELLED", "CLOSED")
+    ]
+    ship_by = min(fulfil_by) if fulfil_by else None
+    cancelled = order.get("cancelledAt") is not None
+    lines = []
+    for item in order["lineItems"]["nodes"]:
+        money = item["originalUnitPriceSet"]["shopMoney"]
+        lines.append(
+            OrderLine(
+                order_id=order["id"],
+                line_id=item["id"],
+                sku=item.get("sku"),
+                external_id=(item.get("product") or {}).get("id"),
+                quantity=item.get("currentQuantity", item["quantity"]),
+                unit_price=Decimal(money["amount"]),
+                currency=money["currencyCode"],
+                ordered_at=ordered_at,
+                fees=None,  # payment fees are not in the order (no per-order commission)
+                cancelled=cancelled,
+                title=item.get("title") or "",
+                ship_by=ship_by,
+            )
+        )
+    return RemoteOrder(
+        order_id=order["id"],
+        number=order.get("name") or order["id"],
+        ordered_at=ordered_at,
+        currency=lines[0].currency if lines else "",
+        lines=lines,
+        ship_by=ship_by,
+        ship_to=_ship_to(order.get("shippingAddress")),
+        cancelled=cancelled,
+        refunded=order.get("displayFinancialStatus") == REFUNDED_STATUS,
+        shipped=order.get("displayFulfillmentStatus") == FULFILLED_STATUS,
+        delivered_at=_delivered_at(order),
+    )

@@ -4,7 +4,9 @@ No schema snapshot of the Admin API is available offline, so DOCUMENTED_SCHEMA i
 of it we use, written from Shopify's documentation pages (see shared/MARKETPLACE_APIS.md, B).
 Tests validate each document and each test double against it with graphql-core; once an
 introspection snapshot of the pinned version is at hand, it replaces this SDL in one place.
-Fields marked UNV there (productSet's `identifier`, `InventoryItemInput`) are the first to check.
+Fields marked UNV there (productSet's `identifier`, `InventoryItemInput`) are the first to check;
+the order fields (shippingAddress, fulfillments, fulfillmentOrders, displayFinancialStatus) and
+fulfillmentCreate's input are from the Order, FulfillmentOrder, Fulfillment and FulfillmentInput pages.
 """
 
 PRODUCT_BY_SKU = """
@@ -61,27 +63,72 @@ query ProductState($id: ID!) {
 }
 """
 
-ORDERS = """
-query Orders($first: Int!, $after: String, $query: String) {
-  orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {
-    pageInfo { hasNextPage endCursor }
-    nodes {
+ORDER_FIELDS = """
       id
       name
       createdAt
       cancelledAt
       test
+      displayFinancialStatus
+      displayFulfillmentStatus
+      fulfillments(first: 20) { status displayStatus deliveredAt }
       lineItems(first: 100) {
         nodes {
           id
           sku
+          title
           quantity
           currentQuantity
           product { id }
           originalUnitPriceSet { shopMoney { amount currencyCode } }
         }
+      }"""
+# Needs the app's approval for protected customer data (settings.SHOPIFY_PROTECTED_CUSTOMER_DATA).
+SHIPPING_ADDRESS_FIELDS = """
+      shippingAddress { name company address1 address2 city province zip countryCodeV2 phone }"""
+# Needs the fulfillment-order scopes (a store connected before shipping came has not granted them).
+FULFILLMENT_ORDER_FIELDS = """
+      fulfillmentOrders(first: 10) { nodes { status fulfillBy } }"""
+
+
+def orders_query(*, addresses: bool, fulfillment_orders: bool) -> str:
+    """The `Orders` document: the ship-to address and the fulfillment orders' fulfil-by dates only
+    where the app and the store's grant allow them (asking for more is refused as a whole)."""
+    fields = ORDER_FIELDS
+    if addresses:
+        fields += SHIPPING_ADDRESS_FIELDS
+    if fulfillment_orders:
+        fields += FULFILLMENT_ORDER_FIELDS
+    return (
+        "query Orders($first: Int!, $after: String, $query: String) {\n"
+        "  orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {\n"
+        "    pageInfo { hasNextPage endCursor }\n"
+        "    nodes {" + fields + "\n    }\n  }\n}\n"
+    )
+
+
+ORDERS = orders_query(addresses=True, fulfillment_orders=True)
+
+ORDER_FULFILLMENT_ORDERS = """
+query OrderFulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    id
+    fulfillmentOrders(first: 10) {
+      nodes {
+        id
+        status
+        lineItems(first: 100) { nodes { id remainingQuantity lineItem { id } } }
       }
     }
+  }
+}
+"""
+
+FULFILLMENT_CREATE = """
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status }
+    userErrors { field message }
   }
 }
 """
@@ -132,6 +179,16 @@ enum OrderSortKeys { CREATED_AT CUSTOMER_NAME FINANCIAL_STATUS FULFILLMENT_STATU
   RELEVANCE TOTAL_PRICE UPDATED_AT }
 enum CurrencyCode { AUD CAD CHF DKK EUR GBP JPY NOK NZD PLN SEK USD }
 enum FileContentType { EXTERNAL_VIDEO FILE IMAGE MODEL_3D VIDEO }
+enum OrderDisplayFinancialStatus { AUTHORIZED EXPIRED PAID PARTIALLY_PAID PARTIALLY_REFUNDED PENDING REFUNDED
+  VOIDED }
+enum OrderDisplayFulfillmentStatus { FULFILLED IN_PROGRESS ON_HOLD OPEN PARTIALLY_FULFILLED PENDING_FULFILLMENT
+  REQUEST_DECLINED RESTOCKED SCHEDULED UNFULFILLED }
+enum FulfillmentStatus { CANCELLED ERROR FAILURE OPEN PENDING SUCCESS }
+enum FulfillmentDisplayStatus { ATTEMPTED_DELIVERY CANCELED CONFIRMED DELIVERED FAILURE FULFILLED IN_TRANSIT
+  LABEL_PRINTED LABEL_PURCHASED LABEL_VOIDED MARKED_AS_FULFILLED NOT_DELIVERED OUT_FOR_DELIVERY PICKED_UP
+  READY_FOR_PICKUP SUBMITTED }
+enum FulfillmentOrderStatus { CANCELLED CLOSED INCOMPLETE IN_PROGRESS ON_HOLD OPEN SCHEDULED }
+enum CountryCode { AU CA CN DE ES FR GB IE IT JP NL NZ PL SE US }
 
 type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! endCursor: String startCursor: String }
 type UserError { field: [String!] message: String! }
@@ -170,6 +227,8 @@ type MoneyBag { shopMoney: MoneyV2! presentmentMoney: MoneyV2! }
 type LineItem {
   id: ID!
   sku: String
+  title: String!
+  name: String!
   quantity: Int!
   currentQuantity: Int!
   product: Product
@@ -186,14 +245,58 @@ type Order implements Node {
   cancelledAt: DateTime
   test: Boolean!
   currentTotalPriceSet: MoneyBag!
+  displayFinancialStatus: OrderDisplayFinancialStatus
+  displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
+  shippingAddress: MailingAddress
+  fulfillments(first: Int, query: String): [Fulfillment!]!
+  fulfillmentOrders(first: Int, after: String, displayable: Boolean = false, query: String):
+    FulfillmentOrderConnection!
   lineItems(first: Int, after: String): LineItemConnection!
 }
 type OrderConnection { nodes: [Order!]! pageInfo: PageInfo! }
+type MailingAddress implements Node {
+  id: ID!
+  name: String
+  firstName: String
+  lastName: String
+  company: String
+  address1: String
+  address2: String
+  city: String
+  province: String
+  provinceCode: String
+  zip: String
+  country: String
+  countryCodeV2: CountryCode
+  phone: String
+}
+type Fulfillment implements Node {
+  id: ID!
+  status: FulfillmentStatus!
+  displayStatus: FulfillmentDisplayStatus
+  deliveredAt: DateTime
+  createdAt: DateTime!
+}
+type FulfillmentOrderLineItem implements Node {
+  id: ID!
+  remainingQuantity: Int!
+  totalQuantity: Int!
+  lineItem: LineItem!
+}
+type FulfillmentOrderLineItemConnection { nodes: [FulfillmentOrderLineItem!]! pageInfo: PageInfo! }
+type FulfillmentOrder implements Node {
+  id: ID!
+  status: FulfillmentOrderStatus!
+  fulfillBy: DateTime
+  lineItems(first: Int, after: String): FulfillmentOrderLineItemConnection!
+}
+type FulfillmentOrderConnection { nodes: [FulfillmentOrder!]! pageInfo: PageInfo! }
 type InventoryAdjustmentGroup implements Node { id: ID! reason: String! }
 type ProductSetOperation implements Node { id: ID! }
 
 type QueryRoot {
   product(id: ID!): Product
+  order(id: ID!): Order
   productVariants(first: Int, after: String, query: String): ProductVariantConnection!
   nodes(ids: [ID!]!): [Node]!
   locations(first: Int, after: String, query: String, includeInactive: Boolean = false): LocationConnection!
@@ -235,6 +338,20 @@ input InventorySetQuantitiesInput {
   quantities: [InventoryQuantityInput!]!
 }
 input ProductUpdateInput { id: ID status: ProductStatus title: String descriptionHtml: String }
+input FulfillmentOrderLineItemInput { id: ID! quantity: Int! }
+input FulfillmentOrderLineItemsInput {
+  fulfillmentOrderId: ID!
+  fulfillmentOrderLineItems: [FulfillmentOrderLineItemInput!]
+}
+input FulfillmentTrackingInput { number: String url: URL company: String numbers: [String!] urls: [URL!] }
+input FulfillmentOriginAddressInput { address1: String address2: String city: String zip: String provinceCode: String
+  countryCode: String! }
+input FulfillmentInput {
+  lineItemsByFulfillmentOrder: [FulfillmentOrderLineItemsInput!]!
+  notifyCustomer: Boolean = false
+  originAddress: FulfillmentOriginAddressInput
+  trackingInfo: FulfillmentTrackingInput
+}
 
 type ProductSetPayload {
   product: Product
@@ -251,6 +368,7 @@ type InventorySetQuantitiesPayload {
   userErrors: [InventorySetQuantitiesUserError!]!
 }
 type ProductUpdatePayload { product: Product userErrors: [UserError!]! }
+type FulfillmentCreatePayload { fulfillment: Fulfillment userErrors: [UserError!]! }
 
 type Mutation {
   productSet(input: ProductSetInput!, synchronous: Boolean = true, identifier: ProductSetIdentifiers): ProductSetPayload
@@ -258,5 +376,6 @@ type Mutation {
     allowPartialUpdates: Boolean = false): ProductVariantsBulkUpdatePayload
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
   productUpdate(product: ProductUpdateInput): ProductUpdatePayload
+  fulfillmentCreate(fulfillment: FulfillmentInput!, message: String): FulfillmentCreatePayload
 }
 """

@@ -28,7 +28,7 @@ from .listings import (
     listings_publish_start,
     product_drop,
 )
-from .orders import OrdersSync, store_orders_sync, unit_cost_at
+from .orders import OrdersSync, order_state_set, store_orders_sync, unit_cost_at
 from .performance import (
     EBAY_TRAFFIC_WAIT,
     ETSY_STATS_WAIT,
@@ -37,8 +37,34 @@ from .performance import (
     store_performance_import,
     store_statistics_catch_up,
 )
+from .privacy import (
+    ebay_buyer_erase,
+    order_addresses_due,
+    order_addresses_erase,
+    shopify_customer_data_request,
+    shopify_customer_redact,
+)
+from .purchases import (
+    BuyLine,
+    OrderActionError,
+    OrderProfit,
+    order_buy,
+    order_buy_lines,
+    order_costs_record,
+    order_profit,
+)
 from .pushing import automatic_push_block
 from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, rates_refresh
+from .shipping import (
+    ShipRow,
+    order_ship,
+    ship_csv_read,
+    ship_csv_start,
+    shipment_create,
+    shipment_push,
+    shipments_push,
+    shipments_retry,
+)
 from .stores import (
     MAX_BELOW_DEFAULT,
     PRICING_FIELDS,
@@ -61,6 +87,27 @@ from .stores import (
 from .sync import StoreSync, store_sync, store_sync_skip_reason
 
 __all__ = [
+    "BuyLine",
+    "OrderActionError",
+    "OrderProfit",
+    "ShipRow",
+    "ebay_buyer_erase",
+    "order_addresses_due",
+    "order_addresses_erase",
+    "order_buy",
+    "order_buy_lines",
+    "order_costs_record",
+    "order_profit",
+    "order_ship",
+    "order_state_set",
+    "ship_csv_read",
+    "ship_csv_start",
+    "shipment_create",
+    "shipment_push",
+    "shipments_push",
+    "shipments_retry",
+    "shopify_customer_data_request",
+    "shopify_customer_redact",
     "ALREADY_LISTED_MESSAGE",
     "MAX_BELOW_DEFAULT",
     "PRICING_FIELDS",

@@ -1,7 +1,8 @@
 """Daily listing performance: sales, money and traffic of each listing of a store for one day.
 
 Sales, revenue, cost and fees are sums of the imported Sale rows of the day (in the seller's
-time zone). Views and clicks come from where each marketplace reports them: eBay's traffic
+time zone); the cost is what the seller recorded paying where they did, else the supplier's price
+at the time of sale. Views and clicks come from where each marketplace reports them: eBay's traffic
 report, Etsy's cumulative view count (the day's views are the difference from the day before),
 nothing on Shopify. The marketplaces' quotas are shared by the whole application and spent on
 price and stock pushes first: when not enough is left, statistics wait and the store says why.
@@ -175,7 +176,9 @@ def _money_of_day(store: StoreAccount, sales: list[Sale]) -> tuple[dict, list[st
             continue
         units += sale.quantity
         revenue += unit_price * sale.quantity
-        if sale.unit_cost is None:
+        if sale.actual_cost is not None:
+            cost += sale.actual_cost  # what the seller recorded paying, once they did
+        elif sale.unit_cost is None:
             unknown_cost += 1
         else:
             cost += sale.unit_cost * sale.quantity
@@ -234,6 +237,26 @@ def store_performance_import(store: StoreAccount, day: date, *, now: datetime | 
             fields.append("stats_synced_on")
         store.save(update_fields=[*fields, "updated_at"])
     return result
+
+
+def sale_day(sale: Sale) -> date:
+    """The day (seller's time zone) whose performance row counts this sale."""
+    return sale.ordered_at.astimezone(seller_zone(sale.store_account)).date()
+
+
+def listing_day_money_refresh(listing: Listing, day: date) -> MarketplaceData:
+    """Work out again the money of one listing's day from its Sale rows (e.g. after the seller
+    recorded what an order really cost); views and clicks stay as imported."""
+    store = listing.store_account
+    start, end = _day_window(store, day)
+    sales = list(
+        Sale.objects.filter(listing=listing, ordered_at__gte=start, ordered_at__lt=end, cancelled=False).order_by("pk")
+    )
+    money, notes = _money_of_day(store, sales)
+    row, _ = MarketplaceData.objects.update_or_create(
+        listing=listing, date=day, defaults={**money, "notes": " ".join(notes) or None}
+    )
+    return row
 
 
 def store_statistics_catch_up(store: StoreAccount, *, until: date | None = None, now=None) -> list[PerformanceImport]:

@@ -52,6 +52,15 @@ def store_fee_defaults(marketplace: str) -> FeeDefaults:
     )
 
 
+SCOPE_SETTINGS = {"ebay": "EBAY_SCOPES", "shopify": "SHOPIFY_SCOPES", "etsy": "ETSY_SCOPES"}
+
+
+def granted_scopes(marketplace: str, tokens: TokenSet) -> list[str]:
+    """The scopes a grant gave: what the marketplace says (Shopify), else what we asked for."""
+    said = [part for part in tokens.scope.replace(",", " ").split() if part] if tokens.scope else []
+    return said or list(getattr(settings, SCOPE_SETTINGS.get(marketplace, ""), []) or [])
+
+
 def store_subject(store: StoreAccount) -> str:
     return f"store:{store.pk}"
 
@@ -103,7 +112,17 @@ def store_connect_finish(*, store: StoreAccount, tokens: TokenSet, acting_user, 
     store.is_connected = True
     store.needs_reauth = False
     store.last_error = ""
-    store.save(update_fields=["refresh_token_expires_at", "is_connected", "needs_reauth", "last_error", "updated_at"])
+    store.granted_scopes = granted_scopes(store.marketplace, tokens)
+    store.save(
+        update_fields=[
+            "refresh_token_expires_at",
+            "is_connected",
+            "needs_reauth",
+            "last_error",
+            "granted_scopes",
+            "updated_at",
+        ]
+    )
     alert_clear(user=store.user, type=STORE_AUTH_ALERT, subject=store_subject(store))
     defaults_note = ""
     try:

@@ -267,26 +267,66 @@ def shopify_orders(*orders):
     return {"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": list(orders)}}
 
 
-def shopify_order(number, *, sku, product_id, quantity=1, price="30.99", created="2026-03-02T10:15:00Z"):
-    return {
+SHOPIFY_SHIP_TO = {
+    "name": "Jordan Example",
+    "company": None,
+    "address1": "1 Infinite Loop",
+    "address2": "Apt 4",
+    "city": "Cupertino",
+    "province": "California",
+    "zip": "95014",
+    "countryCodeV2": "US",
+    "phone": "+14085550100",
+}
+
+
+def shopify_order(
+    number,
+    *,
+    sku,
+    product_id,
+    quantity=1,
+    price="30.99",
+    created="2026-03-02T10:15:00Z",
+    title="Linen tote bag",
+    ship_to=SHOPIFY_SHIP_TO,
+    financial="PAID",
+    fulfillment="UNFULFILLED",
+    fulfillments=(),
+    fulfill_by=None,
+    fulfillment_orders=True,
+    cancelled=None,
+):
+    """An order as the `Orders` document selects it (fulfillmentOrders only for a store that granted
+    the fulfillment-order scopes; `ship_to=False` for an app without protected customer data)."""
+    order = {
         "id": f"gid://shopify/Order/{number}",
         "name": f"#{number}",
         "createdAt": created,
-        "cancelledAt": None,
+        "cancelledAt": cancelled,
         "test": False,
+        "displayFinancialStatus": financial,
+        "displayFulfillmentStatus": fulfillment,
+        "fulfillments": list(fulfillments),
         "lineItems": {
             "nodes": [
                 {
                     "id": f"gid://shopify/LineItem/{number}",
                     "sku": sku,
+                    "title": title,
                     "quantity": quantity,
                     "currentQuantity": quantity,
-                    "product": {"id": product_id},
+                    "product": {"id": product_id} if product_id else None,
                     "originalUnitPriceSet": {"shopMoney": {"amount": price, "currencyCode": "USD"}},
                 }
             ]
         },
     }
+    if ship_to is not False:
+        order["shippingAddress"] = ship_to
+    if fulfillment_orders:
+        order["fulfillmentOrders"] = {"nodes": [{"status": "OPEN", "fulfillBy": fulfill_by}]}
+    return order
 
 
 def audit_rows(listing):
@@ -329,3 +369,180 @@ def ebay_account_defaults(api):
         status=200,
         json={"locations": [{"merchantLocationKey": "WH1", "merchantLocationStatus": "ENABLED"}], "total": 1},
     )
+
+
+# --- Orders: imports with the buyer's address, and the tracking pushes ----------------------
+
+EBAY_FULFILLMENT = f"{EBAY_API}/sell/fulfillment/v1"
+EBAY_ORDERS = f"{EBAY_FULFILLMENT}/order"
+# The buyer's name and a street of the address: tests look for them where they must never be.
+BUYER_NAME = "Jordan Example"
+BUYER_STREET = "1 Infinite Loop"
+EBAY_SHIP_TO = {
+    "fullName": BUYER_NAME,
+    "contactAddress": {
+        "addressLine1": BUYER_STREET,
+        "addressLine2": "Apt 4",
+        "city": "Cupertino",
+        "stateOrProvince": "CA",
+        "postalCode": "95014",
+        "countryCode": "US",
+    },
+    "primaryPhone": {"phoneNumber": "4085550100"},
+}
+
+
+def ebay_full_order(
+    order_id,
+    lines,
+    *,
+    buyer="jordan_e",
+    ship_by="2026-03-05T23:59:59.000Z",
+    ship_to=EBAY_SHIP_TO,
+    fulfillment="NOT_STARTED",
+    payment="PAID",
+    cancelled=False,
+    fee="4.10",
+    created="2026-03-02T10:15:00.000Z",
+):
+    """A getOrders order with what fulfilment needs; `lines` are (legacy item id, sku, quantity,
+    line cost, title)."""
+    order = {
+        "orderId": order_id,
+        "creationDate": created,
+        "lastModifiedDate": created,
+        "orderPaymentStatus": payment,
+        "orderFulfillmentStatus": fulfillment,
+        "buyer": {"username": buyer},
+        "cancelStatus": {"cancelState": "CANCELED" if cancelled else "NONE_REQUESTED", "cancelRequests": []},
+        "pricingSummary": {"total": {"value": "61.98", "currency": "USD"}},
+        "totalMarketplaceFee": {"value": fee, "currency": "USD"},
+        "fulfillmentStartInstructions": [
+            {
+                "fulfillmentInstructionsType": "SHIP_TO",
+                "shippingStep": {"shipTo": ship_to, "shippingCarrierCode": "USPS"},
+            }
+        ]
+        if ship_to
+        else [],
+        "lineItems": [
+            {
+                "lineItemId": f"{order_id}-{n}",
+                "legacyItemId": external_id,
+                "sku": sku,
+                "title": title,
+                "quantity": quantity,
+                "lineItemCost": {"value": cost, "currency": "USD"},
+                "total": {"value": cost, "currency": "USD"},
+                "lineItemFulfillmentInstructions": {"shipByDate": ship_by, "guaranteedDelivery": False},
+            }
+            for n, (external_id, sku, quantity, cost, title) in enumerate(lines)
+        ],
+    }
+    return order
+
+
+def ebay_orders_page(*orders):
+    return {"href": EBAY_ORDERS, "limit": 200, "offset": 0, "total": len(orders), "orders": list(orders)}
+
+
+def ebay_ship_route(api, order_id, *answers):
+    """createShippingFulfillment of one order: 201 with the new fulfillment's Location by default."""
+    url = f"{EBAY_ORDERS}/{order_id}/shipping_fulfillment"
+    answers = answers or ((201, {}, {"Location": f"{url}/9405509699937003457459"}),)
+    return spec_route(api, "POST", url, *answers)
+
+
+ETSY_RECEIPTS = f"{ETSY_BASE}/shops/{ETSY_SHOP_ID}/receipts"
+
+
+def etsy_receipt(
+    receipt_id,
+    transactions,
+    *,
+    status="paid",
+    is_shipped=False,
+    expected_ship=1772700000,
+    shipments=(),
+    buyer_user_id=3010001,
+    created=1772446500,
+):
+    """A ShopReceipt; `transactions` are (transaction id, listing id, sku, quantity, cents, title)."""
+    return {
+        "receipt_id": receipt_id,
+        "status": status,
+        "is_paid": True,
+        "is_shipped": is_shipped,
+        "buyer_user_id": buyer_user_id,
+        "name": BUYER_NAME,
+        "first_line": BUYER_STREET,
+        "second_line": None,
+        "city": "Cupertino",
+        "state": "CA",
+        "zip": "95014",
+        "country_iso": "US",
+        "created_timestamp": created,
+        "updated_timestamp": created + 60,
+        "shipments": [
+            {
+                "receipt_shipping_id": 700 + n,
+                "shipment_notification_timestamp": created + 3600,
+                "carrier_name": carrier,
+                "tracking_code": code,
+            }
+            for n, (carrier, code) in enumerate(shipments)
+        ],
+        "transactions": [
+            {
+                "transaction_id": transaction_id,
+                "receipt_id": receipt_id,
+                "listing_id": listing_id,
+                "sku": sku,
+                "title": title,
+                "quantity": quantity,
+                "price": {"amount": cents, "divisor": 100, "currency_code": "USD"},
+                "shipping_cost": {"amount": 0, "divisor": 100, "currency_code": "USD"},
+                "expected_ship_date": expected_ship,
+            }
+            for transaction_id, listing_id, sku, quantity, cents, title in transactions
+        ],
+        "refunds": [],
+    }
+
+
+def etsy_ship_route(api, receipt, *answers):
+    """createReceiptShipment: Etsy answers with the receipt, now holding the shipment."""
+    url = f"{ETSY_RECEIPTS}/{receipt['receipt_id']}/tracking"
+    return spec_route(api, "POST", url, *(answers or ((200, receipt),)))
+
+
+def shopify_fulfillment_orders(order_number, items, *, status="OPEN"):
+    """An `OrderFulfillmentOrders` answer: one fulfillment order with (remaining quantity, line item id) items."""
+    return {
+        "order": {
+            "id": f"gid://shopify/Order/{order_number}",
+            "fulfillmentOrders": {
+                "nodes": [
+                    {
+                        "id": f"gid://shopify/FulfillmentOrder/{order_number}",
+                        "status": status,
+                        "lineItems": {
+                            "nodes": [
+                                {
+                                    "id": f"gid://shopify/FulfillmentOrderLineItem/{n}{order_number}",
+                                    "remainingQuantity": remaining,
+                                    "lineItem": {"id": line_id},
+                                }
+                                for n, (remaining, line_id) in enumerate(items)
+                            ]
+                        },
+                    }
+                ]
+            },
+        }
+    }
+
+
+def shopify_fulfillment_created(number=5001, errors=()):
+    payload = {"fulfillment": None if errors else {"id": f"gid://shopify/Fulfillment/{number}", "status": "SUCCESS"}}
+    return {"fulfillmentCreate": {**payload, "userErrors": [{"field": ["fulfillment"], "message": m} for m in errors]}}

@@ -279,7 +279,7 @@ def test_sale_pages_render_read_only(admin_client):
     sale = Sale.objects.create(
         listing=listing,
         store_account=listing.store_account,
-        order_id="12-34567-89012",
+        marketplace_order_id="12-34567-89012",
         line_id="1",
         quantity=1,
         unit_price=Decimal("29.99"),
@@ -317,3 +317,21 @@ def test_staff_flip_the_global_automation_switch(admin_client):
     switch.refresh_from_db()
     assert switch.pushes_paused and switch.reason == "eBay outage"
     assert admin_client.get(admin_url(AutomationSwitch, "delete", switch.pk)).status_code == 403
+
+
+def test_order_pages_show_staff_that_an_address_is_held_never_the_address(admin_client):
+    from marketplaces.models import Order
+    from marketplaces.tests.doubles import BUYER_NAME, BUYER_STREET
+    from marketplaces.tests.factories import OrderFactory, SaleFactory
+
+    order = OrderFactory()
+    order.ship_to = {"name": BUYER_NAME, "line1": BUYER_STREET}
+    order.save(update_fields=["ship_to"])
+    SaleFactory(order=order)
+    assert_admin_pages_render(admin_client, order, addable=False)
+
+    pages = admin_client.get(admin_url(Order, "change", order.pk)).content.decode()
+    pages += admin_client.get(admin_url(Order, "changelist")).content.decode()
+
+    assert "held encrypted" in pages and order.order_number in pages
+    assert BUYER_NAME not in pages and BUYER_STREET not in pages

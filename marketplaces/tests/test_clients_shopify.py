@@ -28,6 +28,7 @@ from marketplaces.clients import (
     ensure_fresh_token,
 )
 from marketplaces.clients.shopify import INVALID_SHOP_MESSAGE, MISSING_LOCATION_MESSAGE, verify_callback
+from marketplaces.tests.doubles import shopify_order
 from marketplaces.tests.factories import StoreAccountFactory
 from marketplaces.tests.spec import check_graphql_request, check_graphql_response
 
@@ -491,23 +492,8 @@ def test_remote_state_of_a_deleted_product_is_missing(shop, client):
 
 def order(number, *, test=False, cancelled=None):
     return {
-        "id": f"gid://shopify/Order/{number}",
-        "name": f"#{number}",
-        "createdAt": "2026-03-02T10:15:00Z",
-        "cancelledAt": cancelled,
+        **shopify_order(number, sku="AM-7", product_id=PRODUCT, quantity=2, price="19.99", cancelled=cancelled),
         "test": test,
-        "lineItems": {
-            "nodes": [
-                {
-                    "id": f"gid://shopify/LineItem/{number}",
-                    "sku": "AM-7",
-                    "quantity": 2,
-                    "currentQuantity": 2,
-                    "product": {"id": PRODUCT},
-                    "originalUnitPriceSet": {"shopMoney": {"amount": "19.99", "currencyCode": "USD"}},
-                }
-            ]
-        },
     }
 
 

@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from marketplaces.compliance import DELETED_EBAY_ACCOUNT_NAME, ebay_challenge_response
 from marketplaces.models import StoreAccount
-from marketplaces.tests.doubles import EBAY_API, isolated_cache
-from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
-from monitoring.models import AuditLog
+from marketplaces.tests.doubles import BUYER_NAME, BUYER_STREET, EBAY_API, isolated_cache
+from marketplaces.tests.factories import ListingFactory, OrderFactory, StoreAccountFactory
+from monitoring.models import Alert, AuditLog
 
 pytestmark = pytest.mark.django_db
 
@@ -246,18 +246,80 @@ def test_shop_redact_forgets_the_shops_credentials(client, user):
     assert other.oauth_token and other.is_connected
 
 
-@pytest.mark.parametrize("topic", ["customers/data_request", "customers/redact"])
-def test_customer_topics_are_acknowledged_we_hold_no_customer_data(client, user, topic):
-    store = StoreAccountFactory(user=user, marketplace="shopify", shop_domain="demo-store.myshopify.com")
+def shopify_orders_of(user, *numbers, shop="demo-store.myshopify.com"):
+    store = StoreAccountFactory(user=user, marketplace="shopify", shop_domain=shop)
+    orders = []
+    for number in numbers:
+        order = OrderFactory(
+            store_account=store,
+            marketplace_order_id=f"gid://shopify/Order/{number}",
+            order_number=f"#{number}",
+            buyer_username=f"buyer-{number}",
+        )
+        order.ship_to = {"name": BUYER_NAME, "line1": BUYER_STREET}
+        order.save(update_fields=["ship_to"])
+        orders.append(order)
+    return store, orders
+
+
+def test_customers_redact_wipes_the_named_orders_addresses_only(client, user):
+    store, (named, other) = shopify_orders_of(user, 299938, 111111)
+    _, (elsewhere,) = shopify_orders_of(user, 299938, shop="other-store.myshopify.com")
+    payload = {
+        "shop_id": 954889,
+        "shop_domain": "demo-store.myshopify.com",
+        "customer": {"id": 191167, "email": "john@example.com", "phone": "555-625-1199"},
+        "orders_to_redact": [299938, 280263],
+    }
+
+    assert shopify_post(client, "customers/redact", payload).status_code == 200
+
+    for order in (named, other, elsewhere):
+        order.refresh_from_db()
+    assert (named.ship_to, named.buyer_username) == (None, "") and named.ship_to_erased_at is not None
+    assert other.ship_to["name"] == BUYER_NAME and elsewhere.ship_to["name"] == BUYER_NAME
+    row = AuditLog.objects.get(action="buyer_data_erased", resource_id=str(named.pk))
+    assert row.user is None and BUYER_NAME not in str(row.new_value)
+    store.refresh_from_db()
+    assert store.is_connected
+
+
+def test_customers_data_request_tells_the_seller_which_orders_hold_the_data(client, user):
+    store, (named, _) = shopify_orders_of(user, 299938, 111111)
     payload = {
         "shop_id": 954889,
         "shop_domain": "demo-store.myshopify.com",
         "customer": {"id": 191167, "email": "john@example.com", "phone": "555-625-1199"},
         "orders_requested": [299938, 280263],
+        "data_request": {"id": 9999},
     }
-    assert shopify_post(client, topic, payload).status_code == 200
-    store.refresh_from_db()
-    assert store.is_connected
+
+    assert shopify_post(client, "customers/data_request", payload).status_code == 200
+
+    [alert] = Alert.objects.filter(user=user, type="customer_data_request")
+    assert "#299938" in alert.message and "#111111" not in alert.message
+    assert alert.data["order_ids"] == [named.pk] and alert.data["path"] == named.get_absolute_url()
+    assert BUYER_NAME not in alert.message + json.dumps(alert.data)
+    named.refresh_from_db()
+    assert named.ship_to["name"] == BUYER_NAME  # handing it over is not erasing it
+
+
+def test_a_deleted_ebay_buyer_loses_address_and_user_name_on_every_ebay_order(client, ebay_key, ebay_keys, user):
+    store = StoreAccountFactory(user=user, marketplace="ebay")
+    bought = OrderFactory(store_account=store, buyer_username="Blue-Kettles")
+    bought.ship_to = {"name": BUYER_NAME, "line1": BUYER_STREET}
+    bought.save(update_fields=["ship_to"])
+    other = OrderFactory(store_account=store, buyer_username="someone-else")
+    other.ship_to = {"name": "Another Buyer"}
+    other.save(update_fields=["ship_to"])
+    body = notification()
+
+    assert post_notification(client, body, signature_header(ebay_key, body)).status_code == 204
+
+    bought.refresh_from_db()
+    other.refresh_from_db()
+    assert (bought.ship_to, bought.buyer_username) == (None, "") and bought.ship_to_erased_at is not None
+    assert other.ship_to == {"name": "Another Buyer"} and other.buyer_username == "someone-else"
 
 
 @pytest.mark.parametrize(

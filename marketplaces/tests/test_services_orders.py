@@ -73,11 +73,15 @@ def test_orders_become_sales_once_and_a_cancellation_is_flagged(api, ebay, store
     second = store_orders_sync(store)
     third = store_orders_sync(store)
 
-    [sale] = Sale.objects.all()
-    assert (sale.listing, sale.order_id, sale.line_id, sale.quantity) == (listing, "04-1", "04-1-0", 2)
+    sale, not_listed = Sale.objects.order_by("line_id")
+    assert (sale.listing, sale.marketplace_order_id, sale.line_id, sale.quantity) == (listing, "04-1", "04-1-0", 2)
     assert (sale.unit_price, sale.unit_cost, sale.currency) == (Decimal("30.99"), Decimal("20.00"), "USD")
     assert sale.ordered_at == ORDERED_AT and sale.cancelled
-    assert (first.new_sales, first.unmatched, second.new_sales, second.updated_sales) == (1, 1, 0, 0)
+    # The line that matches none of the seller's listings is kept too, without a listing or a cost.
+    assert (not_listed.listing, not_listed.sku, not_listed.unit_cost) == (None, "XYZ-1", None)
+    assert not not_listed.cancelled
+    assert sale.order == not_listed.order and sale.order.state == "cancelled"
+    assert (first.new_sales, first.unmatched, second.new_sales, second.updated_sales) == (2, 1, 0, 0)
     assert (third.updated_sales, third.cancelled) == (1, 1)
     store.refresh_from_db()
     assert store.orders_synced_at is not None and store.last_synced_at is not None

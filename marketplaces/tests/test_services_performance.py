@@ -57,7 +57,7 @@ def sale(listing, line, *, quantity, price="30.99", cost="20.00", fees=None, at=
     return Sale.objects.create(
         listing=listing,
         store_account=listing.store_account,
-        order_id=f"O-{line}",
+        marketplace_order_id=f"O-{line}",
         line_id=f"L-{line}",
         quantity=quantity,
         unit_price=Decimal(price),

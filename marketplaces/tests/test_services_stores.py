@@ -230,3 +230,28 @@ def test_switching_pushes_back_on_sends_what_was_held(api, django_capture_on_com
     assert ebay.bulk.call_count == 1
     listing.refresh_from_db()
     assert listing.price == Decimal("36.99") and listing.pending_changes == {}
+
+
+def test_connecting_again_records_the_grant_so_shipping_is_enabled(api, settings):
+    store = StoreAccountFactory(marketplace="etsy", granted_scopes=["listings_r", "transactions_r"])
+    assert store.shipping_scopes_missing() == ["transactions_w"]
+    spec_route(
+        api,
+        "GET",
+        "https://openapi.etsy.com/v3/application/users/me",
+        status=200,
+        json={"user_id": 12345678, "shop_id": 5550001},
+    )
+    api.route(host="openapi.etsy.com").respond(404, json={"error": "Not found"})  # publish defaults: a note
+
+    store_connect_finish(store=store, tokens=tokens(), acting_user=store.user)
+
+    store.refresh_from_db()
+    assert store.granted_scopes == settings.ETSY_SCOPES and store.shipping_scopes_missing() == []
+
+
+def test_shopify_says_which_scopes_it_granted():
+    from marketplaces.services.stores import granted_scopes
+
+    said = TokenSet(access_token="x", scope="write_products,read_orders")
+    assert granted_scopes("shopify", said) == ["write_products", "read_orders"]

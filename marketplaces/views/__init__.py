@@ -1,4 +1,4 @@
-"""The seller's store and listing pages, the OAuth callbacks and the marketplaces' compliance
+"""The seller's store, listing and order pages, the OAuth callbacks and the marketplaces' compliance
 endpoints. Every seller query starts from request.user."""
 
 from .listings import (
@@ -13,6 +13,15 @@ from .listings import (
     listing_publish,
     listing_publish_settings,
     listing_resume,
+)
+from .orders import (
+    order_buy_view,
+    order_costs,
+    order_detail,
+    order_list,
+    order_list_csv,
+    order_ship_csv,
+    order_ship_view,
 )
 from .stores import (
     oauth_callback_ebay,
@@ -46,6 +55,13 @@ __all__ = [
     "listing_publish_settings",
     "listing_resume",
     "oauth_callback_ebay",
+    "order_buy_view",
+    "order_costs",
+    "order_detail",
+    "order_list",
+    "order_list_csv",
+    "order_ship_csv",
+    "order_ship_view",
     "oauth_callback_etsy",
     "oauth_callback_shopify",
     "shopify_privacy_webhook",

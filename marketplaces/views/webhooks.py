@@ -18,6 +18,7 @@ from marketplaces.compliance import (
     ebay_challenge_response,
     ebay_deleted_user,
     ebay_notification_verify,
+    shopify_customer_topic,
     shopify_shop_erase,
     shopify_webhook_verify,
 )
@@ -73,10 +74,11 @@ def shopify_privacy_webhook(request):
         payload = {}
     if not isinstance(payload, dict):
         payload = {}
+    shop = payload.get("shop_domain") or request.headers.get("X-Shopify-Shop-Domain", "")
     if topic == "shop/redact":
-        shop = payload.get("shop_domain") or request.headers.get("X-Shopify-Shop-Domain", "")
         shopify_shop_erase(str(shop))
-    elif topic not in SHOPIFY_TOPICS:
+    elif topic in SHOPIFY_TOPICS:
+        shopify_customer_topic(topic, {**payload, "shop_domain": shop})
+    else:
         logger.info("Shopify privacy endpoint got topic %r: nothing to do", topic)
-    # customers/*: we keep no buyer's personal data (order lines are ids and amounts only).
     return HttpResponse(status=200)

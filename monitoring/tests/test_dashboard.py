@@ -222,8 +222,9 @@ def test_query_count_does_not_grow_with_listings(client, cold):
         counts.append(_queries(client))
         assert AnalyticsCache.objects.filter(user=seller).count() == 4
     assert counts[0] == counts[1]
-    # A session's first request also records the browser for the sessions page (two writes).
-    assert counts[0] <= (22 if cold else 12)
+    # A session's first request also records the browser for the sessions page (two writes); one
+    # query counts the orders to buy and ship.
+    assert counts[0] <= (23 if cold else 13)
 
 
 def test_htmx_period_switch_runs_fewer_queries_than_the_page(seller_client, user):
@@ -305,3 +306,44 @@ def test_bench_dashboard_runs_against_a_server_and_prints_the_summary_line(live_
     assert lines[-1].endswith(" queries")
     assert "0 failed" in out.getvalue()
     assert AnalyticsCache.objects.filter(user=user).exists()
+
+
+# ---- Orders to work on ---------------------------------------------------------------------
+
+
+def test_the_dashboard_counts_orders_to_buy_and_to_ship_and_highlights_overdue(seller_client, user):
+    from marketplaces.tests.factories import OrderFactory
+
+    store = StoreAccountFactory(user=user)
+    for state in ("to_buy", "to_buy", "bought", "shipped", "cancelled"):
+        OrderFactory(store_account=store, state=state)
+    OrderFactory(store_account=store, state="bought", ship_by=timezone.now() - datetime.timedelta(hours=1))
+    OrderFactory(store_account=StoreAccountFactory(), state="to_buy")  # another seller's
+
+    response = seller_client.get(DASHBOARD)
+
+    assert response.context["order_counts"] == {"to_buy": 2, "to_ship": 2, "overdue": 1}
+    page = response.content.decode()
+    assert "Past ship-by date" in page and f"{reverse('marketplaces:order_list')}?state=overdue" in page
+
+
+# ---- bench_orders --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("supplier_families")
+def test_bench_orders_seeds_its_seller_and_prints_the_orders_line(live_server):
+    from django.core.management import call_command
+
+    from marketplaces.models import Order
+
+    out = io.StringIO()
+    call_command(
+        "bench_orders", url=live_server.url, orders=60, clients=2, duration=0.5, think=0.1, workers=1, stdout=out
+    )
+    call_command("bench_orders", url=live_server.url, orders=60, clients=1, duration=0.2, think=0.1, stdout=out)
+
+    lines = out.getvalue().strip().splitlines()
+    assert lines[-1].startswith("orders: p50 ") and lines[-1].endswith(" ms warm")
+    assert "0 failed" in out.getvalue() and "(0 added now)" in out.getvalue()
+    assert Order.objects.filter(user__email="bench-orders@example.com", user__is_demo=True).count() == 60

@@ -21,7 +21,14 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 PAGE = reverse("monitoring:notification_settings")
 ADD = reverse("monitoring:notification_channel_add")
 REGENERATE = reverse("monitoring:webhook_secret_regenerate")
-THRESHOLDS = {"price_drop_percent": "12.5", "low_stock_quantity": "3", "min_margin_percent": "8", "daily_digest": "on"}
+THRESHOLDS = {
+    "price_drop_percent": "12.5",
+    "low_stock_quantity": "3",
+    "min_margin_percent": "8",
+    "order_buy_hours": "12",
+    "order_ship_warning_hours": "36",
+    "daily_digest": "on",
+}
 
 
 def channel_data(**overrides):
@@ -58,6 +65,7 @@ def test_saving_thresholds_changes_them_and_is_audited(seller_client, user):
     assert settings_row.price_drop_percent == Decimal("12.5")
     assert settings_row.low_stock_quantity == 3
     assert settings_row.min_margin_percent == Decimal("8")
+    assert (settings_row.order_buy_hours, settings_row.order_ship_warning_hours) == (12, 36)
     assert settings_row.daily_digest is True
     audit = AuditLog.objects.get(owner=user, resource_type="alertsettings")
     assert audit.user == user and audit.new_value["low_stock_quantity"] == 3
@@ -73,6 +81,8 @@ def test_saving_thresholds_changes_them_and_is_audited(seller_client, user):
         ("low_stock_quantity", "2000000", THRESHOLD_LIMITS["low_stock_quantity"][2]),
         ("min_margin_percent", "100", THRESHOLD_LIMITS["min_margin_percent"][2]),
         ("min_margin_percent", "abc", "Enter a number."),
+        ("order_buy_hours", "0", THRESHOLD_LIMITS["order_buy_hours"][2]),
+        ("order_ship_warning_hours", "x", "Enter a whole number."),
     ],
 )
 def test_bad_thresholds_re_render_with_the_input_and_the_allowed_range(seller_client, user, field, value, message):

@@ -82,5 +82,47 @@ def test_the_daily_task_prunes_in_batches(rows, monkeypatch):
     from monitoring import retention
 
     monkeypatch.setattr(retention, "BATCH_SIZE", 1)
-    assert prune_task.delay().get() == {"jobs": 2, "notifications": 2, "audit_log": 1}
-    assert retention_prune() == {"jobs": 0, "notifications": 0, "audit_log": 0}
+    assert prune_task.delay().get() == {"jobs": 2, "notifications": 2, "audit_log": 1, "order_addresses": 0}
+    assert retention_prune() == {"jobs": 0, "notifications": 0, "audit_log": 0, "order_addresses": 0}
+
+
+# --- Buyers' addresses ---------------------------------------------------------------------------
+
+
+def _order(state, **stamps):
+    from marketplaces.tests.factories import OrderFactory
+
+    order = OrderFactory(state=state, **{name: timezone.now() - timedelta(days=days) for name, days in stamps.items()})
+    order.ship_to = {"name": "Jordan Example", "line1": "1 Infinite Loop"}
+    order.save(update_fields=["ship_to"])
+    return order
+
+
+def test_prune_wipes_addresses_the_set_days_after_shipping_or_cancellation_and_keeps_the_orders():
+    from marketplaces.models import Order
+
+    policy = RetentionPolicy.current()
+    policy.order_address_days = 30
+    policy.save()
+    shipped_long_ago = _order("shipped", shipped_at=31)
+    delivered_long_ago = _order("delivered", shipped_at=40, delivered_at=35)
+    cancelled_long_ago = _order("cancelled", cancelled_at=45)
+    shipped_recently = _order("shipped", shipped_at=29)
+    open_for_long = _order("to_buy")
+    Order.objects.filter(pk=open_for_long.pk).update(ordered_at=timezone.now() - timedelta(days=90))
+
+    out = StringIO()
+    call_command("prune", "--dry-run", stdout=out)
+    assert "Buyers' ship-to addresses: 3 would be wiped (more than 30 days after shipping or cancellation)" in (
+        out.getvalue()
+    )
+    call_command("prune", stdout=out)
+
+    assert "Buyers' ship-to addresses: 3 wiped" in out.getvalue()
+    for order in (shipped_long_ago, delivered_long_ago, cancelled_long_ago):
+        order.refresh_from_db()
+        assert order.ship_to is None and order.ship_to_erased_at is not None
+    for order in (shipped_recently, open_for_long):
+        order.refresh_from_db()
+        assert order.ship_to["name"] == "Jordan Example"
+    assert Order.objects.count() == 5

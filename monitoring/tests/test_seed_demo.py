@@ -238,3 +238,20 @@ def test_load_test_rows_are_reproducible_whichever_way_they_are_written():
 def test_load_test_options_need_listings():
     with pytest.raises(CommandError, match="--listings"):
         _seed("--days", "10")
+
+
+def test_the_demo_seller_has_orders_in_every_state_once():
+    from marketplaces.models import Order, OrderState
+
+    _seed()
+    _seed()
+
+    seller = User.objects.get(email=DEMO_EMAIL)
+    orders = Order.objects.filter(user=seller)
+    assert set(orders.values_list("state", flat=True)) == set(OrderState.values)
+    assert orders.count() == orders.values("store_account", "marketplace_order_id").distinct().count()
+    to_buy = orders.filter(state=OrderState.TO_BUY)
+    assert all(order.ship_to["name"] and order.ship_by for order in to_buy)
+    assert to_buy.filter(lines__listing__isnull=True).exists()  # a line "not listed here"
+    shipped = orders.get(state=OrderState.SHIPPED)
+    assert shipped.shipments.get().status == "sent" and shipped.actual_cost() is not None

@@ -24,3 +24,16 @@
     showError("The server cannot be reached. Check your connection; the page will update when it is back.");
   });
 })();
+
+// Copy buttons (the order page's ship-to address and quantity): the value is in data-copy.
+(function () {
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+})();

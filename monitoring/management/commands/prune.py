@@ -1,16 +1,24 @@
-"""manage.py prune [--dry-run]: remove jobs, notifications and audit rows past the retention policy."""
+"""manage.py prune [--dry-run]: remove jobs, notifications and audit rows past the retention policy and
+wipe the buyers' ship-to addresses of orders closed longer ago than it says."""
 
 from django.core.management.base import BaseCommand
 
 from monitoring.retention import retention_prune, retention_querysets
 
-LABELS = {"jobs": "Jobs", "notifications": "Notifications", "audit_log": "Audit log rows"}
+LABELS = {
+    "jobs": "Jobs",
+    "notifications": "Notifications",
+    "audit_log": "Audit log rows",
+    "order_addresses": "Buyers' ship-to addresses",
+}
+# (dry-run verb, verb, how the age reads) where it differs from removing old rows.
+VERBS = {"order_addresses": ("would be wiped", "wiped", "more than {days} days after shipping or cancellation")}
 
 
 class Command(BaseCommand):
     help = (
-        "Remove Job, Notification and AuditLog rows older than the retention policy (staff set it in the admin). "
-        "Price and stock history are kept."
+        "Remove Job, Notification and AuditLog rows older than the retention policy (staff set it in the admin) "
+        "and wipe buyers' ship-to addresses from orders closed longer ago. Price and stock history are kept."
     )
 
     def add_arguments(self, parser):
@@ -19,9 +27,10 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run=False, **options):
         days = {table: kept for table, (_queryset, kept) in retention_querysets().items()}
         counts = retention_prune(dry_run=dry_run)
-        verb = "would be removed" if dry_run else "removed"
         for table, count in counts.items():
-            self.stdout.write(f"{LABELS[table]}: {count} {verb} (older than {days[table]} days)")
+            dry, done, age = VERBS.get(table, ("would be removed", "removed", "older than {days} days"))
+            verb = dry if dry_run else done
+            self.stdout.write(f"{LABELS[table]}: {count} {verb} ({age.format(days=days[table])})")
         self.stdout.write("Price and stock history are kept.")
         if dry_run:
             self.stdout.write(self.style.WARNING("Dry run: nothing was removed."))
