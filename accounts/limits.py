@@ -258,4 +258,3 @@ def _count_db(key: str, limits: dict, now: float):
                 raise
             time.sleep(random.uniform(0.001, 0.01))
     raise RuntimeError("unreachable")  # pragma: no cover
-

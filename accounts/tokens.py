@@ -199,7 +199,9 @@ def api_session_refresh(*, refresh_token: str, request=None) -> IssuedTokens:
             session.save(update_fields=["token", "refresh_token", "expires_at", "last_used_at"])
     if raise_after is not None:
         raise raise_after
-    return IssuedTokens(session=session, access_token=access, refresh_token=new_refresh, access_expires_at=access_expires)
+    return IssuedTokens(
+        session=session, access_token=access, refresh_token=new_refresh, access_expires_at=access_expires
+    )
 
 
 def api_session_revoke(*, session: Session, reason: str, acting_user, request=None) -> bool:

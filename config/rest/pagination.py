@@ -86,7 +86,9 @@ def _before(sort: Sort, descending: bool, value, pk) -> Q:
     """Rows before (value, pk) in that order."""
     field = sort.field
     if value is None:
-        return Q(**{f"{field}__isnull": False}) | Q(**{f"{field}__isnull": True, "pk__gt" if descending else "pk__lt": pk})
+        return Q(**{f"{field}__isnull": False}) | Q(
+            **{f"{field}__isnull": True, "pk__gt" if descending else "pk__lt": pk}
+        )
     return Q(**{f"{field}__gt" if descending else f"{field}__lt": value}) | Q(
         **{field: value, "pk__gt" if descending else "pk__lt": pk}
     )
@@ -94,7 +96,9 @@ def _before(sort: Sort, descending: bool, value, pk) -> Q:
 
 def _order(sort: Sort, descending: bool, *, reverse: bool = False) -> list:
     if reverse:  # the same order read backwards: empty values first
-        return [F(sort.field).asc(nulls_first=True), "pk"] if descending else [F(sort.field).desc(nulls_first=True), "-pk"]
+        return (
+            [F(sort.field).asc(nulls_first=True), "pk"] if descending else [F(sort.field).desc(nulls_first=True), "-pk"]
+        )
     if descending:
         return [F(sort.field).desc(nulls_last=True), "-pk"]
     return [F(sort.field).asc(nulls_last=True), "pk"]

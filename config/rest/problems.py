@@ -151,7 +151,10 @@ def problem_exception_handler(exc, context):
     if isinstance(detail, list | dict):
         errors = _field_errors(detail, where="pointer")
         return problem_response(
-            exc.status_code, detail=errors[0]["detail"] if errors else "", code=exc.default_code, headers=headers,
+            exc.status_code,
+            detail=errors[0]["detail"] if errors else "",
+            code=exc.default_code,
+            headers=headers,
             request=request,
         )
     code = getattr(detail, "code", None) or exc.default_code

@@ -87,9 +87,7 @@ def problems_and_headers(result, generator, request, public):
             view = views.get((path, method))
             if view is None:
                 continue
-            anonymous = not getattr(view, "authentication_classes", None) or getattr(
-                view, "anonymous_allowed", False
-            )
+            anonymous = not getattr(view, "authentication_classes", None) or getattr(view, "anonymous_allowed", False)
             statuses = set(ANONYMOUS_PROBLEMS if anonymous else COMMON_PROBLEMS)
             statuses.update(getattr(view, "problem_statuses", ()))
             idempotent = method == "post" and getattr(view, "idempotent", False)
