@@ -26,7 +26,6 @@ LISTING_LIMIT_MESSAGE = "Your {tier} plan has at most {limit} live listings; end
 API_LIMIT_MESSAGE = "Your {tier} plan allows {limit} API calls per {window}; try again in {wait} s."
 ANONYMOUS_LIMIT_MESSAGE = "Too many requests from this address: at most {limit} per {window}; try again in {wait} s."
 WINDOW_SECONDS = {"minute": 60, "day": 86_400}
-KEY_PREFIX = "ratelimit:api:"
 
 
 class TierLimitError(Exception):
@@ -173,7 +172,7 @@ def api_calls_today(user, *, backend: str | None = None) -> int:
     day = _windows(time.time())["day"]
     if backend == "redis":
         try:
-            value = redis_client().get(f"{KEY_PREFIX}{key}:day:{day}")
+            value = redis_client().get(f"{settings.API_RATE_LIMIT_KEY_PREFIX}{key}:day:{day}")
         except redis.RedisError:
             return 0
         return int(value or 0)
@@ -219,7 +218,7 @@ def _count_redis(key: str, limits: dict):
     # The windows come from the client's clock for the key names and from Redis's for the reset;
     # machines' clocks agree to well under the minute that matters here.
     windows = _windows(time.time())
-    keys = [f"{KEY_PREFIX}{key}:{name}:{windows[name]}" for name in WINDOW_SECONDS]
+    keys = [f"{settings.API_RATE_LIMIT_KEY_PREFIX}{key}:{name}:{windows[name]}" for name in WINDOW_SECONDS]
     ttls = [WINDOW_SECONDS[name] + 60 for name in WINDOW_SECONDS]
     allowed, minute, day, server_now = _redis_script(settings.REDIS_URL)(
         keys=keys, args=[limits["minute"], limits["day"], *ttls]

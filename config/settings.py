@@ -564,6 +564,7 @@ API_PAGE_SIZE = 50
 API_MAX_PAGE_SIZE = 200
 # "redis" (when REDIS_URL is set) or "db" (the accounts_api_call_count table), as the scraper's limiter.
 API_RATE_LIMIT_BACKEND = env("API_RATE_LIMIT_BACKEND", default="redis" if REDIS_URL else "db")
+API_RATE_LIMIT_KEY_PREFIX = "ratelimit:api:"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -597,6 +598,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "monitoring.models.JobStatus",
+        "ListingStatusEnum": "marketplaces.models.ListingStatus",
+        "AvailabilityEnum": "catalog.models.Availability",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.utils.urls import replace_query_param
 
 from .problems import QueryValidationError
 
@@ -50,7 +50,7 @@ class Position:
     forward: bool
 
 
-def _encode(position: Position) -> str:
+def encode_cursor(position: Position) -> str:
     value = position.value
     if isinstance(value, datetime | date):
         value = value.isoformat()
@@ -60,7 +60,7 @@ def _encode(position: Position) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> Position:
+def decode_cursor(cursor: str) -> Position:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key, descending, value, pk, forward = json.loads(raw)
@@ -104,6 +104,21 @@ def _order(sort: Sort, descending: bool, *, reverse: bool = False) -> list:
     return [F(sort.field).asc(nulls_last=True), "pk"]
 
 
+def page_limit(request) -> int:
+    """The `limit` asked for (1 to API_MAX_PAGE_SIZE), API_PAGE_SIZE when none."""
+    raw = request.query_params.get("limit")
+    maximum = settings.API_MAX_PAGE_SIZE
+    if raw in (None, ""):
+        return settings.API_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise QueryValidationError({"limit": [LIMIT_INVALID.format(max=maximum)]})
+    return int(raw)
+
+
+def cursor_link(request, position: Position) -> str:
+    return replace_query_param(request.build_absolute_uri(), "cursor", encode_cursor(position))
+
+
 def chosen_ordering(request, view) -> tuple[str, Sort, bool]:
     """(key, Sort, descending) the request asks for, or the view's default."""
     fields = view.ordering_fields
@@ -121,21 +136,12 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     limit_query_param = "limit"
 
-    def _limit(self, request) -> int:
-        raw = request.query_params.get(self.limit_query_param)
-        maximum = settings.API_MAX_PAGE_SIZE
-        if raw in (None, ""):
-            return settings.API_PAGE_SIZE
-        if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-            raise QueryValidationError({self.limit_query_param: [LIMIT_INVALID.format(max=maximum)]})
-        return int(raw)
-
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        limit = self._limit(request)
+        limit = page_limit(request)
         key, sort, descending = chosen_ordering(request, view)
         raw_cursor = request.query_params.get(self.cursor_query_param)
-        position = _decode(raw_cursor) if raw_cursor else None
+        position = decode_cursor(raw_cursor) if raw_cursor else None
         if position is not None and (position.key, position.descending) != (key, descending):
             raise QueryValidationError({self.cursor_query_param: [CURSOR_INVALID]})
         self.key, self.sort, self.descending = key, sort, descending
@@ -158,9 +164,7 @@ class KeysetPagination(BasePagination):
 
     def _link(self, row, *, forward: bool) -> str:
         value = getattr(row, self.sort.field)
-        position = Position(self.key, self.descending, value, row.pk, forward)
-        url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, _encode(position))
+        return cursor_link(self.request, Position(self.key, self.descending, value, row.pk, forward))
 
     def get_next_link(self):
         if not self.has_next or not self.rows:
@@ -171,9 +175,6 @@ class KeysetPagination(BasePagination):
         if not self.has_previous or not self.rows:
             return None
         return self._link(self.rows[0], forward=False)
-
-    def first_page_link(self):
-        return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
 
     def get_paginated_response(self, data):
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})

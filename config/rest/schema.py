@@ -81,7 +81,11 @@ def _problem(status: int) -> dict:
 def problems_and_headers(result, generator, request, public):
     """Post-processing hook: the responses and headers every operation has (see the module)."""
     result.setdefault("components", {}).setdefault("schemas", {})[PROBLEM_COMPONENT] = PROBLEM_SCHEMA
-    views = {(path, method.lower()): view for path, _regex, method, view in generator.endpoints}
+    # The schema names a primary key {id} where the URL pattern says {pk} (SCHEMA_COERCE_PATH_PK).
+    views = {
+        (path.replace("{pk}", "{id}"), method.lower()): getattr(callback, "cls", None)
+        for path, _regex, method, callback in generator.endpoints
+    }
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             view = views.get((path, method))

@@ -12,9 +12,9 @@ SellerListView adds cursor pagination (config.rest.pagination) and django-filter
 orders issue's endpoints (and any later list) subclass it the same way.
 """
 
-from rest_framework import generics
-from rest_framework.exceptions import MethodNotAllowed
-from rest_framework.renderers import JSONRenderer
+from rest_framework import generics, mixins
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from accounts.limits import Quota
@@ -41,6 +41,7 @@ def rate_limit_headers(quota: Quota) -> dict:
 class SellerAPIView(generics.GenericAPIView):
     """See the module docstring. Subclasses define `seller_queryset(user)` when they have objects."""
 
+    model = None  # what seller_queryset returns rows of (for the schema)
     idempotent = True  # POSTs honour Idempotency-Key (False for the token endpoints: their answers are secrets)
     problem_statuses = ()  # error statuses beyond 400/401/403/404/429 this view answers (for the schema)
 
@@ -48,6 +49,8 @@ class SellerAPIView(generics.GenericAPIView):
         raise NotImplementedError
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view: no seller
+            return self.model.objects.none()
         return self.seller_queryset(self.request.user)
 
     # --- Rate limit: counted once, right after authentication (failed or not) ------------------
@@ -108,18 +111,12 @@ class SellerAPIView(generics.GenericAPIView):
         return response
 
 
-class SellerListView(SellerAPIView):
+class SellerListView(mixins.ListModelMixin, SellerAPIView):
     """A list of the seller's things: cursor-paginated, filtered by `filterset_class`, sorted by
-    `ordering_fields` (config.rest.pagination)."""
+    `ordering_fields` (config.rest.pagination). Its `get` returns `self.list(request)`."""
 
     ordering_fields: dict = {}
     default_ordering = "-created_at"
-
-    def list_response(self, request):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        serializer = self.get_serializer(page, many=True)
-        return self.get_paginated_response(serializer.data)
 
 
 def job_started(job):
@@ -129,3 +126,32 @@ def job_started(job):
     if job.status == "failed":
         raise ServiceUnavailable(JOB_NOT_STARTED.format(error=job.error_message or "the broker is unavailable"))
     return job
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets a client ask for CSV (`Accept: text/csv`) where the pages offer CSV; those views write
+    the CSV themselves (config.csv_export), so this renders only what is already text."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes | str) else b""
+
+
+def wants_csv(request) -> bool:
+    renderer = getattr(request, "accepted_renderer", None)
+    return getattr(renderer, "format", "") == "csv"
+
+
+def form_cleaned(form) -> dict:
+    """The form's cleaned data, or a 400 problem with its errors (the pages' own validation)."""
+    if form.is_valid():
+        return form.cleaned_data
+    raise ValidationError(
+        {
+            ("non_field_errors" if name == "__all__" else name): [str(message) for message in messages]
+            for name, messages in form.errors.items()
+        }
+    )

@@ -40,6 +40,7 @@ from marketplaces.services import (
     listing_preview,
     listing_set_price_lock,
 )
+from marketplaces.services.performance import PERFORMANCE_CSV_HEADER, performance_csv_cells
 from monitoring.models import AuditLog
 
 from ._common import PAGE_SIZE, hx_target, is_htmx, partial_template, safe_next
@@ -363,24 +364,9 @@ def listing_detail(request, pk):
 def listing_performance_csv(request, pk):
     """Every day of the listing's performance as a CSV (the numbers behind the chart)."""
     listing = _seller_listing(request, pk)
-    header = [
-        "date",
-        "views",
-        "clicks",
-        "sales",
-        "revenue",
-        "cost_of_goods_sold",
-        "fees",
-        "profit",
-        "currency",
-        "source",
-    ]
     currency = listing.store_account.currency
-    rows = (
-        (d.date, d.views, d.clicks, d.sales, d.revenue, d.cost_of_goods_sold, d.fees, d.profit, currency, d.source)
-        for d in listing.marketplace_data.order_by("date")
-    )
-    return csv_response(f"listing-{listing.pk}-performance.csv", header, rows)
+    rows = (performance_csv_cells(day, currency) for day in listing.marketplace_data.order_by("date"))
+    return csv_response(f"listing-{listing.pk}-performance.csv", PERFORMANCE_CSV_HEADER, rows)
 
 
 @login_required
