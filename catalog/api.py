@@ -13,6 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from config.csv_export import csv_response
+from config.rest.filters import api_filterset
 from config.rest.pagination import CURSOR_INVALID, Position, Sort, cursor_link, decode_cursor, page_limit
 from config.rest.problems import Conflict, QueryValidationError, TierLimitReached
 from config.rest.views import CSVRenderer, SellerAPIView, SellerListView, form_cleaned, wants_csv
@@ -112,7 +113,7 @@ class ProductQueryMixin:
 
 class ProductListView(ProductQueryMixin, SellerListView):
     serializer_class = ProductSerializer
-    filterset_class = ProductFilter
+    filterset_class = api_filterset(ProductFilter)
     ordering_fields = {
         "title": Sort("title"),
         "price": Sort("price", nullable=True),

@@ -6,7 +6,13 @@ redirects a GET and refuses a POST)."""
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    renderer_classes,
+    throttle_classes,
+)
 from rest_framework.exceptions import NotFound
 
 from accounts import api as accounts_api
@@ -16,6 +22,7 @@ from monitoring import api as monitoring_api
 
 from .rest import schema  # noqa: F401 - registers the Bearer scheme with drf-spectacular
 from .rest.problems import problem_response
+from .rest.views import ProblemJSONRenderer
 
 
 class SchemaView(SpectacularAPIView):
@@ -37,6 +44,7 @@ class DocsView(SpectacularSwaggerSplitView):
 @authentication_classes([])
 @permission_classes([])
 @throttle_classes([])
+@renderer_classes([ProblemJSONRenderer])
 def not_found(request, rest=""):
     """Any other /api/v1/ address: a problem document, not the site's HTML page."""
     return problem_response(404, detail=NotFound.default_detail, code="not_found", request=request)

@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 
+from config.rest.filters import api_filterset
 from config.rest.pagination import Sort
 from config.rest.problems import Conflict, TierLimitReached
 from config.rest.views import SellerAPIView, SellerListView, form_cleaned
@@ -176,7 +177,7 @@ class ListingQueryMixin:
 
 class ListingListView(ListingQueryMixin, SellerListView):
     serializer_class = ListingSerializer
-    filterset_class = ListingFilter
+    filterset_class = api_filterset(ListingFilter)
     ordering_fields = {
         "title": Sort("title"),
         "price": Sort("price"),

@@ -18,3 +18,11 @@ class SellerFilterBackend(DjangoFilterBackend):
             }
             raise QueryValidationError(errors)
         return filterset.qs
+
+
+def api_filterset(filterset_class):
+    """A page's FilterSet for the API: the same filters, without its `ordering` (the API's cursor
+    pagination sorts, by the view's `ordering_fields`, and documents the choices)."""
+    subclass = type(f"Api{filterset_class.__name__}", (filterset_class,), {"__module__": filterset_class.__module__})
+    subclass.base_filters = {name: value for name, value in subclass.base_filters.items() if name != "ordering"}
+    return subclass

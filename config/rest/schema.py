@@ -9,8 +9,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from .problems import TITLES
 
 PROBLEM_COMPONENT = "Problem"
-COMMON_PROBLEMS = (400, 401, 403, 404, 429)
-ANONYMOUS_PROBLEMS = (400, 401, 429)
+COMMON_PROBLEMS = (400, 401, 403, 404, 405, 406, 429)
+ANONYMOUS_PROBLEMS = (400, 401, 405, 406, 429)
 IDEMPOTENT_PROBLEMS = (409, 422)
 RATE_HEADERS = {
     "RateLimit-Limit": "Calls allowed in the current window (the one closest to its limit: minute or day).",
@@ -94,6 +94,8 @@ def problems_and_headers(result, generator, request, public):
             anonymous = not getattr(view, "authentication_classes", None) or getattr(view, "anonymous_allowed", False)
             statuses = set(ANONYMOUS_PROBLEMS if anonymous else COMMON_PROBLEMS)
             statuses.update(getattr(view, "problem_statuses", ()))
+            if "requestBody" in operation:
+                statuses.add(415)
             idempotent = method == "post" and getattr(view, "idempotent", False)
             if idempotent:
                 statuses.update(IDEMPOTENT_PROBLEMS)
