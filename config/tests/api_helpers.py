@@ -18,11 +18,17 @@ UNVALIDATED = ("/api/v1/schema/", "/api/v1/docs/")
 
 
 @functools.cache
-def api_spec() -> OpenAPI:
-    """The schema drf-spectacular generates for the app, as openapi-core's validator."""
+def api_schema() -> dict:
+    """The OpenAPI document drf-spectacular generates for the app (as /api/v1/schema/ serves it)."""
     from drf_spectacular.generators import SchemaGenerator
 
-    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@functools.cache
+def api_spec() -> OpenAPI:
+    """The schema as openapi-core's validator."""
+    schema = api_schema()
     config = Config(
         extra_media_type_deserializers={
             "application/problem+json": json.loads,
