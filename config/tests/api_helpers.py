@@ -31,8 +31,8 @@ def api_spec() -> OpenAPI:
     schema = api_schema()
     config = Config(
         extra_media_type_deserializers={
-            "application/problem+json": json.loads,
-            "text/csv": lambda body: body.decode() if isinstance(body, bytes) else body,
+            "application/problem+json": lambda body, **params: json.loads(body),
+            "text/csv": lambda body, **params: body.decode() if isinstance(body, bytes) else body,
         }
     )
     return OpenAPI.from_dict(schema, config=config)
