@@ -592,6 +592,7 @@ SPECTACULAR_SETTINGS = {
         "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`."
     ),
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
     "SCHEMA_PATH_PREFIX": "",  # full paths in the schema: /api/v1/... (no prefix trimming)
     "SCHEMA_PATH_PREFIX_TRIM": False,
     "SERVE_INCLUDE_SCHEMA": False,

@@ -180,7 +180,7 @@ class KeysetPagination(BasePagination):
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
 
     def get_paginated_response_schema(self, schema):
-        link = {"type": "string", "format": "uri", "nullable": True}
+        link = {"type": ["string", "null"], "format": "uri"}  # OpenAPI 3.1 (SPECTACULAR_SETTINGS)
         return {
             "type": "object",
             "required": ["next", "previous", "results"],
