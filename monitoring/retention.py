@@ -1,4 +1,5 @@
-"""Retention: removing old Job, Notification and AuditLog rows as staff's RetentionPolicy says.
+"""Retention: removing old Job, Notification and AuditLog rows as staff's RetentionPolicy says, and
+the seller API's Idempotency-Key answers once their window (API_IDEMPOTENCY_WINDOW) is over.
 
 Price and stock history are never removed here (they are the product's record). Unfinished jobs
 are kept whatever their age. Rows go in batches so a large backlog never holds one long transaction.
@@ -6,7 +7,10 @@ are kept whatever their age. Rows go in batches so a large backlog never holds o
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
+
+from accounts.models import IdempotencyKey
 
 from .models import AuditLog, Job, JobStatus, Notification, RetentionPolicy
 
@@ -32,6 +36,10 @@ def retention_querysets(*, now=None) -> dict:
         "audit_log": (
             AuditLog.objects.filter(timestamp__lt=now - timedelta(days=policy.audit_days)),
             policy.audit_days,
+        ),
+        "api_idempotency_keys": (
+            IdempotencyKey.objects.filter(created_at__lt=now - settings.API_IDEMPOTENCY_WINDOW),
+            max(1, settings.API_IDEMPOTENCY_WINDOW.days),
         ),
     }
 

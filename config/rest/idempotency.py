@@ -101,10 +101,3 @@ def idempotency_record(claim: Claim | None, response) -> None:
     IdempotencyKey.objects.filter(pk=claim.row.pk).update(
         status=response.status_code, body=body, location=response.get("Location", "")[:500]
     )
-
-
-def idempotency_prune(*, now=None) -> int:
-    """Forget keys older than the window (the prune command and task call this)."""
-    cutoff = (now or timezone.now()) - settings.API_IDEMPOTENCY_WINDOW
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
-    return deleted

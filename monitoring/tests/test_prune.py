@@ -82,5 +82,5 @@ def test_the_daily_task_prunes_in_batches(rows, monkeypatch):
     from monitoring import retention
 
     monkeypatch.setattr(retention, "BATCH_SIZE", 1)
-    assert prune_task.delay().get() == {"jobs": 2, "notifications": 2, "audit_log": 1}
-    assert retention_prune() == {"jobs": 0, "notifications": 0, "audit_log": 0}
+    assert prune_task.delay().get() == {"jobs": 2, "notifications": 2, "audit_log": 1, "api_idempotency_keys": 0}
+    assert retention_prune() == {"jobs": 0, "notifications": 0, "audit_log": 0, "api_idempotency_keys": 0}

@@ -1,10 +1,16 @@
-"""manage.py prune [--dry-run]: remove jobs, notifications and audit rows past the retention policy."""
+"""manage.py prune [--dry-run]: remove jobs, notifications and audit rows past the retention policy
+(and the seller API's idempotency keys past their window)."""
 
 from django.core.management.base import BaseCommand
 
 from monitoring.retention import retention_prune, retention_querysets
 
-LABELS = {"jobs": "Jobs", "notifications": "Notifications", "audit_log": "Audit log rows"}
+LABELS = {
+    "jobs": "Jobs",
+    "notifications": "Notifications",
+    "audit_log": "Audit log rows",
+    "api_idempotency_keys": "API idempotency keys",
+}
 
 
 class Command(BaseCommand):
