@@ -95,9 +95,16 @@ def _before(sort: Sort, descending: bool, value, pk) -> Q:
 
 
 def _order(sort: Sort, descending: bool, *, reverse: bool = False) -> list:
+    """ORDER BY for the sort (read backwards with `reverse`), empty values last. A field that is
+    never empty is ordered plainly, so an index on (…, field, id) serves it."""
+    backwards = descending != reverse
+    if not sort.nullable:
+        return [f"-{sort.field}", "-pk"] if backwards else [sort.field, "pk"]
     if reverse:  # the same order read backwards: empty values first
         return (
-            [F(sort.field).asc(nulls_first=True), "pk"] if descending else [F(sort.field).desc(nulls_first=True), "-pk"]
+            [F(sort.field).desc(nulls_first=True), "-pk"]
+            if not descending
+            else [F(sort.field).asc(nulls_first=True), "pk"]
         )
     if descending:
         return [F(sort.field).desc(nulls_last=True), "-pk"]
