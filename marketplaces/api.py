@@ -199,11 +199,16 @@ def listing_location(listing) -> str:
     return reverse("api:listing_detail", args=[listing.pk])
 
 
+SECRET_COLUMNS = ("api_key", "api_secret", "oauth_token", "oauth_refresh_token")
+
+
 class ListingQueryMixin:
     model = Listing
 
     def seller_queryset(self, user):
-        return with_margin(user.listings.select_related("store_account"))
+        # The store's credentials are never shown here: not loaded (nor decrypted) for each row.
+        stores_without_secrets = [f"store_account__{name}" for name in SECRET_COLUMNS]
+        return with_margin(user.listings.select_related("store_account").defer(*stores_without_secrets))
 
     def get_object(self):
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
@@ -526,7 +531,7 @@ class StoreQueryMixin:
     model = StoreAccount
 
     def seller_queryset(self, user):
-        return user.store_accounts.annotate(
+        return user.store_accounts.defer(*SECRET_COLUMNS).annotate(
             listing_count=Count("listings"),
             active_listing_count=Count("listings", filter=Q(listings__status=ListingStatus.ACTIVE)),
         )
