@@ -83,7 +83,7 @@ class TokenView(AnonymousAPIView):
         summary="Exchange the API key for tokens",
         request=TokenRequestSerializer,
         responses={200: TokensSerializer},
-        tags=["auth"],
+        tags=["account"],
     )
     def post(self, request):
         body = TokenRequestSerializer(data=request.data)
@@ -109,7 +109,7 @@ class RefreshView(AnonymousAPIView):
         ),
         request=RefreshRequestSerializer,
         responses={200: TokensSerializer},
-        tags=["auth"],
+        tags=["account"],
     )
     def post(self, request):
         body = RefreshRequestSerializer(data=request.data)
@@ -133,7 +133,7 @@ class RevokeView(SellerAPIView):
         description="Its access and refresh token stop working at once.",
         request=RevokeRequestSerializer,
         responses={204: None},
-        tags=["auth"],
+        tags=["account"],
     )
     def post(self, request):
         body = RevokeRequestSerializer(data=request.data)
@@ -182,7 +182,12 @@ class MeSerializer(serializers.Serializer):
 
 
 class MeView(SellerAPIView):
-    @extend_schema(operation_id="me", summary="Your account, tier, limits and today's usage", responses=MeSerializer)
+    @extend_schema(
+        operation_id="me",
+        summary="Your account, tier, limits and today's usage",
+        responses=MeSerializer,
+        tags=["account"],
+    )
     def get(self, request):
         user, rates = request.user, api_rate_limits(request.user)
         data = {

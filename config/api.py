@@ -6,14 +6,8 @@ redirects a GET and refuses a POST)."""
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.decorators import (
-    api_view,
-    authentication_classes,
-    permission_classes,
-    renderer_classes,
-    throttle_classes,
-)
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 
 from accounts import api as accounts_api
 from catalog import api as catalog_api
@@ -21,8 +15,7 @@ from marketplaces import api as marketplaces_api
 from monitoring import api as monitoring_api
 
 from .rest import schema  # noqa: F401 - registers the Bearer scheme with drf-spectacular
-from .rest.problems import problem_response
-from .rest.views import ProblemJSONRenderer
+from .rest.views import SellerAPIView
 
 
 class SchemaView(SpectacularAPIView):
@@ -39,15 +32,20 @@ class DocsView(SpectacularSwaggerSplitView):
     throttle_classes = []
 
 
-@extend_schema(exclude=True)
-@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
-@authentication_classes([])
-@permission_classes([])
-@throttle_classes([])
-@renderer_classes([ProblemJSONRenderer])
-def not_found(request, rest=""):
-    """Any other /api/v1/ address: a problem document, not the site's HTML page."""
-    return problem_response(404, detail=NotFound.default_detail, code="not_found", request=request)
+class NotFoundView(SellerAPIView):
+    """Any other /api/v1/ address: a problem document (with the rate-limit headers), not the site's
+    HTML page."""
+
+    permission_classes = [AllowAny]
+    idempotent = False
+
+    @extend_schema(exclude=True)
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound()
 
 
 app_name = "api"
@@ -58,5 +56,5 @@ urlpatterns = [
     path("", include(monitoring_api.urlpatterns)),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
-    re_path(r"^(?P<rest>(?:.*/)?)$", not_found, name="not_found"),
+    re_path(r"^(?P<rest>(?:.*/)?)$", NotFoundView.as_view(), name="not_found"),
 ]

@@ -41,7 +41,8 @@ def test_errors_are_problem_documents_with_field_errors(seller_api):
 
 def test_an_unknown_id_and_an_unknown_address_are_404_problems(seller_api):
     assert problem(seller_api.get("/api/v1/products/987654/"))["code"] == "not_found"
-    assert problem(seller_api.get("/api/v1/no-such-thing/"))["status"] == 404
+    unknown = seller_api.get("/api/v1/no-such-thing/")
+    assert problem(unknown)["status"] == 404 and unknown["RateLimit-Remaining"]
 
 
 def test_a_method_or_media_type_the_endpoint_does_not_take_is_refused_as_a_problem(seller_api):
