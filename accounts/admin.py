@@ -228,10 +228,12 @@ class SessionAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     search_fields = ("user__email", "name", "user_agent")
     date_hierarchy = "created_at"
-    # The token columns hold only SHA-256 hashes; they are left out all the same (nothing to read).
+    # The token columns hold only SHA-256 hashes (nothing a script could use).
     readonly_fields = (
         "user",
         "name",
+        "token",
+        "refresh_token",
         "api_key_prefix",
         "expires_at",
         "created_at",
@@ -241,7 +243,6 @@ class SessionAdmin(admin.ModelAdmin):
         "ip_address",
         "user_agent",
     )
-    exclude = ("token", "refresh_token")
     actions = ("revoke_sessions",)
 
     @admin.display(description="Live", boolean=True)
