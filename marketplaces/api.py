@@ -234,6 +234,9 @@ class ListingListView(ListingQueryMixin, SellerListView):
 
     @extend_schema(operation_id="listings_list", summary="Your listings", tags=["listings"])
     def get(self, request):
+        store = request.query_params.get("store", "")
+        if store.isdigit() and not request.user.store_accounts.filter(pk=int(store)).exists():
+            raise NotFound()  # another seller's store, as in a path
         return self.list(request)
 
     @extend_schema(

@@ -74,6 +74,7 @@ MATRIX = [
     ("post", "/api/v1/jobs/{job}/retry/", None),
     ("get", "/api/v1/performance/daily/?listing={listing}", None),
     ("get", "/api/v1/performance/daily/?store={store}", None),
+    ("get", "/api/v1/listings/?store={store}", None),
 ]
 
 
