@@ -19,7 +19,7 @@ RUN pip install -r requirements.txt
 COPY . .
 # Static files are collected at build time; the values here only let production settings load
 # and are not the image's (compose sets the real ones).
-RUN EMAIL_URL=smtp://localhost:25 ALLOWED_HOSTS=localhost \
+RUN EMAIL_URL=smtp://localhost:25 ALLOWED_HOSTS=localhost API_SIGNING_KEY=build-only-0123456789abcdefghijklmnopqrstuvwxyz \
     DJANGO_ENV=production SECRET_KEY=build-only-0123456789abcdefghijklmnopqrstuvwxyz CRYPTOGRAPHY_KEY=build-only-0123456789abcdefghijklmnopqrstuvwxyz \
     python manage.py collectstatic --noinput
 

@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import uuid
 
 import pytest
 
@@ -52,6 +53,8 @@ def _fast_and_isolated(settings, tmp_path):
     settings.AXES_ENABLED = True
     # allauth keeps its rate limits in the cache, which outlives a test: off unless a test turns them on.
     settings.ACCOUNT_RATE_LIMITS = False
+    # API calls counted in Redis outlive a test too: each test counts under keys of its own.
+    settings.API_RATE_LIMIT_KEY_PREFIX = f"test:{uuid.uuid4().hex}:ratelimit:api:"
     from config.celery import app
 
     app.conf.task_always_eager = True
@@ -153,3 +156,33 @@ def breaking_extraction(monkeypatch):
         return real(html, **kwargs)
 
     monkeypatch.setattr(services, "extract", extract)
+
+
+@pytest.fixture
+def api_client(db):
+    """A client for /api/v1/ without a token; every answer is checked against the schema."""
+    from config.tests.api_helpers import ApiClient
+
+    return ApiClient()
+
+
+@pytest.fixture
+def api_key(user):
+    """The seller's API key in clear (made as the settings page makes it)."""
+    return user.api_key_generate()
+
+
+@pytest.fixture
+def api_tokens(user, api_key):
+    """An API session of the seller, as POST /api/v1/auth/token/ makes it."""
+    from accounts.tokens import api_session_create
+
+    return api_session_create(user=user, name="tests")
+
+
+@pytest.fixture
+def seller_api(api_tokens):
+    """The seller's script: a client sending their access token; answers checked against the schema."""
+    from config.tests.api_helpers import ApiClient
+
+    return ApiClient(token=api_tokens.access_token)

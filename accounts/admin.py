@@ -12,8 +12,9 @@ from django.utils import timezone
 from config.admin_utils import AuditedAdminMixin, SingletonAdminMixin, changelist_link
 from monitoring.records import audit_record
 
-from .models import AccountPolicy, KnownDevice, Session, Tier, User
+from .models import AccountPolicy, KnownDevice, RevokeReason, Session, Tier, User
 from .security import email_verified, second_factor_enabled
+from .tokens import api_session_revoke
 
 admin.site.site_header = "Arbitrage Monitor staff"
 admin.site.site_title = "Arbitrage Monitor staff"
@@ -185,7 +186,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
 
     @admin.display(description="API sessions")
     def sessions_summary(self, obj):
-        live = obj.sessions.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).count()
+        live = obj.sessions.live().count()
         return changelist_link(Session, f"{live} live session(s) — open the list", user__id__exact=obj.pk)
 
 
@@ -211,19 +212,33 @@ class SessionStateFilter(admin.SimpleListFilter):
 class SessionAdmin(admin.ModelAdmin):
     """API token sessions are issued by the API, never typed in: staff look and revoke."""
 
-    list_display = ("user", "name", "is_live", "created_at", "expires_at", "last_used_at", "revoked_at", "ip_address")
-    list_filter = (SessionStateFilter,)
+    list_display = (
+        "user",
+        "name",
+        "is_live",
+        "api_key_prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoke_reason",
+        "ip_address",
+    )
+    list_filter = (SessionStateFilter, "revoke_reason")
     list_select_related = ("user",)
     search_fields = ("user__email", "name", "user_agent")
     date_hierarchy = "created_at"
+    # The token columns hold only SHA-256 hashes (nothing a script could use).
     readonly_fields = (
         "user",
         "name",
         "token",
         "refresh_token",
+        "api_key_prefix",
         "expires_at",
         "created_at",
         "revoked_at",
+        "revoke_reason",
         "last_used_at",
         "ip_address",
         "user_agent",
@@ -245,21 +260,13 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected sessions", permissions=["revoke"])
     def revoke_sessions(self, request, queryset):
-        now = timezone.now()
+        """End the sessions at once (their tokens stop working), each audited for its seller."""
         revoked = 0
-        with transaction.atomic():
-            for session in queryset.filter(revoked_at__isnull=True).select_related("user"):
-                session.revoked_at = now
-                session.save(update_fields=["revoked_at"])
-                audit_record(
-                    acting_user=request.user,
-                    owner=session.user,
-                    action="revoked",
-                    resource=session,
-                    new_value={"revoked_at": now},
-                    request=request,
-                    notes="Revoked by staff in the admin.",
-                )
+        for session in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            ended = api_session_revoke(
+                session=session, reason=RevokeReason.STAFF, acting_user=request.user, request=request
+            )
+            if ended:
                 self.log_change(request, session, "Revoked.")
                 revoked += 1
         self.message_user(request, f"{revoked} session(s) revoked.", messages.SUCCESS)

@@ -124,8 +124,23 @@ class User(AbstractBaseUser, PermissionsMixin):
         return settings.TIER_PRODUCT_LIMITS.get(self.tier)
 
 
+class RevokeReason(models.TextChoices):
+    SELLER = "seller", "Signed out by you"
+    API = "api", "Ended by the script (revoke)"
+    REFRESH_REUSED = "refresh_reused", "A replaced refresh token was used again"
+    API_KEY_CHANGED = "api_key_changed", "The API key it was made with was replaced or revoked"
+    STAFF = "staff", "Ended by support staff"
+
+
+class SessionQuerySet(models.QuerySet):
+    def live(self, now=None):
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
 class Session(models.Model):
-    """An API token session: a hashed access token and refresh token issued to a seller, revocable."""
+    """An API token session: a hashed access token and refresh token issued to a seller, revocable.
+    `expires_at` is when its refresh token ends (each refresh makes a new one that lives
+    API_REFRESH_TOKEN_LIFETIME); the access token's own end is inside it (a JWT, 1 hour)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
     name = models.CharField(max_length=100, blank=True)
@@ -134,9 +149,15 @@ class Session(models.Model):
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Why it ended, for the seller's sessions page and the admin.
+    revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
+    # The visible prefix of the API key it was made with (so the seller knows which script it is).
+    api_key_prefix = models.CharField(max_length=16, blank=True)
+
+    objects = SessionQuerySet.as_manager()
 
     class Meta:
         db_table = "accounts_api_session"
@@ -148,6 +169,61 @@ class Session(models.Model):
     @property
     def is_live(self):
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class RetiredRefreshToken(models.Model):
+    """A refresh token a session replaced (its hash), kept so that using it again is recognised as
+    theft and ends the session. Its own rows because a session rotates many times."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="retired_refresh_tokens")
+    token = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the replaced refresh token.")
+    retired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "accounts_api_retired_refresh_token"
+
+    def __str__(self):
+        return f"Replaced refresh token of session {self.session_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a seller's POST sent with an Idempotency-Key, replayed to a retry with
+    the same key (within API_IDEMPOTENCY_WINDOW) instead of doing the work again. `status` is null
+    while the first request is still being answered."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "accounts_api_idempotency_key"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} · {self.key[:40]}"
+
+
+class ApiCallCount(models.Model):
+    """API calls counted in the current minute and day for one key (a seller, or a client address
+    without a token), when the rate limits live in the database (no Redis). One row per key,
+    updated under its row lock, so every worker process counts the same calls."""
+
+    key = models.CharField(max_length=100, unique=True)
+    minute = models.BigIntegerField(default=0, help_text="The counted minute, in minutes since 1970 (UTC).")
+    minute_count = models.PositiveIntegerField(default=0)
+    day = models.IntegerField(default=0, help_text="The counted day, in days since 1970 (UTC).")
+    day_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "accounts_api_call_count"
+
+    def __str__(self):
+        return f"{self.key}: {self.minute_count}/min, {self.day_count}/day"
 
 
 class KnownDevice(models.Model):

@@ -12,7 +12,8 @@ from django.utils import timezone
 from monitoring.records import audit_record
 
 from .lockout import normalize_email
-from .models import AccountPolicy, KnownDevice, User, token_hash
+from .models import AccountPolicy, KnownDevice, RevokeReason, User, token_hash
+from .tokens import api_sessions_revoke_all
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +87,12 @@ def user_settings_update(*, user: User, acting_user, old_value: dict, new_value:
 
 @transaction.atomic
 def user_api_key_regenerate(*, user: User, acting_user, request=None) -> str:
-    """Replace the seller's API key; returns the clear key, which is never stored or logged.
-    The seller is told by email (a key can reprice or end every listing)."""
+    """Replace the seller's API key; returns the clear key, which is never stored or logged. The API
+    sessions made with the old key end at once. The seller is told by email (a key can reprice or
+    end every listing)."""
     old_prefix = user.api_key_prefix
     raw = user.api_key_generate()
+    api_sessions_revoke_all(user=user, reason=RevokeReason.API_KEY_CHANGED, acting_user=acting_user, request=request)
     audit_record(
         acting_user=acting_user,
         owner=user,
@@ -106,12 +109,14 @@ def user_api_key_regenerate(*, user: User, acting_user, request=None) -> str:
 
 @transaction.atomic
 def user_api_key_revoke(*, user: User, acting_user, request=None) -> bool:
-    """Stop the seller's API key at once, without making another; False when there was none."""
+    """Stop the seller's API key at once, without making another, and end the API sessions made
+    with it; False when there was none."""
     old_prefix = user.api_key_prefix
     if not user.api_key:
         return False
     user.api_key, user.api_key_prefix, user.api_key_created_at = "", "", None
     user.save(update_fields=["api_key", "api_key_prefix", "api_key_created_at", "updated_at"])
+    api_sessions_revoke_all(user=user, reason=RevokeReason.API_KEY_CHANGED, acting_user=acting_user, request=request)
     audit_record(
         acting_user=acting_user,
         owner=user,

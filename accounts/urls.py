@@ -13,6 +13,7 @@ urlpatterns = [
     path("sessions/", views.session_list, name="session_list"),
     path("sessions/<int:pk>/sign-out/", views.session_end, name="session_end"),
     path("sessions/sign-out-others/", views.sessions_end_others, name="sessions_end_others"),
+    path("sessions/api/<int:pk>/end/", views.api_session_end, name="api_session_end"),
     path("delete/", views.account_delete, name="account_delete"),
     path("email/confirm-again/", views.verification_resend, name="verification_resend"),
 ]

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplaces.models import ListingStatus
@@ -21,8 +20,9 @@ from . import ratelimits
 from .decorators import reauthentication_required, verified_email_required
 from .devices import device_label
 from .forms import AccountDeleteForm, SettingsForm, VerificationResendForm
+from .limits import api_rate_limits, tier_usage
 from .lockout import normalize_email
-from .models import AccountPolicy, User
+from .models import AccountPolicy, RevokeReason, User
 from .security import email_verified, second_factor_enabled
 from .services import (
     account_delete_request,
@@ -31,12 +31,15 @@ from .services import (
     user_sessions_end,
     user_settings_update,
 )
+from .tokens import api_session_revoke
 
 SETTINGS_SAVED_MESSAGE = "Settings saved."
 SETTINGS_UNCHANGED_MESSAGE = "Nothing to save: no setting changed."
 API_KEY_REVOKED_MESSAGE = "API key revoked: scripts using it are refused from now on."
 NO_API_KEY_MESSAGE = "You have no API key to revoke."
 SESSION_ENDED_MESSAGE = "Signed out {device}."
+API_SESSION_ENDED_MESSAGE = "API session “{name}” ended: its tokens stop working at once."
+API_SESSION_ALREADY_ENDED_MESSAGE = "That API session had already ended."
 SESSIONS_ENDED_MESSAGE = "Signed out {count} other browser(s)."
 NO_OTHER_SESSIONS_MESSAGE = "No other browser is signed in."
 CURRENT_SESSION_MESSAGE = "That is the browser you are using: log out instead."
@@ -57,6 +60,8 @@ def _settings_page(request, *, form=None, api_key=None):
     context = {
         "form": form or SettingsForm(instance=account),
         "account": account,
+        "usage": tier_usage(account),
+        "api_rate_limits": api_rate_limits(account),
         "api_key": api_key,
         "email_verified": email_verified(account),
         "second_factor": second_factor_enabled(account),
@@ -125,15 +130,13 @@ def _browser_sessions(user) -> list[UserSession]:
 @require_GET
 def session_list(request):
     """Where the seller is signed in: each browser (device, address, last seen), and the API
-    sessions (accounts.Session) once the seller API issues them; any other can be signed out."""
+    sessions (accounts.Session) their scripts hold; any other browser can be signed out and any
+    API session ended."""
     sessions = _browser_sessions(request.user)
     context = {
         "sessions": sessions,
         "other_count": sum(1 for session in sessions if not session.is_current()),
-        # API token sessions: the seller API (a later issue) issues them; they show here when live.
-        "api_sessions": request.user.sessions.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).order_by(
-            "-created_at"
-        ),
+        "api_sessions": request.user.sessions.live().order_by("-created_at", "-pk"),
     }
     return TemplateResponse(request, "accounts/session_list.html", context)
 
@@ -150,6 +153,19 @@ def session_end(request, pk):
         user_sessions_end(user=request.user, sessions=[session], request=request)
         messages.success(request, SESSION_ENDED_MESSAGE.format(device=device))
     return redirect("accounts:session_list")
+
+
+@login_required
+@require_POST
+def api_session_end(request, pk):
+    """End one of the seller's API sessions (a script's tokens stop working at once)."""
+    session = get_object_or_404(request.user.sessions, pk=pk)
+    name = session.name or "API session"
+    if api_session_revoke(session=session, reason=RevokeReason.SELLER, acting_user=request.user, request=request):
+        messages.success(request, API_SESSION_ENDED_MESSAGE.format(name=name))
+    else:
+        messages.info(request, API_SESSION_ALREADY_ENDED_MESSAGE)
+    return redirect(f"{reverse('accounts:session_list')}#api-sessions")
 
 
 @login_required

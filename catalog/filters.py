@@ -82,5 +82,5 @@ class ProductFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(asin__icontains=value) | Q(url__icontains=value))
 
-    def filter_family(self, queryset, name, value):
+    def filter_family(self, queryset, name, value: str):
         return queryset.filter(Q(supplier__family__name=value) | Q(supplier__name=value, supplier__family__isnull=True))

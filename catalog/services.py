@@ -8,6 +8,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from itertools import chain
 from types import SimpleNamespace
 
 import psycopg
@@ -694,6 +695,79 @@ def _add_generic(*, user, identified, supplier, request) -> AddResult:
     if outcome.failed:
         return AddResult("added", ADDED_FIRST_READ_FAILED.format(message=outcome.message), product.pk)
     return AddResult("added", ADDED, product.pk)
+
+
+ADD_JOB_TYPE = "add_products"
+IMPORT_JOB_TYPE = "import_csv"
+
+
+def product_known(*, user, text: str) -> Product | None:
+    """The product a link or ASIN names when it is already known here, found without fetching any
+    page (None when it is not known yet); IdentifyError when the text names no product."""
+    identified = identify(text, default_amazon_site=user.amazon_site, configs=family_configs_from_db())
+    products = Product.objects.filter(supplier__name=identified.site_name).select_related("supplier")
+    if identified.product_id:
+        return products.filter(asin=identified.product_id).first()
+    return products.filter(url=identified.canonical_url).order_by("pk").first()
+
+
+def products_add_start(*, user, rows: list[dict], read_now: bool, job_type: str = ADD_JOB_TYPE):
+    """Start adding pasted or imported rows as a Job the seller follows (products_import runs it in
+    a worker: no page is fetched in the request). Refused at once (ProductAddError) when the tier
+    allows no more products."""
+    from monitoring.records import job_start
+
+    from .tasks import products_import_task
+
+    tracking_allowed(user)
+    return job_start(
+        products_import_task, type=job_type, user=user, params={"rows": rows, "read_now": read_now}, total=len(rows)
+    )
+
+
+# --- History as CSV -------------------------------------------------------------------------
+
+HISTORY_CSV_HEADER = ["recorded_at", "product", "kind", "old", "new", "currency", "change_percent", "reason"]
+
+
+def history_csv_rows(product):
+    """Price and stock changes of a product, oldest first, one CSV row per changed value; times in
+    the active (the seller's) time zone."""
+    title = product.title or str(product)
+    price_rows = (
+        (
+            row.recorded_at,
+            row.pk,
+            (
+                timezone.localtime(row.recorded_at),
+                title,
+                "price",
+                row.old_price,
+                row.new_price,
+                row.currency,
+                row.price_change_percent,
+                row.reason,
+            ),
+        )
+        for row in product.price_history.order_by("recorded_at", "pk")
+    )
+    stock_rows = []
+    for row in product.stock_history.order_by("recorded_at", "pk"):
+        at = timezone.localtime(row.recorded_at)
+        if row.old_stock != row.new_stock:
+            stock_rows.append(
+                (row.recorded_at, row.pk, (at, title, "stock", row.old_stock, row.new_stock, "", None, row.reason))
+            )
+        if row.old_availability != row.new_availability:
+            stock_rows.append(
+                (
+                    row.recorded_at,
+                    row.pk,
+                    (at, title, "availability", row.old_availability, row.new_availability, "", None, row.reason),
+                )
+            )
+    merged = sorted(chain(price_rows, stock_rows), key=lambda item: item[0])
+    return [cells for _, _, cells in merged]
 
 
 # --- CSV import -----------------------------------------------------------------------------

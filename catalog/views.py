@@ -3,7 +3,6 @@ history, untracking it and refreshing it now. Every query starts from request.us
 
 import json
 import logging
-from itertools import chain
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,33 +21,29 @@ from accounts.decorators import verified_email_required
 from config.csv_export import csv_response
 from config.sorting import sort_links
 from config.unavailable import unavailable_response
-from marketplaces.services import listings_follow
+from marketplaces.services import ProductListed, product_own_values_follow, product_stop_tracking
 from marketplaces.services import product_drop as product_drop_service
-from monitoring.cycle import REFRESH_JOB_TYPE
-from monitoring.records import (
-    BACKGROUND_UNAVAILABLE,
-    JOB_NOT_PICKED_UP,
-    job_abandon,
-    job_followable,
-    job_start,
-    job_unavailable,
-)
-from monitoring.tasks import tracking_cycle_task
+from monitoring.cycle import REFRESH_ARCHIVED, RefreshRefused, product_refresh_start, refresh_jobs  # noqa: F401
+from monitoring.records import BACKGROUND_UNAVAILABLE, JOB_NOT_PICKED_UP, job_followable, job_unavailable
 
 from . import services
 from .filters import ORDERING_FIELDS, ProductFilter
 from .forms import ProductAddForm, ProductImportForm, ProductOverrideForm
-from .models import Availability, HeldReading, Product
-from .services import ProductAddError, tracking_allowed
-from .tasks import products_import_task
+from .models import Availability, HeldReading
+from .services import (
+    ADD_JOB_TYPE,
+    HISTORY_CSV_HEADER,
+    IMPORT_JOB_TYPE,
+    ProductAddError,
+    history_csv_rows,
+    products_add_start,
+)
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
 REPORT_PAGE_SIZE = 50
 HISTORY_TABLE_ROWS = 50
 CHART_POINTS = 500
-ADD_JOB_TYPE = "add_products"
-IMPORT_JOB_TYPE = "import_csv"
 IMPORT_JOB_TYPES = (ADD_JOB_TYPE, IMPORT_JOB_TYPE)
 
 UNTRACKED = "“{title}” is no longer in your products."
@@ -66,7 +61,6 @@ WRONG_PRODUCT_HELD = (
     "Nothing of it is applied."
 )
 REFRESH_STARTED = "Refresh started. The result shows on this page when it is done."
-REFRESH_ARCHIVED = "This product was archived by our staff and is no longer read; it cannot be refreshed."
 REFRESH_UPDATED = "Refreshed just now: {changes}."
 REFRESH_UNCHANGED = "Checked just now: nothing changed."
 REFRESH_HELD = "A reading was held: {reason}"
@@ -180,19 +174,12 @@ def product_add(request):
         return HttpResponseNotAllowed(["GET", "POST"])
     form = ProductAddForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        rows = form.rows()
         try:
-            tracking_allowed(request.user)
+            job = products_add_start(user=request.user, rows=rows, read_now=len(rows) == 1)
         except ProductAddError as exc:
             form.add_error(None, str(exc))
         else:
-            rows = form.rows()
-            job = job_start(
-                products_import_task,
-                type=ADD_JOB_TYPE,
-                user=request.user,
-                params={"rows": rows, "read_now": len(rows) == 1},
-                total=len(rows),
-            )
             if not job_unavailable(job):
                 return _job_started_response(request, job)
             form.add_error(None, BACKGROUND_UNAVAILABLE)
@@ -212,18 +199,12 @@ def product_import(request):
     form = ProductImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
     if request.method == "POST" and form.is_valid():
         try:
-            tracking_allowed(request.user)
+            job = products_add_start(
+                user=request.user, rows=form.cleaned_data["rows"], read_now=False, job_type=IMPORT_JOB_TYPE
+            )
         except ProductAddError as exc:
             form.add_error(None, str(exc))
         else:
-            rows = form.cleaned_data["rows"]
-            job = job_start(
-                products_import_task,
-                type=IMPORT_JOB_TYPE,
-                user=request.user,
-                params={"rows": rows, "read_now": False},
-                total=len(rows),
-            )
             if not job_unavailable(job):
                 return _job_started_response(request, job)
             form.add_error(None, BACKGROUND_UNAVAILABLE)
@@ -307,7 +288,7 @@ def _listing_create_url(product) -> str | None:
 
 
 def _refresh_jobs(user, product):
-    return user.jobs.filter(type=REFRESH_JOB_TYPE, params__product_ids=[product.pk])
+    return refresh_jobs(user=user, product=product)
 
 
 def _current_refresh_job(user, product):
@@ -513,11 +494,11 @@ def product_untrack(request, pk):
     """Take a product off the seller's list (audited). A product with live listings stays: the page
     offers to end its listings first (product_drop)."""
     product = _tracked_product(request, pk)
-    listed = _live_listings(request.user, product).count()
-    if listed:
-        messages.warning(request, UNTRACK_LISTED.format(title=str(product), count=listed))
+    try:
+        product_stop_tracking(user=request.user, product=product, request=request)
+    except ProductListed as exc:
+        messages.warning(request, UNTRACK_LISTED.format(title=str(product), count=exc.count))
         return redirect(product)
-    services.product_untrack(user=request.user, product=product, request=request)
     messages.success(request, UNTRACKED.format(title=str(product)))
     return redirect("catalog:product_list")
 
@@ -540,14 +521,7 @@ def product_drop(request, pk):
 
 def _follow_own_values(request, product) -> None:
     """The seller's listings of the product follow their own values at once (theirs only)."""
-    listing_ids = list(_live_listings(request.user, product).values_list("pk", flat=True))
-    if not listing_ids:
-        return
-    try:
-        listings_follow(product=product, listing_ids=listing_ids)
-    except Exception:  # noqa: BLE001 - the values are saved; the next round makes the listings follow
-        logger.exception("Following product %s after a seller's own values failed", product.pk)
-        Product.objects.filter(pk=product.pk).update(follow_pending=True)
+    if not product_own_values_follow(user=request.user, product=product):
         messages.warning(request, OVERRIDE_FOLLOW_LATER)
 
 
@@ -595,23 +569,14 @@ def product_refresh(request, pk):
     """Refresh now: the whole tracking cycle for this one product as a Job (a refresh already
     under way is followed instead of starting another). HTMX gets the progress fragment."""
     product = _tracked_product(request, pk)
-    if product.is_archived:
+    try:
+        job = product_refresh_start(user=request.user, product=product)
+    except RefreshRefused as exc:
         if request.htmx:
-            context = {"product": product, "refresh_job": None, "refresh_outcome": ("error", REFRESH_ARCHIVED)}
+            context = {"product": product, "refresh_job": None, "refresh_outcome": ("error", exc.message)}
             return TemplateResponse(request, "catalog/product_detail.html#refresh-status", context)
-        messages.error(request, REFRESH_ARCHIVED)
+        messages.error(request, exc.message)
         return redirect(product)
-    job = _current_refresh_job(request.user, product)
-    if job is None:
-        for stalled in _refresh_jobs(request.user, product).unfinished():
-            job_abandon(stalled)  # no worker took it in time: never followed again
-        job = job_start(
-            tracking_cycle_task,
-            type=REFRESH_JOB_TYPE,
-            user=request.user,
-            params={"product_ids": [product.pk]},
-            total=1,
-        )
     if job_unavailable(job):
         if request.htmx:
             context = {"product": product, "refresh_job": None, "refresh_outcome": ("error", BACKGROUND_UNAVAILABLE)}
@@ -650,49 +615,6 @@ def product_refresh_status(request, pk, job_pk):
     response["HX-Reswap"] = "outerHTML"
     response["HX-Trigger"] = "product-refreshed"
     return response
-
-
-HISTORY_CSV_HEADER = ["recorded_at", "product", "kind", "old", "new", "currency", "change_percent", "reason"]
-
-
-def history_csv_rows(product):
-    """Price and stock changes of a product, oldest first, one CSV row per changed value; times in
-    the active (the seller's) time zone."""
-    title = product.title or str(product)
-    price_rows = (
-        (
-            row.recorded_at,
-            row.pk,
-            (
-                timezone.localtime(row.recorded_at),
-                title,
-                "price",
-                row.old_price,
-                row.new_price,
-                row.currency,
-                row.price_change_percent,
-                row.reason,
-            ),
-        )
-        for row in product.price_history.order_by("recorded_at", "pk")
-    )
-    stock_rows = []
-    for row in product.stock_history.order_by("recorded_at", "pk"):
-        at = timezone.localtime(row.recorded_at)
-        if row.old_stock != row.new_stock:
-            stock_rows.append(
-                (row.recorded_at, row.pk, (at, title, "stock", row.old_stock, row.new_stock, "", None, row.reason))
-            )
-        if row.old_availability != row.new_availability:
-            stock_rows.append(
-                (
-                    row.recorded_at,
-                    row.pk,
-                    (at, title, "availability", row.old_availability, row.new_availability, "", None, row.reason),
-                )
-            )
-    merged = sorted(chain(price_rows, stock_rows), key=lambda item: item[0])
-    return [cells for _, _, cells in merged]
 
 
 @login_required

@@ -24,16 +24,19 @@ DJANGO_ENV = env("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
 
 if PRODUCTION:
-    for required in ("SECRET_KEY", "CRYPTOGRAPHY_KEY"):
+    for required in ("SECRET_KEY", "CRYPTOGRAPHY_KEY", "API_SIGNING_KEY"):
         if not env(required, default=""):
             raise ImproperlyConfigured(f"{required} must be set when DJANGO_ENV=production.")
 
 # The development keys are fixed and recognisable: production refuses to start with either.
 DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
 DEV_CRYPTOGRAPHY_KEY = "dev-only-insecure-cryptography-key"
+DEV_API_SIGNING_KEY = "dev-only-insecure-api-signing-key-change-me-0123456789"
 SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET)
 # Keys the encrypted model fields (store credentials, proxy passwords); never SECRET_KEY.
 CRYPTOGRAPHY_KEY = env("CRYPTOGRAPHY_KEY", default=DEV_CRYPTOGRAPHY_KEY)
+# Signs the seller API's access tokens (JWTs); never SECRET_KEY, so either can change alone.
+API_SIGNING_KEY = env("API_SIGNING_KEY", default=DEV_API_SIGNING_KEY)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -60,6 +63,9 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "catalog",
     "marketplaces",
@@ -209,8 +215,20 @@ SESSION_ACTIVITY_INTERVAL = timedelta(minutes=5)
 DEVICE_COOKIE_NAME = "am_device"
 DEVICE_COOKIE_AGE = timedelta(days=400)
 
-# Tracked-product limits per tier (None = unlimited) and how often each tier's products refresh.
+# What each tier allows (None = unlimited), enforced alike by the pages and the API
+# (accounts.limits) and shown with the usage on the settings page. Listed products count as
+# tracked (a listed product stays in its seller's tracked set); live listings are the ones not
+# ended or delisted; stores are the connected ones.
 TIER_PRODUCT_LIMITS = {"free": 50, "pro": 2000, "enterprise": None}
+TIER_STORE_LIMITS = {"free": 3, "pro": 20, "enterprise": None}
+TIER_LISTING_LIMITS = {"free": 250, "pro": 20_000, "enterprise": None}
+# Seller API calls per minute and per (UTC) day; requests without a token count per client address.
+TIER_API_RATE_LIMITS = {
+    "free": {"minute": 60, "day": 1_000},
+    "pro": {"minute": 600, "day": 50_000},
+    "enterprise": {"minute": 6_000, "day": 1_000_000},
+}
+API_ANONYMOUS_RATE_LIMITS = {"minute": 60, "day": 1_000}
 TIER_REFRESH_INTERVALS = {
     "free": timedelta(days=1),
     "pro": timedelta(hours=1),
@@ -588,6 +606,69 @@ CELERY_BEAT_SCHEDULE.update(
 )
 # --- end Notifications ---
 
+# --- Seller API ---------------------------------------------------------------------------
+# Django REST framework at /api/v1/ (config/api.py): Bearer access tokens only (JWTs signed with
+# API_SIGNING_KEY, accounts.tokens), JSON only, RFC 9457 problem details for every error, cursor
+# pagination, tier rate limits (accounts.limits) and Idempotency-Key on POSTs (config/rest).
+API_ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
+API_REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+# A session's last_used_at is written at most this often (one UPDATE, not one per request).
+API_LAST_USED_INTERVAL = timedelta(minutes=1)
+API_IDEMPOTENCY_WINDOW = timedelta(hours=24)
+API_PAGE_SIZE = 50
+API_MAX_PAGE_SIZE = 200
+# "redis" (when REDIS_URL is set) or "db" (the accounts_api_call_count table), as the scraper's limiter.
+API_RATE_LIMIT_BACKEND = env("API_RATE_LIMIT_BACKEND", default="redis" if REDIS_URL else "db")
+API_RATE_LIMIT_KEY_PREFIX = "ratelimit:api:"
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.authentication.TierRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["config.rest.filters.SellerFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "config.rest.pagination.KeysetPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.rest.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Arbitrage Monitor seller API",
+    "DESCRIPTION": (
+        "Your account's products, listings, stores, alerts, jobs and performance, for your own scripts. "
+        "Exchange the API key from Settings for tokens at `POST /api/v1/auth/token/`, then send "
+        "`Authorization: Bearer <access_token>` with every request (browser sessions and cookies are not "
+        "accepted here, so no CSRF token is needed). Errors are RFC 9457 problem details "
+        "(`application/problem+json`); lists are cursor-paginated (`limit` up to 200, follow `next`); "
+        "POSTs that create something accept an `Idempotency-Key`; every answer carries "
+        "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`."
+    ),
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": "",  # full paths in the schema: /api/v1/... (no prefix trimming)
+    "SCHEMA_PATH_PREFIX_TRIM": False,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "monitoring.models.JobStatus",
+        "ListingStatusEnum": "marketplaces.models.ListingStatus",
+        "AvailabilityEnum": "catalog.models.Availability",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": False},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.rest.schema.problems_and_headers",
+    ],
+}
+
 # --- Browser security headers --------------------------------------------------------------
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
@@ -638,6 +719,7 @@ def production_problem() -> str | None:
     for name, value, default in (
         ("SECRET_KEY", SECRET_KEY, DEV_SECRET),
         ("CRYPTOGRAPHY_KEY", CRYPTOGRAPHY_KEY, DEV_CRYPTOGRAPHY_KEY),
+        ("API_SIGNING_KEY", API_SIGNING_KEY, DEV_API_SIGNING_KEY),
     ):
         if value == default:
             return f"{name} is the development default: set {name} to a long random string."

@@ -7,6 +7,7 @@ from monitoring.views import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api")),
     path("healthz", healthz, name="healthz"),
     # Pages without our layout (the admin) make the browser ask for /favicon.ico.
     path("favicon.ico", lambda request: redirect(static("img/favicon.svg"), permanent=True)),

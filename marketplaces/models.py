@@ -184,6 +184,8 @@ class Listing(models.Model):
         indexes = [
             models.Index(fields=["user", "product", "store_account"], name="listing_user_product_store_idx"),
             models.Index(fields=["status"], name="listing_status_idx"),
+            # The seller's listings newest first (the listings page and the API's default order).
+            models.Index(fields=["user", "-created_at", "-id"], name="listing_user_created_idx"),
         ]
 
     def __str__(self):

@@ -153,3 +153,41 @@ def cycle_run(*, job, product_ids=None) -> dict:
             break
     job_progress(job, done=total)
     return round_result(products=total, counts=counts, failures=failures, outcomes=outcomes)
+
+
+# --- "Refresh now" --------------------------------------------------------------------------
+
+REFRESH_ARCHIVED = "This product was archived by our staff and is no longer read; it cannot be refreshed."
+
+
+class RefreshRefused(Exception):
+    """A product cannot be refreshed now; the message says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def refresh_jobs(*, user, product):
+    """The seller's "refresh now" Jobs of one product."""
+    return user.jobs.filter(type=REFRESH_JOB_TYPE, params__product_ids=[product.pk])
+
+
+def product_refresh_start(*, user, product: Product):
+    """Refresh now: the whole tracking cycle for this one product as a Job the seller follows. A
+    refresh of it already under way is returned instead of starting another (not a pending one no
+    worker took in time); an archived product is refused (RefreshRefused). When the broker is down the
+    Job comes back failed (records.job_unavailable). The product page and the API both start it here."""
+    from monitoring.records import job_abandon, job_followable, job_start
+    from monitoring.tasks import tracking_cycle_task
+
+    if product.is_archived:
+        raise RefreshRefused(REFRESH_ARCHIVED)
+    job = refresh_jobs(user=user, product=product).unfinished().order_by("-created_at").first()
+    if not job_followable(job):
+        for stalled in refresh_jobs(user=user, product=product).unfinished():
+            job_abandon(stalled)  # no worker took it in time (JOB_PICKUP_TIMEOUT): never followed again
+        job = job_start(
+            tracking_cycle_task, type=REFRESH_JOB_TYPE, user=user, params={"product_ids": [product.pk]}, total=1
+        )
+    return job

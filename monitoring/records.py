@@ -276,3 +276,27 @@ def alert_clear(*, user, type: str, subject: str, now=None) -> int:
     return Alert.objects.filter(user=user, type=type, subject=subject, cleared_at__isnull=True).update(
         cleared_at=now or timezone.now()
     )
+
+
+# --- What a seller does with their alerts and jobs (the pages and the API) -------------------
+
+RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def job_retryable(job: Job) -> bool:
+    """Only a failed or cancelled job whose task is known can run again."""
+    return job.status in RETRYABLE_STATUSES and bool(job.task_name)
+
+
+def alerts_mark_read(alerts, *, now=None) -> int:
+    """Mark the given alerts (a queryset, already the seller's) read; returns how many changed."""
+    now = now or timezone.now()
+    return alerts.filter(is_read=False).update(is_read=True, read_at=now)
+
+
+def alerts_acknowledge(alerts, *, now=None) -> int:
+    """The seller has seen the alerts and deals with them: read and acknowledged. An acknowledged
+    alert stays open until its condition clears (it is not raised again meanwhile)."""
+    now = now or timezone.now()
+    alerts_mark_read(alerts, now=now)
+    return alerts.filter(acknowledged_at__isnull=True).update(acknowledged_at=now)

@@ -1,6 +1,7 @@
 """Retention: removing old Job, Notification and AuditLog rows as staff's RetentionPolicy says,
-and wiping buyers' ship-to names and addresses from orders shipped, delivered, cancelled or
-refunded longer ago than it says (the order itself stays: it is the seller's record).
+wiping buyers' ship-to names and addresses from orders shipped, delivered, cancelled or refunded
+longer ago than it says (the order itself stays: it is the seller's record), and removing the seller
+API's Idempotency-Key answers once their window (API_IDEMPOTENCY_WINDOW) is over.
 
 Price and stock history are never removed here (they are the product's record). Unfinished jobs
 are kept whatever their age. Rows go in batches so a large backlog never holds one long transaction.
@@ -8,8 +9,10 @@ are kept whatever their age. Rows go in batches so a large backlog never holds o
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import IdempotencyKey
 from marketplaces.services import order_addresses_due, order_addresses_erase
 
 from .models import AuditLog, Job, JobStatus, Notification, RetentionPolicy
@@ -41,6 +44,10 @@ def retention_querysets(*, now=None) -> dict:
         "order_addresses": (
             order_addresses_due(before=now - timedelta(days=policy.order_address_days)),
             policy.order_address_days,
+        ),
+        "api_idempotency_keys": (
+            IdempotencyKey.objects.filter(created_at__lt=now - settings.API_IDEMPOTENCY_WINDOW),
+            max(1, settings.API_IDEMPOTENCY_WINDOW.days),
         ),
     }
 

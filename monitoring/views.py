@@ -33,7 +33,6 @@ JOB_CANCELLED = "Job cancelled."
 JOB_NOT_CANCELLABLE = "This job has already finished; there is nothing to cancel."
 JOB_RETRIED = "Retry started."
 JOB_NOT_RETRYABLE = "Only failed or cancelled jobs can be retried."
-RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
 ALERT_FILTERS = {"open": "Open", "unread": "Unread", "all": "All, including cleared"}
 
 
@@ -92,7 +91,7 @@ def _job_display(job: Job) -> Job:
     job.result_items = _result_items(job.result)
     job.result_summary = " · ".join(f"{label}: {text}" for label, text in job.result_items[:3])
     job.can_cancel = not job.is_finished
-    job.can_retry = job.status in RETRYABLE_STATUSES and bool(job.task_name)
+    job.can_retry = records.job_retryable(job)
     return job
 
 
@@ -202,9 +201,8 @@ def _alert_response(request, alert):
 def alert_read(request, pk):
     """Mark one of the seller's alerts as read."""
     alert = get_object_or_404(request.user.alerts, pk=pk)
-    if not alert.is_read:
-        alert.is_read, alert.read_at = True, timezone.now()
-        alert.save(update_fields=["is_read", "read_at"])
+    records.alerts_mark_read(request.user.alerts.filter(pk=alert.pk))
+    alert.refresh_from_db()
     return _alert_response(request, alert)
 
 
@@ -213,16 +211,8 @@ def alert_read(request, pk):
 def alert_acknowledge(request, pk):
     """The seller has seen the alert and is dealing with it; it stays until its condition clears."""
     alert = get_object_or_404(request.user.alerts, pk=pk)
-    now = timezone.now()
-    fields = []
-    if not alert.is_read:
-        alert.is_read, alert.read_at = True, now
-        fields += ["is_read", "read_at"]
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = now
-        fields.append("acknowledged_at")
-    if fields:
-        alert.save(update_fields=fields)
+    records.alerts_acknowledge(request.user.alerts.filter(pk=alert.pk))
+    alert.refresh_from_db()
     return _alert_response(request, alert)
 
 
@@ -288,7 +278,7 @@ def job_cancel(request, pk):
 def job_retry(request, pk):
     """Run a failed or cancelled job of the seller's again, as a new job linked to this one."""
     job = get_object_or_404(request.user.jobs, pk=pk)
-    if job.status not in RETRYABLE_STATUSES or not job.task_name:
+    if not records.job_retryable(job):
         messages.error(request, JOB_NOT_RETRYABLE)
         return redirect(job)
     new_job = records.job_retry(job)

@@ -4,8 +4,9 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.admin import EMAIL_TAKEN_ERROR
-from accounts.models import Session, Tier, User
+from accounts.models import RevokeReason, Session, Tier, User
 from accounts.tests.factories import SessionFactory, UserFactory
+from accounts.tokens import API_SESSION_REVOKED
 from catalog.tests.factories import ProductFactory
 from monitoring.models import AuditLog
 from monitoring.tests.admin_helpers import (
@@ -150,9 +151,10 @@ def test_revoke_action_revokes_live_sessions_only(admin_client, admin_user):
     live.refresh_from_db()
     revoked.refresh_from_db()
     assert live.revoked_at is not None and not live.is_live
+    assert live.revoke_reason == RevokeReason.STAFF
     assert revoked.revoked_at == earlier
-    row = AuditLog.objects.get(action="revoked")
-    assert (row.owner, row.user, row.resource_id) == (live.user, admin_user, str(live.pk))
+    row = AuditLog.objects.get(action=API_SESSION_REVOKED)
+    assert (row.owner, row.user, row.old_value["session"]) == (live.user, admin_user, live.pk)
 
 
 def test_session_rows_cannot_be_edited(admin_client):

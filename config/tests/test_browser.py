@@ -1,6 +1,6 @@
 """The real app in headless Chromium (Debian's package, driven by Playwright): sign up and confirm
 the email, log in as the demo seller, open every seller page (the navigation, the working pages,
-the account and security pages), then the admin as staff. Any server error or browser console
+the account and security pages, the API's documentation), then the admin as staff. Any server error or browser console
 error fails the test, and with it any Content-Security-Policy violation (Chromium reports each in
 the console, and the page's securitypolicyviolation events are collected too); a screenshot of
 each page is saved under test-artifacts/screenshots/."""
@@ -169,6 +169,12 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     assert "/accounts/2fa/totp/activate/" in page.url
     assert page.locator(".totp-qr img").evaluate("img => img.naturalWidth") > 0  # the QR code is drawn
     shoot(page, "41-turn-on-two-factor")
+
+    # The seller API's documentation: Swagger UI from our origin, under the same CSP.
+    page.goto(page.base + "/api/v1/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=30000)
+    assert page.locator(".swagger-ui .opblock").count() > 20  # every operation drawn from the schema
+    shoot(page, "45-api-docs")
 
     page.set_viewport_size({"width": 390, "height": 844})
     visit(page, "/", "20-dashboard-phone")

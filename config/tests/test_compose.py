@@ -19,6 +19,7 @@ REQUIRED_APP_ENV = (
     "REDIS_URL",
     "SECRET_KEY",
     "CRYPTOGRAPHY_KEY",
+    "API_SIGNING_KEY",
     "DJANGO_ENV",
     "ALLOWED_HOSTS",
     "EMAIL_URL",
@@ -26,6 +27,7 @@ REQUIRED_APP_ENV = (
 COMPOSE_TEST_ENV = {
     "SECRET_KEY": "compose-test-secret",
     "CRYPTOGRAPHY_KEY": "compose-test-key",
+    "API_SIGNING_KEY": "compose-test-api-key",
     "EMAIL_URL": "smtp://smtp.example.com:587",
 }
 
@@ -90,6 +92,7 @@ def test_app_services_build_the_image_in_production_mode(services, service):
     # Secrets are never baked into the file: compose must refuse to start without them.
     assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
     assert environment["CRYPTOGRAPHY_KEY"].startswith("${CRYPTOGRAPHY_KEY:?")
+    assert environment["API_SIGNING_KEY"].startswith("${API_SIGNING_KEY:?")
     # Mail must go to a real server: the console would print reset links into the logs.
     assert environment["EMAIL_URL"].startswith("${EMAIL_URL:?")
     assert environment["STAFF_REQUIRE_MFA"] == "${STAFF_REQUIRE_MFA:-true}"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from config.settings import DEV_CRYPTOGRAPHY_KEY, DEV_SECRET
+from config.settings import DEV_API_SIGNING_KEY, DEV_CRYPTOGRAPHY_KEY, DEV_SECRET
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -33,6 +33,7 @@ def production_env():
         "DJANGO_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "CRYPTOGRAPHY_KEY": Fernet.generate_key().decode(),
+        "API_SIGNING_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "example.com",
         "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
         "DEBUG": "",
@@ -58,12 +59,28 @@ def test_production_passes_the_deploy_checklist_without_a_warning(production_env
             "CRYPTOGRAPHY_KEY is the development default: set CRYPTOGRAPHY_KEY to a long random string.",
         ),
         ({"CRYPTOGRAPHY_KEY": "x"}, "CRYPTOGRAPHY_KEY is shorter than 32 characters"),
+        (
+            {"API_SIGNING_KEY": DEV_API_SIGNING_KEY},
+            "API_SIGNING_KEY is the development default: set API_SIGNING_KEY to a long random string.",
+        ),
+        ({"API_SIGNING_KEY": "short-api-key"}, "API_SIGNING_KEY is shorter than 32 characters"),
         ({"DEBUG": "true"}, "DEBUG is on: set DEBUG=false"),
         ({"EMAIL_URL": "consolemail://"}, "EMAIL_URL prints mail to the console or a file"),
         ({"EMAIL_URL": "filemail:///tmp/mail"}, "EMAIL_URL prints mail to the console or a file"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty: set ALLOWED_HOSTS"),
     ],
-    ids=["dev-secret", "short-secret", "dev-crypto", "short-crypto", "debug", "console-mail", "file-mail", "no-hosts"],
+    ids=[
+        "dev-secret",
+        "short-secret",
+        "dev-crypto",
+        "short-crypto",
+        "dev-api-key",
+        "short-api-key",
+        "debug",
+        "console-mail",
+        "file-mail",
+        "no-hosts",
+    ],
 )
 def test_production_refuses_to_start_unsafe_and_check_deploy_fails(production_env, unsafe, says):
     result = manage("check", "--deploy", **{**production_env, **unsafe})
@@ -83,10 +100,10 @@ def test_console_mail_is_allowed_in_production_only_when_said_explicitly(product
 
 
 def test_development_keys_are_fixed_and_recognisable():
-    assert "dev-only-insecure" in DEV_SECRET and "dev-only-insecure" in DEV_CRYPTOGRAPHY_KEY
+    assert all("dev-only-insecure" in key for key in (DEV_SECRET, DEV_CRYPTOGRAPHY_KEY, DEV_API_SIGNING_KEY))
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "CRYPTOGRAPHY_KEY"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CRYPTOGRAPHY_KEY", "API_SIGNING_KEY"])
 def test_production_refuses_to_start_without_a_secret(production_env, missing):
     result = manage("check", **{**production_env, missing: ""})
 

@@ -7,6 +7,7 @@ audit row. A refusal comes back as ListingActionError with the marketplace's wor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,8 +15,9 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.limits import TierLimitError, listing_allowed
 from catalog.models import Availability
-from catalog.services import product_as_seen_by, product_untrack
+from catalog.services import ProductAddError, product_as_seen_by, product_untrack, tracking_allowed
 from marketplaces.clients import (
     ListingData,
     ListingRef,
@@ -37,6 +39,7 @@ from .pushing import connection_block, is_demo_store, revision_block, revisions_
 from .rates import product_cost
 from .stores import store_mark_needs_reauth
 
+logger = logging.getLogger(__name__)
 ALREADY_LISTED_MESSAGE = "This product is already listed on {store}."
 NOT_YOUR_STORE_MESSAGE = "That store belongs to another seller."
 NO_PRICE_MESSAGE = "No price can be worked out ({reason}); enter one."
@@ -80,6 +83,10 @@ class ListingError(Exception):
 
 class ListingActionError(ListingError):
     """The seller's action on a listing was refused (by our rules or by the marketplace)."""
+
+
+class ListingLimitError(ListingError):
+    """The seller's tier allows no more listings (or tracked products); the message says so."""
 
 
 # --- Preview and create ---------------------------------------------------------------------
@@ -197,8 +204,16 @@ def listing_create(
     if preview.price is None:
         raise ListingError(NO_PRICE_MESSAGE.format(reason=preview.message))
     try:
+        listing_allowed(user)
+    except TierLimitError as exc:
+        raise ListingLimitError(exc.message) from None
+    try:
         with transaction.atomic():
             if not user.tracked_products.filter(pk=product.pk).exists():
+                try:  # a listed product is tracked, so it counts toward the tracked-products limit
+                    tracking_allowed(user)
+                except ProductAddError as exc:
+                    raise ListingLimitError(str(exc)) from None
                 user.tracked_products.add(product)
             listing = Listing.objects.create(
                 user=user,
@@ -228,6 +243,44 @@ def listing_create(
             )
     except IntegrityError:
         raise ListingError(ALREADY_LISTED_MESSAGE.format(store=store)) from None
+    return listing
+
+
+def listing_blocked_by(*, user, product, title: str = "") -> str | None:
+    """The blocklist term that stops listing `product` (its title and description, or the title the
+    seller typed), or None: checked before a listing is created, on the page and in the API."""
+    return blocklist_match(user=user, texts=[product.title, product.description]) or (
+        blocklist_match(user=user, texts=[title]) if title else None
+    )
+
+
+TITLE_PUBLISHED_MESSAGE = "The title of a published listing cannot be changed here: change it at the marketplace."
+TITLE_EMPTY_MESSAGE = "A title cannot be empty."
+
+
+def listing_set_title(listing: Listing, *, title: str, acting_user, request=None) -> Listing:
+    """The seller renames a listing before it is published (afterwards the marketplace's copy is
+    the one buyers see, and our adapters do not rewrite it); audited."""
+    title = (title or "").strip()[:500]
+    if not title:
+        raise ListingActionError(TITLE_EMPTY_MESSAGE)
+    if title == listing.title:
+        return listing
+    if listing.status != ListingStatus.PENDING:
+        raise ListingActionError(TITLE_PUBLISHED_MESSAGE)
+    old = {"title": listing.title}
+    listing.title = title
+    with transaction.atomic():
+        listing.save(update_fields=["title", "updated_at"])
+        audit_record(
+            acting_user=acting_user,
+            owner=listing.user,
+            action="updated",
+            resource=listing,
+            old_value=old,
+            new_value={"title": title},
+            request=request,
+        )
     return listing
 
 
@@ -384,6 +437,65 @@ def listings_publish_start(*, user, listing_ids: Iterable[int]):
     return job_start(
         listing_publish_task, type="publish_listings", user=user, params={"listing_ids": ids}, total=len(ids)
     )
+
+
+NOT_PENDING_MESSAGE = "Only a listing that is not published yet can be published."
+
+
+def listing_publish_now(listing: Listing, *, acting_user, request=None):
+    """Publish a pending listing now, for the seller who asked: None once it is done (the listing
+    is active, or pending with the refusal in last_error), or a Job when the marketplace asked us
+    to wait (publishing goes on in the background). ListingActionError when it is not pending."""
+    if listing.status != ListingStatus.PENDING:
+        raise ListingActionError(NOT_PENDING_MESSAGE)
+    try:
+        listing_publish(listing, acting_user=acting_user, request=request)
+    except Retryable:
+        return listings_publish_start(user=listing.user, listing_ids=[listing.pk])
+    return None
+
+
+BULK_ACTIONS = ("pause", "resume", "end", "publish")
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the listings changed, those refused with the reason, the publishing
+    Job (publish), and the ids that are not the seller's (or do not exist)."""
+
+    done: list[Listing]
+    refused: list[tuple[Listing, str]]
+    job: object = None
+    missing: list[int] | None = None
+
+
+def listings_bulk_action(*, user, action: str, ids, acting_user, request=None) -> BulkResult:
+    """Pause, resume or end the seller's listings one by one, or publish the pending ones as a Job
+    (the listings page's bulk actions and the API's). Ids that are not the seller's are left out."""
+    ids = list(dict.fromkeys(int(pk) for pk in ids))
+    listings = list(
+        Listing.objects.filter(user=user, pk__in=ids)
+        .select_related("product", "product__supplier", "store_account")
+        .order_by("pk")
+    )
+    found = {listing.pk for listing in listings}
+    result = BulkResult(done=[], refused=[], missing=[pk for pk in ids if pk not in found])
+    if action == "publish":
+        pending = [listing for listing in listings if listing.status == ListingStatus.PENDING]
+        if pending:
+            result.job = listings_publish_start(user=user, listing_ids=[listing.pk for listing in pending])
+            result.done = pending
+        result.refused = [(listing, NOT_PENDING_MESSAGE) for listing in listings if listing not in pending]
+        return result
+    service = {"pause": listing_pause, "resume": listing_resume, "end": listing_end}[action]
+    for listing in listings:
+        try:
+            service(listing, acting_user=acting_user, request=request)
+        except (ListingActionError, MarketplaceError) as exc:
+            result.refused.append((listing, exc.message or type(exc).__name__))
+        else:
+            result.done.append(listing)
+    return result
 
 
 # --- The seller's actions -------------------------------------------------------------------
@@ -589,3 +701,39 @@ def product_drop(*, user, product, acting_user, request=None) -> ProductDrop:
         return ProductDrop(ended=ended, refused=refused, untracked=False)
     product_untrack(user=user, product=product, request=request)
     return ProductDrop(ended=ended, refused=[], untracked=True)
+
+
+class ProductListed(ListingError):
+    """A product with live listings stays tracked (its listings follow the supplier); `count` says
+    how many: end them first (product_drop)."""
+
+    def __init__(self, count: int):
+        super().__init__(f"{count} live listing(s)")
+        self.count = count
+
+
+def product_stop_tracking(*, user, product, request=None) -> None:
+    """Take a product off the seller's list (audited), unless it is listed: a listed product stays
+    tracked (ProductListed), so its listings keep following the supplier."""
+    listed = Listing.objects.live().filter(user=user, product=product).count()
+    if listed:
+        raise ProductListed(listed)
+    product_untrack(user=user, product=product, request=request)
+
+
+def product_own_values_follow(*, user, product) -> bool:
+    """After the seller set or cleared their own price or stock: their live listings of the product
+    follow at once (theirs only). False when that failed: the product is marked so the next
+    tracking round makes them follow (the values themselves are saved)."""
+    from catalog.models import Product
+
+    listing_ids = list(Listing.objects.live().filter(user=user, product=product).values_list("pk", flat=True))
+    if not listing_ids:
+        return True
+    try:
+        listings_follow(product=product, listing_ids=listing_ids)
+    except Exception:  # noqa: BLE001 - the values are saved; the next round makes the listings follow
+        logger.exception("Following product %s after a seller's own values failed", product.pk)
+        Product.objects.filter(pk=product.pk).update(follow_pending=True)
+        return False
+    return True

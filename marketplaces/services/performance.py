@@ -276,3 +276,35 @@ def store_statistics_catch_up(store: StoreAccount, *, until: date | None = None,
         imports.append(store_performance_import(store, day, now=now))
         day += timedelta(days=1)
     return imports
+
+
+# --- Performance as CSV (the listing page's download and the API's) ----------------------------
+
+PERFORMANCE_CSV_HEADER = [
+    "date",
+    "views",
+    "clicks",
+    "sales",
+    "revenue",
+    "cost_of_goods_sold",
+    "fees",
+    "profit",
+    "currency",
+    "source",
+]
+
+
+def performance_csv_cells(day, currency: str) -> tuple:
+    """One day of a listing's performance as CSV cells (PERFORMANCE_CSV_HEADER)."""
+    return (
+        day.date,
+        day.views,
+        day.clicks,
+        day.sales,
+        day.revenue,
+        day.cost_of_goods_sold,
+        day.fees,
+        day.profit,
+        currency,
+        day.source,
+    )

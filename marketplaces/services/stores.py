@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from marketplaces.clients import NEEDS_REAUTH_MESSAGE, MarketplaceError, TokenSet, adapter_for, apply_tokens
 from marketplaces.models import AutomationSwitch, StoreAccount
+from marketplaces.pricing import listing_quote
 from monitoring.records import alert_clear, alert_raise, audit_record, job_start, task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -24,6 +27,9 @@ logger = logging.getLogger(__name__)
 STORE_AUTH_ALERT = "store_auth"
 DEFAULTS_UNAVAILABLE_MESSAGE = "The store's publishing defaults could not be read ({reason}); set them on the store."
 SECRET_FIELDS = ("api_key", "api_secret", "oauth_token", "oauth_refresh_token")
+AUTH_DENIED_MESSAGE = "Authorisation denied: access to the store was not granted at {marketplace}."
+SAMPLE_COST = Decimal("10.00")
+ACCESS_EXPIRY_WARNING = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -407,3 +413,114 @@ def automation_switch_set(*, pushes_paused: bool, reason: str = "") -> Automatio
 
         transaction.on_commit(lambda: task_enqueue(store_pending_push_task))
     return switch
+
+
+# --- A store's state and pricing preview (the stores pages and the API) ----------------------
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """How a store's connection stands, for the stores page: a key, a label, a badge and why."""
+
+    key: str
+    label: str
+    badge: str
+    detail: str = ""
+    until: datetime | None = None
+
+
+def auth_denied_message(store: StoreAccount) -> str:
+    return AUTH_DENIED_MESSAGE.format(marketplace=store.get_marketplace_display())
+
+
+def store_state(store: StoreAccount, *, now: datetime | None = None) -> StoreState:
+    """Connected, token expiring, needs re-authorisation, authorisation denied, or not connected."""
+    now = now or timezone.now()
+    if store.last_error == auth_denied_message(store) and (not store.is_connected or store.needs_reauth):
+        return StoreState("denied", "Authorisation denied", "failed", "Connect again and allow access.")
+    if store.needs_reauth:
+        return StoreState(
+            "needs_reauth",
+            "Needs re-authorisation",
+            "failed",
+            "The marketplace no longer accepts this store's authorisation: nothing is sent until you connect again.",
+        )
+    if not store.is_connected:
+        return StoreState("disconnected", "Not connected", "disconnected")
+    if (
+        store.oauth_expires_at
+        and not store.oauth_refresh_token
+        and store.oauth_expires_at <= now + ACCESS_EXPIRY_WARNING
+    ):
+        return StoreState(
+            "expiring",
+            "Token expiring",
+            "warning",
+            "Access ends soon and cannot be renewed by itself: connect again before then.",
+            store.oauth_expires_at,
+        )
+    warning = timedelta(days=settings.MARKETPLACE_REFRESH_EXPIRY_WARNING_DAYS)
+    if store.refresh_token_expires_at and store.refresh_token_expires_at <= now + warning:
+        return StoreState(
+            "expiring",
+            "Token expiring",
+            "warning",
+            "The marketplace's authorisation ends soon: connect again before then to keep the store in sync.",
+            store.refresh_token_expires_at,
+        )
+    return StoreState("connected", "Connected", "connected")
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One line of the pricing preview: what a sale at our price earns for a given cost."""
+
+    label: str
+    cost: Decimal | None
+    price: Decimal | None
+    fees: Decimal | None
+    profit: Decimal | None
+    margin_percent: Decimal | None
+    below_minimum: bool
+    note: str = ""
+
+
+def store_preview_rows(*, store: StoreAccount, preview_store: StoreAccount, user) -> list[PreviewRow]:
+    """The price our rules give a sample cost and, when the seller lists on this store, one of their
+    products' real cost, under the settings in `preview_store` (unsaved): the store page's and the
+    API's preview."""
+    from .listings import listing_preview
+
+    quote = listing_quote(cost=SAMPLE_COST, store=preview_store)
+    rows = [
+        PreviewRow(
+            label=f"A product costing {SAMPLE_COST} {preview_store.currency}",
+            cost=quote.cost,
+            price=quote.price,
+            fees=quote.fees,
+            profit=quote.profit,
+            margin_percent=quote.margin_percent,
+            below_minimum=quote.margin_percent < preview_store.min_margin_percent,
+        )
+    ]
+    listing = (
+        store.listings.filter(user=user, product__price__isnull=False)
+        .select_related("product", "product__supplier")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if listing is not None:
+        preview = listing_preview(listing.product, preview_store)
+        rows.append(
+            PreviewRow(
+                label=f"{listing.title[:60]} (supplier {preview.supplier_price} {preview.supplier_currency})",
+                cost=preview.cost,
+                price=preview.price,
+                fees=preview.fees,
+                profit=preview.profit,
+                margin_percent=preview.margin_percent,
+                below_minimum=preview.below_min_margin,
+                note="" if preview.can_price else preview.message,
+            )
+        )
+    return rows

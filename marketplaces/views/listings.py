@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from config.csv_export import csv_response
 from config.sorting import sort_links
 from marketplaces import services
-from marketplaces.clients import MarketplaceError, Retryable
+from marketplaces.clients import MarketplaceError
 from marketplaces.filters import ORDERING_FIELDS, ListingFilter, with_margin
 from marketplaces.forms import (
     BulkActionForm,
@@ -33,13 +33,14 @@ from marketplaces.forms import (
 from marketplaces.models import ListingStatus
 from marketplaces.services import (
     BLOCKED_MESSAGE,
+    NOT_PENDING_MESSAGE,
     ListingActionError,
     ListingError,
     convert,
     listing_preview,
     listing_set_price_lock,
-    listings_publish_start,
 )
+from marketplaces.services.performance import PERFORMANCE_CSV_HEADER, performance_csv_cells
 from monitoring.models import AuditLog
 from monitoring.records import BACKGROUND_UNAVAILABLE, job_unavailable
 
@@ -58,7 +59,6 @@ PUBLISH_FAILED_MESSAGE = "Not published: {reason}"
 PUBLISH_WAITING_MESSAGE = "{marketplace} asked us to wait: publishing continues in the background."
 PUBLISH_STARTED_MESSAGE = "Publishing {count} listing(s) in the background."
 NOTHING_TO_PUBLISH_MESSAGE = "None of the selected listings is waiting to be published."
-NOT_PENDING_MESSAGE = "Only a listing that is not published yet can be published."
 BULK_DONE_MESSAGE = "{action}: {count} listing(s)."
 BULK_NONE_MESSAGE = "None of the selected listings is yours."
 PRICE_LOCKED_MESSAGE = "Price fixed at {price} {currency}: no automatic repricing."
@@ -181,32 +181,25 @@ def listing_bulk(request):
                 messages.error(request, error)
         return redirect(back)
     action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
-    listings = list(_seller_listings(request).filter(pk__in=ids).order_by("pk"))
-    if not listings:
+    result = services.listings_bulk_action(
+        user=request.user, action=action, ids=ids, acting_user=request.user, request=request
+    )
+    if not result.done and not result.refused:
         messages.error(request, BULK_NONE_MESSAGE)
         return redirect(back)
     if action == "publish":
-        pending = [listing.pk for listing in listings if listing.status == ListingStatus.PENDING]
-        if not pending:
+        if result.job is None:
             messages.warning(request, NOTHING_TO_PUBLISH_MESSAGE)
             return redirect(back)
-        job = listings_publish_start(user=request.user, listing_ids=pending)
-        if job_unavailable(job):
+        if job_unavailable(result.job):
             messages.error(request, BACKGROUND_UNAVAILABLE)
             return redirect(back)
-        messages.info(request, PUBLISH_STARTED_MESSAGE.format(count=len(pending)))
-        return redirect("monitoring:job_detail", pk=job.pk)
-    service, _, label = ACTIONS[action]
-    done = 0
-    for listing in listings:
-        try:
-            service(listing, acting_user=request.user, request=request)
-        except (ListingActionError, MarketplaceError) as exc:
-            messages.error(request, f"{listing.title[:80]}: {exc.message or type(exc).__name__}")
-        else:
-            done += 1
-    if done:
-        messages.success(request, BULK_DONE_MESSAGE.format(action=label, count=done))
+        messages.info(request, PUBLISH_STARTED_MESSAGE.format(count=len(result.done)))
+        return redirect("monitoring:job_detail", pk=result.job.pk)
+    for listing, reason in result.refused:
+        messages.error(request, f"{listing.title[:80]}: {reason}")
+    if result.done:
+        messages.success(request, BULK_DONE_MESSAGE.format(action=ACTIONS[action][2], count=len(result.done)))
     return redirect(back)
 
 
@@ -375,24 +368,9 @@ def listing_detail(request, pk):
 def listing_performance_csv(request, pk):
     """Every day of the listing's performance as a CSV (the numbers behind the chart)."""
     listing = _seller_listing(request, pk)
-    header = [
-        "date",
-        "views",
-        "clicks",
-        "sales",
-        "revenue",
-        "cost_of_goods_sold",
-        "fees",
-        "profit",
-        "currency",
-        "source",
-    ]
     currency = listing.store_account.currency
-    rows = (
-        (d.date, d.views, d.clicks, d.sales, d.revenue, d.cost_of_goods_sold, d.fees, d.profit, currency, d.source)
-        for d in listing.marketplace_data.order_by("date")
-    )
-    return csv_response(f"listing-{listing.pk}-performance.csv", header, rows)
+    rows = (performance_csv_cells(day, currency) for day in listing.marketplace_data.order_by("date"))
+    return csv_response(f"listing-{listing.pk}-performance.csv", PERFORMANCE_CSV_HEADER, rows)
 
 
 @login_required
@@ -408,10 +386,8 @@ def listing_publish(request, pk):
 
 def _publish_and_redirect(request, listing):
     store = listing.store_account
-    try:
-        services.listing_publish(listing, acting_user=request.user, request=request)
-    except Retryable:
-        job = listings_publish_start(user=request.user, listing_ids=[listing.pk])
+    job = services.listing_publish_now(listing, acting_user=request.user, request=request)
+    if job is not None:
         if job_unavailable(job):
             messages.error(request, BACKGROUND_UNAVAILABLE)
             return redirect(listing)
@@ -504,7 +480,7 @@ def listing_create(request):
     preview = listing_preview(product, store, price=price) if store is not None else None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        blocked_by = preview.blocked_by or services.blocklist_match(user=request.user, texts=[data["title"]])
+        blocked_by = services.listing_blocked_by(user=request.user, product=product, title=data["title"])
         if blocked_by:
             form.add_error(None, BLOCKED_MESSAGE.format(term=blocked_by))
         else:

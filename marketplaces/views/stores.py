@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,22 +20,28 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import reauthentication_check, verified_email_required
+from accounts.limits import TierLimitError, store_allowed
 from marketplaces import services
 from marketplaces.clients import MarketplaceError, NeedsReauth, Rejected, adapter_for
 from marketplaces.clients.shopify import normalize_shop_domain, verify_callback
 from marketplaces.forms import PUBLISH_DEFAULT_FIELDS, PublishDefaultsForm, StoreConnectForm, StorePricingForm
 from marketplaces.models import ListingStatus, Marketplace, StoreAccount
-from marketplaces.pricing import listing_quote
 from marketplaces.services import (
     StoreSettingsError,
-    listing_preview,
     store_connect_finish,
     store_fee_defaults,
     store_mark_needs_reauth,
     store_set_automation_paused,
     store_settings_update,
 )
-from marketplaces.services.stores import STORE_AUTH_ALERT, store_subject
+from marketplaces.services.stores import (
+    AUTH_DENIED_MESSAGE,  # noqa: F401 - the tests name it with the page's other messages
+    STORE_AUTH_ALERT,
+    auth_denied_message,
+    store_preview_rows,
+    store_state,
+    store_subject,
+)
 from marketplaces.services.sync import store_sync_skip_reason
 from marketplaces.tasks import store_sync_task
 from monitoring.records import BACKGROUND_UNAVAILABLE, alert_raise, audit_record, job_start, job_unavailable
@@ -52,8 +55,6 @@ SYNC_SKIPPED_MESSAGE = "Not synced: {reason}."
 
 
 OAUTH_SESSION_KEY = "marketplaces_oauth"
-SAMPLE_COST = Decimal("10.00")
-ACCESS_EXPIRY_WARNING = timedelta(days=1)
 
 # Messages the tests assert.
 STATE_MISMATCH_MESSAGE = (
@@ -62,7 +63,6 @@ STATE_MISMATCH_MESSAGE = (
 )
 SHOPIFY_SIGNATURE_MESSAGE = "This answer did not come from Shopify (its signature does not match): nothing was saved."
 SHOPIFY_SHOP_MISMATCH_MESSAGE = "Shopify answered for another shop than the one you asked for: nothing was saved."
-AUTH_DENIED_MESSAGE = "Authorisation denied: access to the store was not granted at {marketplace}."
 NO_CODE_MESSAGE = "{marketplace} sent no authorisation code, so the store is not connected. Try connecting again."
 EXCHANGE_FAILED_MESSAGE = "{marketplace} did not complete the connection: {reason}"
 CONNECTED_MESSAGE = "{store} is connected."
@@ -99,59 +99,6 @@ APP_SETTINGS = {
 # --- A store's state -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StoreState:
-    """How a store's connection stands, for the stores page: a key, a label, a badge and why."""
-
-    key: str
-    label: str
-    badge: str
-    detail: str = ""
-    until: datetime | None = None
-
-
-def auth_denied_message(store: StoreAccount) -> str:
-    return AUTH_DENIED_MESSAGE.format(marketplace=store.get_marketplace_display())
-
-
-def store_state(store: StoreAccount, *, now: datetime | None = None) -> StoreState:
-    """Connected, token expiring, needs re-authorisation, authorisation denied, or not connected."""
-    now = now or timezone.now()
-    if store.last_error == auth_denied_message(store) and (not store.is_connected or store.needs_reauth):
-        return StoreState("denied", "Authorisation denied", "failed", "Connect again and allow access.")
-    if store.needs_reauth:
-        return StoreState(
-            "needs_reauth",
-            "Needs re-authorisation",
-            "failed",
-            "The marketplace no longer accepts this store's authorisation: nothing is sent until you connect again.",
-        )
-    if not store.is_connected:
-        return StoreState("disconnected", "Not connected", "disconnected")
-    if (
-        store.oauth_expires_at
-        and not store.oauth_refresh_token
-        and store.oauth_expires_at <= now + ACCESS_EXPIRY_WARNING
-    ):
-        return StoreState(
-            "expiring",
-            "Token expiring",
-            "warning",
-            "Access ends soon and cannot be renewed by itself: connect again before then.",
-            store.oauth_expires_at,
-        )
-    warning = timedelta(days=settings.MARKETPLACE_REFRESH_EXPIRY_WARNING_DAYS)
-    if store.refresh_token_expires_at and store.refresh_token_expires_at <= now + warning:
-        return StoreState(
-            "expiring",
-            "Token expiring",
-            "warning",
-            "The marketplace's authorisation ends soon: connect again before then to keep the store in sync.",
-            store.refresh_token_expires_at,
-        )
-    return StoreState("connected", "Connected", "connected")
-
-
 def _seller_store(request, pk) -> StoreAccount:
     return get_object_or_404(request.user.store_accounts.select_related("user"), pk=pk)
 
@@ -174,58 +121,6 @@ def store_list(request):
         store.state = store_state(store, now=now)
     context = {"page_obj": page_obj, "stores": page_obj.object_list}
     return TemplateResponse(request, partial_template(request, "marketplaces/store_list.html", "store-table"), context)
-
-
-@dataclass(frozen=True)
-class PreviewRow:
-    """One line of the pricing preview: what a sale at our price earns for a given cost."""
-
-    label: str
-    cost: Decimal | None
-    price: Decimal | None
-    fees: Decimal | None
-    profit: Decimal | None
-    margin_percent: Decimal | None
-    below_minimum: bool
-    note: str = ""
-
-
-def pricing_preview_rows(request, store: StoreAccount, preview_store: StoreAccount) -> list[PreviewRow]:
-    """The price our rules give a sample cost and, when the seller lists on this store, one of their
-    products' real cost, under the settings in `preview_store` (unsaved)."""
-    quote = listing_quote(cost=SAMPLE_COST, store=preview_store)
-    rows = [
-        PreviewRow(
-            label=f"A product costing {SAMPLE_COST} {preview_store.currency}",
-            cost=quote.cost,
-            price=quote.price,
-            fees=quote.fees,
-            profit=quote.profit,
-            margin_percent=quote.margin_percent,
-            below_minimum=quote.margin_percent < preview_store.min_margin_percent,
-        )
-    ]
-    listing = (
-        store.listings.filter(user=request.user, product__price__isnull=False)
-        .select_related("product", "product__supplier")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    if listing is not None:
-        preview = listing_preview(listing.product, preview_store)
-        rows.append(
-            PreviewRow(
-                label=f"{listing.title[:60]} (supplier {preview.supplier_price} {preview.supplier_currency})",
-                cost=preview.cost,
-                price=preview.price,
-                fees=preview.fees,
-                profit=preview.profit,
-                margin_percent=preview.margin_percent,
-                below_minimum=preview.below_min_margin,
-                note="" if preview.can_price else preview.message,
-            )
-        )
-    return rows
 
 
 def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_form=None) -> dict:
@@ -251,13 +146,13 @@ def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_f
         ]
         typed = pricing_form.typed_store(store)
         try:
-            preview_rows = pricing_preview_rows(request, store, typed)
+            preview_rows = store_preview_rows(store=store, preview_store=typed, user=request.user)
         except ArithmeticError:  # e.g. fees of 100 %: no price exists
             preview_rows = []
         preview_currency = typed.currency
     else:
         preview_store = pricing_form.preview_store(store) if pricing_form.is_bound else store
-        preview_rows = pricing_preview_rows(request, store, preview_store)
+        preview_rows = store_preview_rows(store=store, preview_store=preview_store, user=request.user)
         preview_currency = preview_store.currency
     other_keys = sorted(set(store.publish_defaults or {}) - set(publish_form.fields))
     return {
@@ -326,6 +221,17 @@ def _reusable_store(user, data: dict) -> StoreAccount | None:
     return stores.order_by("is_connected", "pk").first()
 
 
+def _store_limit_message(user, store) -> str:
+    """The tier's store limit, when connecting `store` (None: a new one) would pass it."""
+    if store is not None and store.is_connected:
+        return ""
+    try:
+        store_allowed(user, store=store)
+    except TierLimitError as exc:
+        return exc.message
+    return ""
+
+
 @login_required
 @verified_email_required
 @vary_on_headers("HX-Request")
@@ -344,6 +250,8 @@ def store_connect(request):
             form.add_error(None, APP_NOT_CONFIGURED_MESSAGE.format(marketplace=marketplace.label))
         elif store is not None and store.is_connected and not store.needs_reauth:
             form.add_error(None, ALREADY_CONNECTED_MESSAGE.format(store=store))
+        elif limit_message := _store_limit_message(request.user, store):
+            form.add_error(None, limit_message)
         else:
             if store is None:
                 fees = store_fee_defaults(marketplace)
@@ -379,6 +287,9 @@ def store_reconnect(request, pk):
     store = _seller_store(request, pk)
     if not _app_configured(store.marketplace):
         messages.error(request, APP_NOT_CONFIGURED_MESSAGE.format(marketplace=store.get_marketplace_display()))
+        return redirect(store)
+    if limit_message := _store_limit_message(request.user, store):
+        messages.error(request, limit_message)
         return redirect(store)
     return _start_authorization(request, store)
 
@@ -437,6 +348,9 @@ def _oauth_callback(request, marketplace: Marketplace):
     if request.GET.get("error"):
         store_authorisation_denied(store, request=request)
         messages.warning(request, auth_denied_message(store))
+        return redirect(store)
+    if limit_message := _store_limit_message(request.user, store):  # another store connected meanwhile
+        messages.error(request, limit_message)
         return redirect(store)
     code = request.GET.get("code", "")
     if not code:

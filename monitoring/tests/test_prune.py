@@ -82,8 +82,20 @@ def test_the_daily_task_prunes_in_batches(rows, monkeypatch):
     from monitoring import retention
 
     monkeypatch.setattr(retention, "BATCH_SIZE", 1)
-    assert prune_task.delay().get() == {"jobs": 2, "notifications": 2, "audit_log": 1, "order_addresses": 0}
-    assert retention_prune() == {"jobs": 0, "notifications": 0, "audit_log": 0, "order_addresses": 0}
+    assert prune_task.delay().get() == {
+        "jobs": 2,
+        "notifications": 2,
+        "audit_log": 1,
+        "order_addresses": 0,
+        "api_idempotency_keys": 0,
+    }
+    assert retention_prune() == {
+        "jobs": 0,
+        "notifications": 0,
+        "audit_log": 0,
+        "order_addresses": 0,
+        "api_idempotency_keys": 0,
+    }
 
 
 # --- Buyers' addresses ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""manage.py prune [--dry-run]: remove jobs, notifications and audit rows past the retention policy and
-wipe the buyers' ship-to addresses of orders closed longer ago than it says."""
+"""manage.py prune [--dry-run]: remove jobs, notifications and audit rows past the retention policy,
+wipe the buyers' ship-to addresses of orders closed longer ago than it says, and remove the seller
+API's idempotency keys past their window."""
 
 from django.core.management.base import BaseCommand
 
@@ -10,6 +11,7 @@ LABELS = {
     "notifications": "Notifications",
     "audit_log": "Audit log rows",
     "order_addresses": "Buyers' ship-to addresses",
+    "api_idempotency_keys": "API idempotency keys",
 }
 # (dry-run verb, verb, how the age reads) where it differs from removing old rows.
 VERBS = {"order_addresses": ("would be wiped", "wiped", "more than {days} days after shipping or cancellation")}
