@@ -10,11 +10,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -27,7 +29,7 @@ from monitoring.cycle import REFRESH_JOB_TYPE
 from monitoring.records import job_start
 from monitoring.tasks import tracking_cycle_task
 
-from . import services
+from . import demo_shop, services
 from .filters import ORDERING_FIELDS, ProductFilter
 from .forms import ProductAddForm, ProductImportForm, ProductOverrideForm
 from .models import Availability, HeldReading, Product
@@ -664,3 +666,92 @@ def product_history_csv(request, pk):
     product = _tracked_product(request, pk)
     filename = f"product-{product.pk}-{product.asin}-history.csv"
     return csv_response(filename, HISTORY_CSV_HEADER, history_csv_rows(product))
+
+
+# ---- The demo shop (development only) -------------------------------------------------------
+
+
+DEMO_SHOP_AVAILABILITY = {"InStock": "In stock", "LimitedAvailability": "Only a few left", "OutOfStock": "Sold out"}
+
+
+def _demo_shop_item_context(item, window: int) -> dict:
+    state = demo_shop.item_state(item, window)
+    url = demo_shop.product_url(item)
+    image = demo_shop.origin_url() + static(f"demo-shop/{item.image}")
+    return {
+        "item": item,
+        "state": state,
+        "url": url,
+        "image": image,
+        "availability_text": DEMO_SHOP_AVAILABILITY[state.availability],
+        "json_ld": _json_ld(
+            {
+                "@context": "https://schema.org",
+                "@type": "Product",
+                "name": item.title,
+                "sku": item.sku,
+                "description": item.description,
+                "image": [image],
+                "url": url,
+                "brand": {"@type": "Brand", "name": demo_shop.SHOP_NAME},
+                "aggregateRating": {
+                    "@type": "AggregateRating",
+                    "ratingValue": item.rating,
+                    "reviewCount": item.reviews,
+                },
+                "offers": {
+                    "@type": "Offer",
+                    "price": str(state.price),
+                    "priceCurrency": demo_shop.CURRENCY,
+                    "availability": f"https://schema.org/{state.availability}",
+                    **(
+                        {"inventoryLevel": {"@type": "QuantitativeValue", "value": state.stock}}
+                        if state.stock is not None
+                        else {}
+                    ),
+                    "url": url,
+                },
+            }
+        ),
+    }
+
+
+def _json_ld(document: dict) -> str:
+    """JSON for a <script type="application/ld+json"> block: nothing in it can close the element."""
+    text = json.dumps(document).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return mark_safe(text)  # noqa: S308 - JSON of our own catalogue, with <, > and & escaped
+
+
+def _demo_shop_enabled():
+    if not demo_shop.is_enabled():
+        raise Http404("The demo shop runs in development only.")
+
+
+@require_GET
+def demo_shop_index(request):
+    """The demo shop's front page (development only): every product, with today's price and a link
+    a new user can paste on the Add page."""
+    _demo_shop_enabled()
+    window = demo_shop.window_now()
+    items = [_demo_shop_item_context(item, window) for item in demo_shop.ITEMS]
+    context = {"items": items, "shop_name": demo_shop.SHOP_NAME, "window_minutes": settings.DEMO_SHOP_WINDOW // 60}
+    return TemplateResponse(request, "catalog/demo_shop_index.html", context)
+
+
+@require_GET
+def demo_shop_product(request, slug):
+    """One product page of the demo shop (development only), in the layout the item is written in:
+    JSON-LD, microdata or OpenGraph/product meta tags. Never cached: it changes every window."""
+    _demo_shop_enabled()
+    item = demo_shop.BY_SLUG.get(slug)
+    if item is None:
+        raise Http404("No such product in the demo shop.")
+    context = _demo_shop_item_context(item, demo_shop.window_now())
+    context.update(
+        shop_name=demo_shop.SHOP_NAME,
+        shop_url=reverse("demo_shop_index"),
+        window_minutes=settings.DEMO_SHOP_WINDOW // 60,
+    )
+    response = TemplateResponse(request, "catalog/demo_shop_product.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

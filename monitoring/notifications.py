@@ -6,8 +6,9 @@ Notification per matching channel for each alert not yet notified (idempotent), 
 asked for the daily digest (`notifications_send_digests`). Delivery is a Celery task per
 Notification (`monitoring.tasks.notification_deliver_task` → `notification_deliver`): one attempt
 at a time, counted on the row, retried with exponential backoff up to NOTIFICATION_MAX_ATTEMPTS;
-an error is recorded on the row; a sent notification is never sent again. Demo sellers get alerts
-but no outgoing messages (their addresses are made up).
+an error is recorded on the row; a sent notification is never sent again. A demo seller's
+notifications are made like anyone's but delivered to no one (their addresses are made up): they
+are recorded as sent, marked `demo` in their metadata, and show in the seller's delivery history.
 """
 
 import json
@@ -247,8 +248,8 @@ def notifications_queue(*, alerts=None, now=None) -> list[Notification]:
     `alerts`: the alerts the rules just raised (any iterable of Alert; cleared ones are skipped);
     None = every open alert raised within NOTIFICATION_QUEUE_WINDOW. An alert gets one Notification
     per matching channel of its user, once: running this again makes nothing new, except that an
-    alert whose severity rose since it was notified is notified again. Sellers on the daily digest,
-    inactive users and demo sellers get none here. Returns the Notifications made.
+    alert whose severity rose since it was notified is notified again. Sellers on the daily digest
+    and inactive users get none here. Returns the Notifications made.
     """
     now = now or timezone.now()
     if alerts is None:
@@ -282,7 +283,7 @@ def notifications_queue(*, alerts=None, now=None) -> list[Notification]:
         )
         for alert in fresh:
             user = alert.user
-            if not user.is_active or user.is_demo or user.pk in digest_users:
+            if not user.is_active or user.pk in digest_users:
                 continue
             if notified.get(alert.pk, -1) >= SEVERITY_RANK[alert.severity]:
                 continue
@@ -407,7 +408,7 @@ def notify_job_complete(job, *, now=None) -> Notification | None:
     """Email the job's seller that a long job finished (type job_complete), once per job.
 
     Long = ran at least JOB_NOTIFY_MIN_SECONDS or handled at least JOB_NOTIFY_MIN_ITEMS items.
-    Nothing for system jobs (no user), cancelled or unfinished jobs, inactive or demo sellers.
+    Nothing for system jobs (no user), cancelled or unfinished jobs, inactive sellers.
     Call it when a job a person started and waits for (CSV import, bulk listing) finishes.
     """
     now = now or timezone.now()
@@ -415,7 +416,7 @@ def notify_job_complete(job, *, now=None) -> Notification | None:
     if job is None or job.user is None or job.status not in (JobStatus.SUCCESS, JobStatus.FAILED):
         return None
     user = job.user
-    if not user.is_active or user.is_demo or not user.email:
+    if not user.is_active or not user.email:
         return None
     seconds = ((job.completed_at or now) - job.started_at).total_seconds() if job.started_at else 0
     items = max(job.progress_total, job.progress_done)
@@ -535,6 +536,13 @@ def _send_webhook(notification: Notification) -> dict:
 
 
 SENDERS = {Channel.EMAIL: _send_email, Channel.SMS: _send_sms, Channel.WEBHOOK: _send_webhook}
+DEMO_DELIVERY = {"demo": True}  # a demo seller's message: recorded as sent, sent to no one
+
+
+def _sender_for(notification: Notification):
+    if notification.user.is_demo:
+        return lambda _notification: dict(DEMO_DELIVERY)
+    return SENDERS.get(notification.recipient)
 
 
 def notification_deliver(*, notification_id: int, now=None) -> DeliveryOutcome:
@@ -562,7 +570,7 @@ def notification_deliver(*, notification_id: int, now=None) -> DeliveryOutcome:
     )
     if not claimed:
         return DeliveryOutcome("busy")
-    sender = SENDERS.get(notification.recipient)
+    sender = _sender_for(notification)
     try:
         if sender is None:
             raise DeliveryError(INVALID_CHANNEL, retryable=False)

@@ -353,6 +353,8 @@ def _detail_context(request, listing, *, settings_form=None, lock_form=None) -> 
         "settings_form": settings_form,
         "lock_form": lock_form,
         "can_publish": listing.status == ListingStatus.PENDING,
+        "is_demo_store": store.user.is_demo,
+        "recorded_pushes": list(listing.recorded_pushes.order_by("-created_at", "-pk")[:SYNC_LOG_ROWS]),
         **price_series(listing),
     }
 
