@@ -177,6 +177,15 @@ class Product(models.Model):
     def get_absolute_url(self):
         return reverse("catalog:product_detail", args=[self.pk])
 
+    @property
+    def thumbnail_url(self) -> str:
+        """The first picture the supplier's page gave, when it is an http(s) address (scraped
+        addresses are never trusted in a src otherwise); "" when there is none."""
+        for image in self.images or []:
+            if isinstance(image, str) and urlsplit(image.strip()).scheme.lower() in ("http", "https"):
+                return image.strip()
+        return ""
+
 
 class PriceHistory(models.Model):
     """One price change of a product (append-only)."""

@@ -146,6 +146,51 @@ def product_list(request):
     return TemplateResponse(request, _template(request, "catalog/product_list.html", "product-table"), context)
 
 
+PRODUCTS_CSV_HEADER = [
+    "product_id",
+    "title",
+    "supplier",
+    "supplier_product_id",
+    "price",
+    "currency",
+    "availability",
+    "stock",
+    "rating",
+    "reviews",
+    "url",
+    "last_checked",
+    "last_changed",
+]
+
+
+@login_required
+@require_GET
+def product_export_csv(request):
+    """The seller's tracked products as a CSV download, with the filters and order of the list page."""
+    products = request.user.tracked_products.select_related("supplier", "supplier__family").order_by(
+        "-created_at", "-pk"
+    )
+    rows = (
+        (
+            product.pk,
+            product.title,
+            str(product.supplier),
+            product.asin,
+            product.price,
+            product.currency,
+            product.get_availability_display(),
+            product.stock,
+            product.rating,
+            product.reviews_count,
+            product.url,
+            timezone.localtime(product.last_scraped_at) if product.last_scraped_at else None,
+            timezone.localtime(product.updated_at),
+        )
+        for product in ProductFilter(request.GET or None, queryset=products).qs.iterator()
+    )
+    return csv_response(f"products-{timezone.localdate()}.csv", PRODUCTS_CSV_HEADER, rows)
+
+
 # ---- Adding products ------------------------------------------------------------------------
 
 

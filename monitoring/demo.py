@@ -834,7 +834,7 @@ def _demo_jobs(seller, stores, now, created) -> dict:
     """One job of each kind the seller meets. Made once per type: a job the seller cancelled or
     retried stays as they left it, and none is left "running" with no worker behind it."""
     specs = {
-        # task_name stays empty: the sweep re-enqueues only jobs it can run, and these are pictures.
+        # Finished jobs: the sweep never touches them. The failed sync names its task, so it can be retried.
         "track_products": {
             "status": JobStatus.SUCCESS,
             "params": {"scope": "tracked"},
@@ -852,7 +852,8 @@ def _demo_jobs(seller, stores, now, created) -> dict:
         },
         "sync_ebay": {
             "status": JobStatus.FAILED,
-            "params": {"store_account_id": stores["ebay"].pk},
+            "params": {"store_id": stores["ebay"].pk},
+            "task_name": "marketplaces.tasks.store_sync_task",  # its Retry runs the real sync (skipped: demo)
             "error_message": "eBay answered 503 Service Unavailable three times; the next scheduled sync tries again.",
             "retry_count": 3,
             "progress_done": 12,

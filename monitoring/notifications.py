@@ -27,6 +27,7 @@ from django.utils import timezone
 from catalog import netsafety
 
 from .alerts import SEVERITY_RANK
+from .job_results import result_view
 from .models import (
     Alert,
     AlertSettings,
@@ -66,17 +67,6 @@ WEBHOOK_STATUS = "The webhook answered HTTP {status}."
 UNEXPECTED_ERROR = "Unexpected error while sending: {error}"
 GAVE_UP = "{error} (gave up after {attempts} attempts)"
 INVALID_CHANNEL = "Unknown channel."
-
-JOB_LABELS = {
-    "import_csv": "CSV import",
-    "bulk_listing": "Bulk listing",
-    "listing_bulk_create": "Bulk listing",
-    "scrape_products": "Product refresh",
-    "track_products": "Tracking",
-    "sync_ebay": "eBay sync",
-    "sync_shopify": "Shopify sync",
-    "sync_etsy": "Etsy sync",
-}
 
 
 class DeliveryError(Exception):
@@ -403,6 +393,11 @@ def _duration_text(seconds: float) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+def _in_sentence(label: str) -> str:
+    """ "Tracking round" → "tracking round" inside a sentence; "CSV import" and "eBay sync" stay."""
+    return label if label[1:2].isupper() or label[:1].islower() else label[:1].lower() + label[1:]
+
+
 @transaction.atomic
 def notify_job_complete(job, *, now=None) -> Notification | None:
     """Email the job's seller that a long job finished (type job_complete), once per job.
@@ -424,21 +419,23 @@ def notify_job_complete(job, *, now=None) -> Notification | None:
         return None
     if Notification.objects.filter(user=user, type=NotificationType.JOB_COMPLETE, metadata__job_id=job.pk).exists():
         return None
-    label = JOB_LABELS.get(job.type) or job.type.replace("_", " ").capitalize()
+    label = job.type_label
     if job.status == JobStatus.SUCCESS:
         subject = f"{label} finished"
-        first = f"Your {label[0].lower() + label[1:]} finished after {_duration_text(seconds)}."
+        first = f"Your {_in_sentence(label)} finished after {_duration_text(seconds)}."
     else:
         subject = f"{label} failed"
-        first = f"Your {label[0].lower() + label[1:]} failed after {_duration_text(seconds)}."
+        first = f"Your {_in_sentence(label)} failed after {_duration_text(seconds)}."
     if job.progress_total:
         subject += f": {job.progress_done} of {job.progress_total}"
     lines = [first, ""]
     if job.progress_total:
         lines.append(f"Progress: {job.progress_done} of {job.progress_total}.")
-    for key, value in (job.result or {}).items():
-        if isinstance(value, str | int | float | bool) or value is None:
-            lines.append(f"{key.replace('_', ' ').capitalize()}: {value}")
+    view = result_view(job)
+    if view.facts:
+        lines += [f"{label}: {text}" for label, text in view.facts]
+    elif view.summary:
+        lines.append(view.summary)
     if job.status == JobStatus.FAILED and job.error_message:
         lines.append(f"Error: {job.error_message}")
     lines += ["", f"Details: {absolute_url(job.get_absolute_url())}"]

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("dashboard/revenue.csv", views.dashboard_csv, name="dashboard_csv"),
     path("alerts/", views.alert_list, name="alert_list"),
+    path("alerts/bulk/", views.alert_bulk, name="alert_bulk"),
     path("alerts/<int:pk>/read/", views.alert_read, name="alert_read"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("jobs/", views.job_list, name="job_list"),

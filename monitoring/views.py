@@ -7,11 +7,14 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Case, Count, Q, Value, When
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,9 +25,11 @@ from catalog.models import Product, ProxyPool
 from catalog.services import products_due
 from config.celery import app as celery_app
 from config.csv_export import csv_response
+from config.sorting import sort_links
 from marketplaces.models import ListingStatus
 
-from . import analytics, preferences, records
+from . import analytics, job_results, preferences, records
+from .alerts import SEVERITY_RANK
 from .analytics import PERIOD_DAYS
 from .forms import CUSTOM, AlertSettingsForm, AuditLogFilter, ChannelForm, PeriodForm
 from .models import AlertSettings, AlertType, AuditLog, Channel, Job, JobStatus, Notification
@@ -65,6 +70,16 @@ def _template(request, page: str, partial: str) -> str:
     return page
 
 
+def _ordering(request, fields: dict, default: str) -> tuple[str, list[str]]:
+    """The ordering asked for (a known column, "-" for descending) and its order_by terms."""
+    ordering = request.GET.get("ordering", "")
+    if ordering.lstrip("-") not in fields:
+        return "", [default, "-pk"]
+    column = fields[ordering.lstrip("-")]
+    term = f"-{column}" if ordering.startswith("-") else column
+    return ordering, [term, "-created_at", "-pk"]
+
+
 def _duration_text(delta) -> str:
     if delta is None:
         return ""
@@ -78,23 +93,12 @@ def _duration_text(delta) -> str:
     return f"{seconds}s"
 
 
-def _result_items(result) -> list[tuple[str, str]]:
-    """A job's result as (label, text) pairs a seller can read."""
-    if not isinstance(result, dict):
-        return [("Result", json.dumps(result))] if result else []
-    items = []
-    for key, value in result.items():
-        text = value if isinstance(value, str | int | float) else json.dumps(value)
-        items.append((str(key).replace("_", " ").capitalize(), text))
-    return items
-
-
 def _job_display(job: Job) -> Job:
-    """Attach what the job templates show: readable duration and a short result summary."""
-    job.type_label = job.type.replace("_", " ").capitalize()
+    """Attach what the job templates show: its kind, state and result in words, its duration."""
+    job.result_view = job_results.result_view(job)
+    job.status_label, job.status_badge = job_results.status_display(job, job.result_view)
     job.duration_text = _duration_text(job.duration)
-    job.result_items = _result_items(job.result)
-    job.result_summary = " · ".join(f"{label}: {text}" for label, text in job.result_items[:3])
+    job.result_summary = job.result_view.summary
     job.can_cancel = not job.is_finished
     job.can_retry = job.status in RETRYABLE_STATUSES and bool(job.task_name)
     return job
@@ -170,22 +174,78 @@ def dashboard_csv(request):
     return csv_response(f"revenue-profit-{period.start}-{period.end}.csv", header, rows)
 
 
+ALERT_ORDERING = {"created_at": "created_at", "severity": "severity_rank", "type": "type"}
+ALERTS_MARKED_READ = ("Marked {count} alert as read.", "Marked {count} alerts as read.")
+ALERTS_ACKNOWLEDGED = ("Acknowledged {count} alert.", "Acknowledged {count} alerts.")
+ALERTS_NONE_SELECTED = "Select at least one alert first."
+ALERTS_NOTHING_UNREAD = "Every alert was already read."
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def alert_list(request):
-    """The seller's alerts, newest first: open ones by default, or unread, or all."""
+    """The seller's alerts, newest first or sorted by severity or type: open ones by default, or
+    unread, or all; several at once can be marked read or acknowledged."""
     show = request.GET.get("show", "open")
     if show not in ALERT_FILTERS:
         show = "open"
-    alerts = request.user.alerts.select_related("product", "listing").order_by("-created_at", "-pk")
+    ordering, order_by = _ordering(request, ALERT_ORDERING, "-created_at")
+    rank = Case(*(When(severity=value, then=Value(rank)) for value, rank in SEVERITY_RANK.items()), default=Value(0))
+    alerts = request.user.alerts.select_related("product", "listing").annotate(severity_rank=rank).order_by(*order_by)
     if show == "open":
         alerts = alerts.open()
     elif show == "unread":
         alerts = alerts.open().filter(is_read=False)
     page_obj = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page_obj": page_obj, "alerts": page_obj.object_list, "show": show, "filters": ALERT_FILTERS}
+    context = {
+        "page_obj": page_obj,
+        "alerts": page_obj.object_list,
+        "show": show,
+        "filters": ALERT_FILTERS,
+        "ordering": ordering,
+        "sort_links": sort_links(ordering, ALERT_ORDERING),
+        "unread_count": request.user.alerts.open().filter(is_read=False).count(),
+        "next_url": request.get_full_path(),
+    }
     return TemplateResponse(request, _template(request, "monitoring/alert_list.html", "alert-table"), context)
+
+
+@login_required
+@require_POST
+def alert_bulk(request):
+    """Mark the selected alerts read, acknowledge them, or mark every unread alert read."""
+    action = request.POST.get("action", "")
+    back = _safe_next(request, reverse("monitoring:alert_list"))
+    alerts = request.user.alerts.all()
+    now = timezone.now()
+    if action == "read_all":
+        count = alerts.filter(is_read=False).update(is_read=True, read_at=now)
+        if count:
+            messages.success(request, ngettext(*ALERTS_MARKED_READ, count).format(count=count))
+        else:
+            messages.info(request, ALERTS_NOTHING_UNREAD)
+        return redirect(back)
+    ids = [int(pk) for pk in request.POST.getlist("ids") if str(pk).isdigit()]
+    selected = alerts.filter(pk__in=ids)
+    if action not in ("read", "acknowledge") or not selected.exists():
+        messages.warning(request, ALERTS_NONE_SELECTED)
+        return redirect(back)
+    count = selected.count()
+    selected.filter(is_read=False).update(is_read=True, read_at=now)
+    if action == "acknowledge":
+        selected.filter(acknowledged_at__isnull=True, cleared_at__isnull=True).update(acknowledged_at=now)
+        messages.success(request, ngettext(*ALERTS_ACKNOWLEDGED, count).format(count=count))
+    else:
+        messages.success(request, ngettext(*ALERTS_MARKED_READ, count).format(count=count))
+    return redirect(back)
+
+
+def _safe_next(request, default: str) -> str:
+    candidate = request.POST.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return default
 
 
 def _alert_response(request, alert):
@@ -223,13 +283,19 @@ def alert_acknowledge(request, pk):
     return _alert_response(request, alert)
 
 
+JOB_ORDERING = {"created_at": "created_at", "type": "type", "status": "status", "completed_at": "completed_at"}
+OUTCOMES_PAGE_SIZE = 50
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def job_list(request):
-    """The seller's background jobs, newest first; unfinished rows follow their progress live."""
+    """The seller's background jobs, newest first or sorted by a column; unfinished rows follow
+    their progress live."""
     status = request.GET.get("status", "")
-    jobs = request.user.jobs.order_by("-created_at", "-pk")
+    ordering, order_by = _ordering(request, JOB_ORDERING, "-created_at")
+    jobs = request.user.jobs.order_by(*order_by)
     if status in JobStatus.values:
         jobs = jobs.filter(status=status)
     else:
@@ -240,6 +306,8 @@ def job_list(request):
         "jobs": [_job_display(job) for job in page_obj.object_list],
         "status": status,
         "statuses": JobStatus.choices,
+        "ordering": ordering,
+        "sort_links": sort_links(ordering, JOB_ORDERING),
     }
     return TemplateResponse(request, _template(request, "monitoring/job_list.html", "job-table"), context)
 
@@ -252,14 +320,31 @@ def job_row(request, pk):
     return TemplateResponse(request, "monitoring/_job_row.html", {"job": _job_display(job)})
 
 
+def _job_detail_context(request, job) -> dict:
+    """One job's card: its result in words, with every product's outcome a page at a time."""
+    job = _job_display(job)
+    outcomes = Paginator(job.result_view.outcomes, OUTCOMES_PAGE_SIZE).get_page(request.GET.get("page"))
+    titles = dict(
+        request.user.tracked_products.filter(
+            pk__in=[row["product_id"] for row in outcomes.object_list if row.get("product_id")]
+        ).values_list("pk", "title")
+    )
+    for row in outcomes.object_list:
+        if titles.get(row.get("product_id")):
+            row["what"] = titles[row["product_id"]]
+    return {"job": job, "retries": job.retries.order_by("-created_at"), "page_obj": outcomes}
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def job_detail(request, pk):
-    """One job: status, progress, timings, result and error; the card polls itself while it runs."""
+    """One job: status, progress, timings, result in words (never JSON; every product's outcome
+    paginated) and error; the card polls itself while it runs."""
     job = get_object_or_404(request.user.jobs.select_related("retry_of"), pk=pk)
-    context = {"job": _job_display(job), "retries": job.retries.order_by("-created_at")}
-    return TemplateResponse(request, _template(request, "monitoring/job_detail.html", "job-card"), context)
+    return TemplateResponse(
+        request, _template(request, "monitoring/job_detail.html", "job-card"), _job_detail_context(request, job)
+    )
 
 
 @login_required
@@ -271,8 +356,7 @@ def job_cancel(request, pk):
     if request.htmx:
         if request.POST.get("fragment") == "row":
             return TemplateResponse(request, "monitoring/_job_row.html", {"job": _job_display(job)})
-        context = {"job": _job_display(job), "retries": job.retries.order_by("-created_at")}
-        return TemplateResponse(request, "monitoring/job_detail.html#job-card", context)
+        return TemplateResponse(request, "monitoring/job_detail.html#job-card", _job_detail_context(request, job))
     if cancelled:
         messages.success(request, JOB_CANCELLED)
     else:

@@ -115,6 +115,61 @@ def listing_list(request):
     )
 
 
+LISTINGS_CSV_HEADER = [
+    "listing_id",
+    "title",
+    "store",
+    "marketplace",
+    "marketplace_listing_id",
+    "status",
+    "status_reason",
+    "price",
+    "currency",
+    "price_locked",
+    "quantity",
+    "margin_percent",
+    "product",
+    "supplier",
+    "supplier_price",
+    "supplier_currency",
+    "supplier_url",
+    "created_at",
+    "updated_at",
+]
+
+
+@login_required
+@require_GET
+def listing_export_csv(request):
+    """The seller's listings as a CSV download, with the filters and the order of the list page."""
+    listings = with_margin(_seller_listings(request)).order_by("-created_at", "-pk")
+    rows = (
+        (
+            listing.pk,
+            listing.title,
+            listing.store_account.account_name,
+            listing.store_account.get_marketplace_display(),
+            listing.external_listing_id,
+            listing.get_status_display(),
+            listing.get_status_reason_display() if listing.status_reason else "",
+            listing.price,
+            listing.store_account.currency,
+            listing.price_locked,
+            listing.quantity_available,
+            listing.margin_percent,
+            listing.product.title or str(listing.product),
+            str(listing.product.supplier),
+            listing.product.price,
+            listing.product.currency,
+            listing.product.url,
+            timezone.localtime(listing.created_at),
+            timezone.localtime(listing.updated_at),
+        )
+        for listing in ListingFilter(request.GET or None, queryset=listings, request=request).qs.iterator()
+    )
+    return csv_response(f"listings-{timezone.localdate()}.csv", LISTINGS_CSV_HEADER, rows)
+
+
 def _row_response(request, pk, *, row_error="", row_message=""):
     listing = with_margin(_seller_listings(request)).get(pk=pk)
     context = {
@@ -466,8 +521,11 @@ def listing_publish_settings(request, pk):
 
 
 def _product_for_listing(request):
+    """The tracked product to list (None: not chosen yet, the page asks which)."""
     raw = request.POST.get("product") if request.method == "POST" else request.GET.get("product")
-    if not raw or not str(raw).isdigit():
+    if not raw:
+        return None
+    if not str(raw).isdigit():
         raise Http404("Which product?")
     return get_object_or_404(request.user.tracked_products.select_related("supplier"), pk=int(raw))
 
@@ -475,12 +533,18 @@ def _product_for_listing(request):
 @login_required
 @vary_on_headers("HX-Request")
 def listing_create(request):
-    """List one of the seller's tracked products on a connected store it is not on yet: the price,
+    """List one of the seller's tracked products (chosen first when the Listings page asks) on a
+    connected store it is not on yet: the price,
     fees, profit, margin and quantity are shown before anything is saved (HTMX refreshes them as
     the store or the price changes); then the listing is created and published."""
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     product = _product_for_listing(request)
+    if product is None:
+        if request.method == "POST":
+            raise Http404("Which product?")
+        products = request.user.tracked_products.filter(is_archived=False).order_by("title", "pk")
+        return TemplateResponse(request, "marketplaces/listing_choose_product.html", {"products": products})
     connected = request.user.store_accounts.filter(is_connected=True, needs_reauth=False)
     stores = connected.exclude(listings__product=product).order_by("marketplace", "account_name", "pk")
     listed = _seller_listings(request).filter(product=product).order_by("store_account__account_name")
