@@ -83,6 +83,7 @@ class NotificationType(models.TextChoices):
     POLICY_TRIGGER = "policy_trigger", "Policy triggered"
     JOB_COMPLETE = "job_complete", "Job complete"
     REPORT = "report", "Report"
+    TEST = "test", "Test"
 
 
 class Channel(models.TextChoices):

@@ -22,6 +22,7 @@ import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog import netsafety
@@ -452,6 +453,44 @@ def notify_job_complete(job, *, now=None) -> Notification | None:
     return notification
 
 
+# --- A test message ---------------------------------------------------------------------------
+
+TEST_SUBJECT = "Test message from Arbitrage Monitor"
+TEST_TEXT = "This is a test of your {channel} channel: alerts that match it arrive like this. Nothing needs doing."
+
+
+def notification_send_test(*, channel: NotificationChannel, now=None) -> tuple[Notification, DeliveryOutcome]:
+    """Send one test message to a channel now (the seller pressed "Send test") and say how it went.
+
+    It is a Notification like any other, so it shows in the seller's delivery history; a failure
+    that may pass is tried again in the background like any other delivery.
+    """
+    now = now or timezone.now()
+    text = TEST_TEXT.format(channel=channel.get_channel_display())
+    link = absolute_url(reverse("monitoring:notification_list"))
+    notification = Notification.objects.create(
+        user=channel.user,
+        type=NotificationType.TEST,
+        recipient=channel.channel,
+        address=channel.address,
+        subject=TEST_SUBJECT,
+        body=f"{text} {link}" if channel.channel == Channel.SMS else f"{text}\n\nYour notifications: {link}",
+        metadata={"channel_id": channel.pk, "test": True},
+    )
+    if channel.channel == Channel.WEBHOOK:
+        notification.body = _webhook_body(notification, NotificationType.TEST, message=text)
+        notification.save(update_fields=["body"])
+    outcome = notification_deliver(notification_id=notification.pk, now=now)
+    if outcome.status == "retry":
+        from .tasks import notification_deliver_task
+
+        transaction.on_commit(
+            lambda: notification_deliver_task.apply_async(args=(notification.pk,), countdown=outcome.retry_in)
+        )
+    notification.refresh_from_db()
+    return notification, outcome
+
+
 # --- Delivery ---------------------------------------------------------------------------------
 
 
@@ -635,3 +674,29 @@ def notifications_sweep(*, now=None) -> list[int]:
             lost.append(notification)
     _enqueue(lost)
     return [notification.pk for notification in lost]
+
+
+# --- What the seller sees of deliveries -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """A notification's delivery in words: sent, recorded (demo), failed, retrying or waiting."""
+
+    key: str  # sent | recorded | failed | retrying | waiting
+    label: str
+    detail: str = ""
+
+
+def delivery_state(notification: Notification) -> DeliveryState:
+    metadata = notification.metadata or {}
+    if notification.is_sent:
+        if metadata.get("demo"):
+            return DeliveryState("recorded", "Recorded", "Demo account: kept here, sent to no one.")
+        return DeliveryState("sent", "Sent")
+    if metadata.get("failed"):
+        return DeliveryState("failed", "Failed", notification.error or "")
+    if notification.error:
+        attempts = f"attempt {notification.attempts} of {settings.NOTIFICATION_MAX_ATTEMPTS} failed"
+        return DeliveryState("retrying", "Retrying", f"{attempts}: {notification.error}")
+    return DeliveryState("waiting", "Waiting to be sent")

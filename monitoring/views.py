@@ -28,7 +28,7 @@ from config.csv_export import csv_response
 from config.sorting import sort_links
 from marketplaces.models import ListingStatus
 
-from . import analytics, job_results, preferences, records
+from . import analytics, job_results, notifications, preferences, records
 from .alerts import SEVERITY_RANK
 from .analytics import PERIOD_DAYS
 from .forms import CUSTOM, AlertSettingsForm, AuditLogFilter, ChannelForm, PeriodForm
@@ -560,6 +560,57 @@ def notification_channel_delete(request, pk):
     if not request.htmx:
         messages.success(request, CHANNEL_REMOVED)
     return _channel_list_response(request)
+
+
+TEST_SENT = "Test sent to {address}."
+TEST_RECORDED = "Test recorded for {address}: this is a demo account, so nothing is sent."
+TEST_RETRYING = "The test to {address} could not be sent yet ({error}); it is tried again in a moment."
+TEST_FAILED = "The test to {address} could not be sent: {error}"
+NOTIFICATION_FILTERS = {"": "All", "sent": "Sent", "failed": "Failed", "retrying": "Retrying or waiting"}
+
+
+@login_required
+@require_POST
+def notification_channel_test(request, pk):
+    """Send a test message to one of the seller's channels now and say how it went."""
+    channel = get_object_or_404(request.user.notification_channels, pk=pk)
+    notification, outcome = notifications.notification_send_test(channel=channel)
+    state = notifications.delivery_state(notification)
+    address = channel.address
+    if state.key == "recorded":
+        messages.success(request, TEST_RECORDED.format(address=address))
+    elif state.key == "sent":
+        messages.success(request, TEST_SENT.format(address=address))
+    elif outcome.status == "retry":
+        messages.warning(request, TEST_RETRYING.format(address=address, error=notification.error))
+    else:
+        messages.error(request, TEST_FAILED.format(address=address, error=notification.error))
+    return redirect("monitoring:notification_settings")
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def notification_list(request):
+    """The seller's notifications and how each delivery went: sent, failed with the last error,
+    retrying, or waiting; newest first, filterable."""
+    show = request.GET.get("show", "")
+    if show not in NOTIFICATION_FILTERS:
+        show = ""
+    rows = request.user.notifications.order_by("-created_at", "-pk")
+    if show == "sent":
+        rows = rows.filter(is_sent=True)
+    elif show == "failed":
+        rows = rows.filter(is_sent=False, metadata__failed=True)
+    elif show == "retrying":
+        rows = rows.filter(is_sent=False).exclude(metadata__failed=True)
+    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for notification in page_obj.object_list:
+        notification.state = notifications.delivery_state(notification)
+    context = {"page_obj": page_obj, "show": show, "filters": NOTIFICATION_FILTERS}
+    return TemplateResponse(
+        request, _template(request, "monitoring/notification_list.html", "notification-table"), context
+    )
 
 
 @login_required
