@@ -17,10 +17,12 @@ from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import verified_email_required
+from config.charts import time_chart
 from config.csv_export import csv_response
 from config.sorting import sort_links
 from marketplaces.services import listings_follow
@@ -50,8 +52,14 @@ UNTRACK_LISTED = (
     "“{title}” is listed on {count} of your stores, and a listed product stays tracked so its listings follow "
     "the supplier. End its listings and stop tracking it, or keep it."
 )
-DROPPED = "Ended {count} listing(s) of “{title}” and stopped tracking it."
-DROP_REFUSED = "“{title}” stays tracked: {count} listing(s) could not be ended ({reasons}). Try again later."
+DROPPED = (
+    "Ended {count} listing of “{title}” and stopped tracking it.",
+    "Ended {count} listings of “{title}” and stopped tracking it.",
+)
+DROP_REFUSED = (
+    "“{title}” stays tracked: {count} listing could not be ended ({reasons}). Try again later.",
+    "“{title}” stays tracked: {count} listings could not be ended ({reasons}). Try again later.",
+)
 OVERRIDE_SAVED = "Your own values for “{title}” are in force for your listings."
 OVERRIDE_FOLLOW_LATER = "Saved; your listings could not follow at once and will at the next tracking round."
 OVERRIDE_CLEARED = "Your own values for “{title}” are cleared: your listings follow the supplier's page again."
@@ -426,57 +434,38 @@ def _summary_context(request, product, refresh_job=None, override_form=None) -> 
     }
 
 
-NOW_LABEL = "Now"
-
-
-def _chart(label: str, points: list, *, color: str, y_axis: dict | None = None) -> str:
-    """A stepped line chart's configuration for static/js/charts.js: (time, value) points, labelled
-    in the seller's zone; a last ("Now", value) point carries the current value to the present."""
-    labels = [at if isinstance(at, str) else timezone.localtime(at).strftime("%Y-%m-%d %H:%M") for at, _ in points]
-    config = {
-        "type": "line",
-        "data": {
-            "labels": labels,
-            "datasets": [
-                {
-                    "label": label,
-                    "data": [value for _, value in points],
-                    "stepped": True,
-                    "borderColor": color,
-                    "backgroundColor": color,
-                    "pointRadius": 2,
-                }
-            ],
-        },
-        "options": {"scales": {"y": y_axis or {"beginAtZero": False}}},
-    }
-    return json.dumps(config)
-
-
 def _history_context(product) -> dict:
+    """The product's price and stock over time (charts on a time axis, with the current value carried
+    to now) and the latest changes as tables; no chart while there is nothing to draw."""
+    now = timezone.now()
     price_rows = list(product.price_history.order_by("-recorded_at", "-pk")[:CHART_POINTS])
     stock_rows = list(product.stock_history.order_by("-recorded_at", "-pk")[:CHART_POINTS])
-    price_points = [
-        (row.recorded_at, float(row.new_price)) for row in reversed(price_rows) if row.new_price is not None
-    ]
-    price_chart = ""
-    if price_points:
-        if product.price is not None:
-            price_points.append((NOW_LABEL, float(product.price)))
-        price_chart = _chart(f"Supplier price ({product.currency or 'price'})", price_points, color="#2b6cb0")
+    price_points = [(row.recorded_at, row.new_price) for row in reversed(price_rows) if row.new_price is not None]
+    if price_points and product.price is not None:
+        price_points.append((now, product.price))
+    price_chart = time_chart(
+        [
+            {
+                "label": f"Supplier price ({product.currency or 'price'})",
+                "color": "#2b6cb0",
+                "stepped": True,
+                "points": price_points,
+            }
+        ]
+    )
     stock_chart = ""
     if any(row.new_stock is not None for row in stock_rows):
-        points = [(row.recorded_at, row.new_stock) for row in reversed(stock_rows)]
-        points.append((NOW_LABEL, product.stock))
-        stock_chart = _chart("Quantity in stock", points, color="#1f8a4c", y_axis={"beginAtZero": True})
+        points = [(row.recorded_at, row.new_stock) for row in reversed(stock_rows)] + [(now, product.stock)]
+        stock_chart = time_chart(
+            [{"label": "Quantity in stock", "color": "#1f8a4c", "stepped": True, "points": points}],
+            y_axis={"beginAtZero": True},
+        )
     elif stock_rows:
         levels = [Availability.IN_STOCK, Availability.LOW_STOCK, Availability.OUT_OF_STOCK, Availability.UNKNOWN]
         points = [(row.recorded_at, Availability(row.new_availability).label) for row in reversed(stock_rows)]
-        points.append((NOW_LABEL, product.get_availability_display()))
-        stock_chart = _chart(
-            "Availability",
-            points,
-            color="#1f8a4c",
+        points.append((now, product.get_availability_display()))
+        stock_chart = time_chart(
+            [{"label": "Availability", "color": "#1f8a4c", "stepped": True, "points": points}],
             y_axis={"type": "category", "labels": [level.label for level in levels]},
         )
     return {
@@ -554,9 +543,12 @@ def product_drop(request, pk):
     dropped = product_drop_service(user=request.user, product=product, acting_user=request.user, request=request)
     if not dropped.untracked:
         reasons = "; ".join(f"{listing.store_account}: {reason}" for listing, reason in dropped.refused)
-        messages.error(request, DROP_REFUSED.format(title=str(product), count=len(dropped.refused), reasons=reasons))
+        count = len(dropped.refused)
+        messages.error(request, ngettext(*DROP_REFUSED, count).format(title=str(product), count=count, reasons=reasons))
         return redirect(product)
-    messages.success(request, DROPPED.format(count=len(dropped.ended), title=str(product)))
+    messages.success(
+        request, ngettext(*DROPPED, len(dropped.ended)).format(count=len(dropped.ended), title=str(product))
+    )
     return redirect("catalog:product_list")
 
 

@@ -21,12 +21,12 @@ from django.views.decorators.vary import vary_on_headers
 from accounts import services as account_services
 from accounts.decorators import reauthentication_required
 from accounts.devices import device_label
-from catalog.models import Product, ProxyPool
+from catalog.models import Availability, Product, ProxyPool
 from catalog.services import products_due
 from config.celery import app as celery_app
 from config.csv_export import csv_response
 from config.sorting import sort_links
-from marketplaces.models import ListingStatus
+from marketplaces.models import ListingStatus, LowMarginAction, Marketplace, StatusReason
 
 from . import analytics, job_results, notifications, preferences, records
 from .alerts import SEVERITY_RANK
@@ -122,6 +122,7 @@ def _dashboard_figures(request) -> dict:
         "period_query": _period_query(form),
         "figures": figures,
         "chart_json": json.dumps(figures.chart),
+        "has_sales": any(row.units or row.revenue for row in figures.series),
     }
 
 
@@ -387,10 +388,52 @@ RESOURCE_LABELS = {
 }
 
 
-def _audit_display(row: AuditLog, viewer) -> AuditLog:
-    """Attach what the audit table shows: who, what, and each changed field old → new; for the
-    security log's rows (sign-ins, password, two-factor, keys) also where from."""
-    row.action_label = row.action.replace("_", " ").capitalize()
+# Stored values shown in words: statuses, reasons and availability by their labels.
+AUDIT_VALUE_LABELS = {
+    "status": dict(ListingStatus.choices),
+    "status_reason": {**dict(StatusReason.choices), "": "none"},
+    "availability": dict(Availability.choices),
+    "marketplace": dict(Marketplace.choices),
+    "low_margin_action": dict(LowMarginAction.choices),
+}
+AUDIT_ACTION_LABELS = {"quantity_changed": "Quantity changed", "publish_failed": "Publishing failed"}
+
+
+def _audit_subjects(rows, viewer) -> dict:
+    """{(resource_type, resource_id): (title, link)} for the rows of a page: what each row is
+    about in the seller's words, with a link where the seller has a page for it."""
+    ids: dict[str, set] = {}
+    for row in rows:
+        if str(row.resource_id).isdigit():
+            ids.setdefault(row.resource_type, set()).add(int(row.resource_id))
+    found = {}
+    for listing in viewer.listings.filter(pk__in=ids.get("listing", ())).only("pk", "title"):
+        found[("listing", str(listing.pk))] = (listing.title, listing.get_absolute_url())
+    for store in viewer.store_accounts.filter(pk__in=ids.get("storeaccount", ())):
+        found[("storeaccount", str(store.pk))] = (str(store), store.get_absolute_url())
+    tracked = set(viewer.tracked_products.filter(pk__in=ids.get("product", ())).values_list("pk", flat=True))
+    for product in Product.objects.filter(pk__in=ids.get("product", ())).select_related("supplier"):
+        link = product.get_absolute_url() if product.pk in tracked else ""
+        found[("product", str(product.pk))] = (str(product), link)
+    settings_link = reverse("monitoring:notification_settings")
+    for channel in viewer.notification_channels.filter(pk__in=ids.get("notificationchannel", ())):
+        found[("notificationchannel", str(channel.pk))] = (
+            f"{channel.get_channel_display()} to {channel.address}",
+            settings_link,
+        )
+    for row in rows:
+        if row.resource_type == "alertsettings":
+            found[(row.resource_type, str(row.resource_id))] = ("your alert thresholds", settings_link)
+        elif row.resource_type == "user" and str(row.resource_id) == str(viewer.pk):
+            found[(row.resource_type, str(row.resource_id))] = ("your account", reverse("accounts:settings"))
+    return found
+
+
+def _audit_display(row: AuditLog, viewer, subjects: dict) -> AuditLog:
+    """Attach what the audit table shows: who, what (the thing's title, linked), each changed
+    field old → new in words; for the security log's rows (sign-ins, password, two-factor, keys)
+    also where from."""
+    row.action_label = AUDIT_ACTION_LABELS.get(row.action) or row.action.replace("_", " ").capitalize()
     row.origin = ""
     if row.resource_type == "user" and row.action in account_services.SECURITY_ACTIONS:
         row.origin = f"{row.ip_address or 'unknown address'} · {device_label(row.user_agent)}"
@@ -403,6 +446,9 @@ def _audit_display(row: AuditLog, viewer) -> AuditLog:
     else:
         row.actor = "Support staff"
     row.resource_label = RESOURCE_LABELS.get(row.resource_type, row.resource_type.replace("_", " ").capitalize())
+    title, link = subjects.get((row.resource_type, str(row.resource_id)), ("", ""))
+    row.subject_title = title or f"{row.resource_label.lower()} {row.resource_id} (no longer there)"
+    row.subject_link = link
     old, new = row.old_value or {}, row.new_value or {}
     if not isinstance(old, dict):
         old = {"value": old}
@@ -414,17 +460,26 @@ def _audit_display(row: AuditLog, viewer) -> AuditLog:
         if key in records.SECRET_FIELDS:
             # Masked when written; masked again here so a row written by older code shows no secret.
             before, after = ("••••••" if before else before), ("••••••" if after else after)
-        changes.append((key.replace("_", " "), _audit_text(before), _audit_text(after)))
+        changes.append((key.replace("_", " "), _audit_text(before, key), _audit_text(after, key)))
     row.changes = changes
     return row
 
 
-def _audit_text(value) -> str:
+def _audit_text(value, key: str = "") -> str:
     if value is None:
         return "—"
+    labels = AUDIT_VALUE_LABELS.get(key)
+    if labels is not None and isinstance(value, str) and value in labels:
+        return str(labels[value])
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return ", ".join(_audit_text(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_audit_text(v, k)}" for k, v in value.items()) or "none"
+    return str(value)
 
 
 @login_required
@@ -436,10 +491,12 @@ def audit_list(request):
     rows = AuditLog.objects.filter(owner=request.user).order_by("-timestamp", "-pk")
     filterset = AuditLogFilter(request.GET or None, queryset=rows)
     page_obj = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page_obj.object_list)
+    subjects = _audit_subjects(rows, request.user)
     context = {
         "filter": filterset,
         "page_obj": page_obj,
-        "entries": [_audit_display(row, request.user) for row in page_obj.object_list],
+        "entries": [_audit_display(row, request.user, subjects) for row in rows],
     }
     return TemplateResponse(request, _template(request, "monitoring/audit_list.html", "audit-table"), context)
 

@@ -15,9 +15,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.charts import time_chart
 from config.csv_export import csv_response
 from config.sorting import sort_links
 from marketplaces import services
@@ -47,7 +49,6 @@ from ._common import PAGE_SIZE, hx_target, is_htmx, partial_template, safe_next
 PERFORMANCE_DAYS = 90
 SYNC_LOG_ROWS = 100
 CHART_POINTS = 500
-NOW_LABEL = "Now"
 
 PAUSED_MESSAGE = "Paused: nothing is for sale until you resume it."
 RESUMED_MESSAGE = "Resumed."
@@ -55,10 +56,13 @@ ENDED_MESSAGE = "Ended: it is off the marketplace and no longer follows its supp
 PUBLISHED_MESSAGE = "Published on {store}."
 PUBLISH_FAILED_MESSAGE = "Not published: {reason}"
 PUBLISH_WAITING_MESSAGE = "{marketplace} asked us to wait: publishing continues in the background."
-PUBLISH_STARTED_MESSAGE = "Publishing {count} listing(s) in the background."
+PUBLISH_STARTED_MESSAGE = (
+    "Publishing {count} listing in the background.",
+    "Publishing {count} listings in the background.",
+)
 NOTHING_TO_PUBLISH_MESSAGE = "None of the selected listings is waiting to be published."
 NOT_PENDING_MESSAGE = "Only a listing that is not published yet can be published."
-BULK_DONE_MESSAGE = "{action}: {count} listing(s)."
+BULK_DONE_MESSAGE = ("{action}: {count} listing.", "{action}: {count} listings.")
 BULK_NONE_MESSAGE = "None of the selected listings is yours."
 PRICE_LOCKED_MESSAGE = "Price fixed at {price} {currency}: no automatic repricing."
 PRICE_UNLOCKED_MESSAGE = "Price unlocked: our pricing rules set it again."
@@ -245,7 +249,7 @@ def listing_bulk(request):
             messages.warning(request, NOTHING_TO_PUBLISH_MESSAGE)
             return redirect(back)
         job = listings_publish_start(user=request.user, listing_ids=pending)
-        messages.info(request, PUBLISH_STARTED_MESSAGE.format(count=len(pending)))
+        messages.info(request, ngettext(*PUBLISH_STARTED_MESSAGE, len(pending)).format(count=len(pending)))
         return redirect("monitoring:job_detail", pk=job.pk)
     service, _, label = ACTIONS[action]
     done = 0
@@ -257,15 +261,11 @@ def listing_bulk(request):
         else:
             done += 1
     if done:
-        messages.success(request, BULK_DONE_MESSAGE.format(action=label, count=done))
+        messages.success(request, ngettext(*BULK_DONE_MESSAGE, done).format(action=label, count=done))
     return redirect(back)
 
 
 # --- One listing -----------------------------------------------------------------------------
-
-
-def _local_label(at) -> str:
-    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
 
 
 def _audit_rows(listing):
@@ -305,29 +305,23 @@ def price_series(listing) -> dict:
     by_listing, by_cost = dict(listing_points), dict(cost_points)
     table = [(at, by_listing.get(at), by_cost.get(at)) for at in times]
     current_cost = convert(product.price, from_currency=product.currency, to_currency=store.currency)
-    chart = ""
-    if times:
-        labels = [_local_label(at) for at in times] + [NOW_LABEL]
-        datasets = [
+    now = timezone.now()
+    chart = time_chart(
+        [
             {
                 "label": f"Your price ({store.currency})",
-                "data": [float(by_listing[at]) if at in by_listing else None for at in times] + [float(listing.price)],
-                "borderColor": "#2b6cb0",
-                "backgroundColor": "#2b6cb0",
+                "color": "#2b6cb0",
+                "stepped": True,
+                "points": [*listing_points, (now, listing.price)] if listing_points else [],
             },
             {
                 "label": f"Supplier cost ({store.currency})",
-                "data": [float(by_cost[at]) if at in by_cost else None for at in times]
-                + [float(current_cost) if current_cost is not None else None],
-                "borderColor": "#c05621",
-                "backgroundColor": "#c05621",
+                "color": "#c05621",
+                "stepped": True,
+                "points": [*cost_points, (now, current_cost)] if cost_points else [],
             },
         ]
-        for dataset in datasets:
-            dataset.update({"stepped": True, "spanGaps": True, "pointRadius": 2})
-        chart = json.dumps(
-            {"type": "line", "data": {"labels": labels, "datasets": datasets}, "options": {"scales": {"y": {}}}}
-        )
+    )
     return {
         "price_chart": chart,
         "price_table": list(reversed(table)),

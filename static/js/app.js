@@ -49,3 +49,15 @@
   }
   document.addEventListener("htmx:load", syncAll);
 })();
+
+// The connect-a-store page shows only the chosen marketplace's panel (the server shows the one
+// chosen when the page loads; without JavaScript every choice still submits).
+(function () {
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target.matches || !target.matches('input[type="radio"][name="marketplace"]')) return;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-connect-panel]"), function (panel) {
+      panel.hidden = panel.getAttribute("data-connect-panel") !== target.value;
+    });
+  });
+})();

@@ -82,7 +82,7 @@ class Command(BaseCommand):
                 if listings < 1 or days < 1 or sellers < 1:
                     raise CommandError("--listings, --days and --sellers must be at least 1.")
                 self.stdout.write(
-                    f"Load test: {sellers} seller(s) × {listings} listings × {days} days "
+                    f"Load test: {rows_text('user', sellers)} × {listings} listings × {days} days "
                     f"= {sellers * listings * days} performance rows."
                 )
                 result = loadtest_seed(
