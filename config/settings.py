@@ -649,5 +649,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},  # one line per request would drown the workers' logs
         "httpcore": {"level": "WARNING"},
+        # django-axes announces itself at every start: a command's output is its own lines only.
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -1,10 +1,11 @@
 import os
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import ngettext
 
 from accounts.encryption import KeyRotationError, derive_key, encryption_key_rotate
+from config.commands import BaseCommand
 
 
 class Command(BaseCommand):

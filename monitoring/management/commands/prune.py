@@ -1,7 +1,6 @@
 """manage.py prune [--dry-run]: remove jobs, notifications and audit rows past the retention policy."""
 
-from django.core.management.base import BaseCommand
-
+from config.commands import BaseCommand
 from monitoring.retention import retention_prune, retention_querysets
 
 LABELS = {"jobs": "Jobs", "notifications": "Notifications", "audit_log": "Audit log rows"}

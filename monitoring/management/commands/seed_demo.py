@@ -3,10 +3,11 @@
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.urls import NoReverseMatch, reverse
 
 from catalog import demo_shop
+from config.commands import BaseCommand
 from monitoring.demo import DemoSeedError, demo_seed, loadtest_seed
 
 LOGIN_PATH_FALLBACK = "/accounts/login/"

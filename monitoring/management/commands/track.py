@@ -1,8 +1,9 @@
 import logging
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from catalog.models import Product
+from config.commands import BaseCommand
 from monitoring.cycle import TRACKING_JOB_TYPE, round_refreshed
 from monitoring.models import Job, JobStatus
 from monitoring.tasks import tracking_cycle_task
