@@ -42,6 +42,12 @@ class DemoShopItem:
     rating: str = "4.6"
     reviews: int = 120
 
+    @property
+    def states_quantity(self) -> bool:
+        """Whether the page states a quantity a reader can take (JSON-LD's inventoryLevel); the
+        other layouts say only in or out of stock."""
+        return self.layout == "jsonld"
+
 
 # The timetables are chosen so a new user soon sees each kind of event: the clock's price changes
 # every window (a drop of 18-22% from its peak raises a price-drop alert and reprices its listing

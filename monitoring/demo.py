@@ -1119,7 +1119,8 @@ def _availability_of(state) -> str:
 def _demo_shop_history(product, item, now) -> tuple[list, list]:
     """A price and stock history sampled from the shop's own timetable, one reading a day, ending
     with the reading seed_demo writes as current (the shop's previous window)."""
-    moments = [now - timedelta(days=days) for days in range(DEMO_SHOP_HISTORY_DAYS, 0, -1)]
+    # One reading a day at a different hour each day, so the readings fall on different windows.
+    moments = [now - timedelta(days=days, hours=(days * 7) % 24) for days in range(DEMO_SHOP_HISTORY_DAYS, 0, -1)]
     states = [_shop_state_at(item, moment) for moment in moments]
     moments.append(now - timedelta(seconds=settings.DEMO_SHOP_WINDOW))
     states.append(demo_shop.item_state(item, demo_shop.window_now() - 1))
@@ -1136,7 +1137,7 @@ def _demo_shop_history(product, item, now) -> tuple[list, list]:
                     recorded_at=moment,
                 )
             )
-        stock = (state.stock, _availability_of(state))
+        stock = (state.stock if item.states_quantity else None, _availability_of(state))
         if stock != last_stock:
             stocks.append(
                 StockHistory(
@@ -1193,7 +1194,7 @@ def _demo_shop_products(seller, store, now, created) -> list:
                 "description": item.description,
                 "price": state.price,
                 "currency": demo_shop.CURRENCY,
-                "stock": state.stock,
+                "stock": state.stock if item.states_quantity else None,
                 "availability": _availability_of(state),
                 "rating": Decimal(item.rating),
                 "reviews_count": item.reviews,
@@ -1215,14 +1216,14 @@ def _demo_shop_products(seller, store, now, created) -> list:
         if not seller.tracked_products.filter(pk=product.pk).exists():
             seller.tracked_products.add(product)
             created["tracked product"] += 1
-        _demo_shop_listing(seller, store, product, item, state, number, now, created)
+        _demo_shop_listing(seller, store, product, item, product.stock, number, now, created)
         products.append(product)
     return products
 
 
-def _demo_shop_listing(seller, store, product, item, state, number, now, created) -> Listing:
-    cost = _cents(state.price)
-    out = state.stock == 0
+def _demo_shop_listing(seller, store, product, item, stock, number, now, created) -> Listing:
+    cost = _cents(product.price) if product.price is not None else 0
+    out = product.availability == Availability.OUT_OF_STOCK
     listing, made = Listing.objects.get_or_create(
         product=product,
         store_account=store,
@@ -1233,14 +1234,25 @@ def _demo_shop_listing(seller, store, product, item, state, number, now, created
             "description": f"{item.description} Ships in two days.",
             "price": _money(_listing_price_cents(cost, store)),
             "price_locked": item.sku == DEMO_SHOP_LOCKED,
-            "quantity_available": 0 if out else _quantity(state.stock, store),
+            "quantity_available": 0 if out else _quantity(stock, store),
             "status": ListingStatus.PAUSED if out else ListingStatus.ACTIVE,
             "status_reason": StatusReason.OUT_OF_STOCK if out else StatusReason.NONE,
         },
     )
     if made:
         created["listing"] += 1
-        Listing.objects.filter(pk=listing.pk).update(created_at=now - timedelta(days=DEMO_SHOP_HISTORY_DAYS))
+        listed_at = now - timedelta(days=DEMO_SHOP_HISTORY_DAYS)
+        Listing.objects.filter(pk=listing.pk).update(created_at=listed_at)
+        row = AuditLog.objects.create(
+            owner=seller,
+            user=seller,
+            action="created",
+            resource_type="listing",
+            resource_id=str(listing.pk),
+            new_value=audit_values({"price": listing.price, "status": listing.status}),
+        )
+        AuditLog.objects.filter(pk=row.pk).update(timestamp=listed_at)
+        created["auditlog"] += 1
     return listing
 
 
