@@ -34,11 +34,13 @@ CRYPTOGRAPHY_KEY = env("CRYPTOGRAPHY_KEY", default=DEV_CRYPTOGRAPHY_KEY)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Where `make run` serves the site on this machine (its HOST and PORT; 0.0.0.0 is reached at
-# 127.0.0.1): the address seed_demo prints and, in development, where the demo shop is fetched.
+# Where `make run` serves the site on this machine (its HOST and PORT; 0.0.0.0 and localhost are
+# reached at 127.0.0.1): the address seed_demo prints and, in development, where the demo shop is
+# fetched.
 _LOCAL_HOST = env("HOST", default="127.0.0.1").strip() or "127.0.0.1"
 LOCAL_ORIGIN = "http://{host}:{port}".format(
-    host="127.0.0.1" if _LOCAL_HOST in ("0.0.0.0", "::", "[::]") else _LOCAL_HOST, port=env.int("PORT", default=8000)
+    host="127.0.0.1" if _LOCAL_HOST in ("0.0.0.0", "::", "[::]", "localhost") else _LOCAL_HOST,
+    port=env.int("PORT", default=8000),
 )
 # Material the project does not own (official API specs, saved product pages: config/material.py);
 # only the tests and the refresh benchmark read it. A relative path counts from the project folder.

@@ -97,3 +97,26 @@ def test_the_shop_address_is_refused_outside_development(settings, setting):
         netsafety.check_url(SHOP_URL + "products/linen-apron/")
     with pytest.raises(netsafety.UnsafeURL):
         netsafety.check_peer("127.0.0.1", "127.0.0.1", 8000)
+
+
+@pytest.mark.parametrize(
+    ("name", "base_url", "family", "label"),
+    [
+        ("amazon", "https://www.amazon.com", None, "Amazon.com"),
+        ("amazon-co-uk", "https://www.amazon.co.uk", "amazon", "Amazon.co.uk"),
+        ("aliexpress", "https://www.aliexpress.com", None, "AliExpress"),
+        ("costco-ca", "https://www.costco.ca", "costco", "Costco.ca"),
+        ("shop-example-com", "https://shop.example.com", "generic", "shop.example.com"),
+    ],
+)
+def test_suppliers_go_by_the_name_sellers_know(name, base_url, family, label):
+    from catalog.models import Supplier
+
+    supplier = Supplier.objects.filter(name=name).first() or Supplier(name=name)
+    supplier.base_url = base_url
+    if family:
+        supplier.family = Supplier.objects.get(name=family)
+
+    assert str(supplier) == label
+    supplier.display_name = "Maple & Finch"
+    assert str(supplier) == "Maple & Finch"

@@ -74,6 +74,22 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+# Buttons and badges drawn outside the card that holds them (their box past the card's edges).
+OUTSIDE_THEIR_CARD = """(selector) => {
+  const outside = [];
+  for (const card of document.querySelectorAll(selector)) {
+    const edge = card.getBoundingClientRect();
+    for (const item of card.querySelectorAll("button, .badge, [role=button]")) {
+      const box = item.getBoundingClientRect();
+      if (box.width && (box.right > edge.right + 1 || box.left < edge.left - 1)) {
+        outside.push(selector + ": " + item.textContent.trim());
+      }
+    }
+  }
+  return outside;
+}"""
+
+
 def shoot(page, name: str):
     """Screenshot the page, after collecting the CSP violations it saw."""
     violations = page.evaluate("window.__cspViolations || []")
@@ -209,8 +225,12 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page, setting
     assert page.locator(".totp-qr img").evaluate("img => img.naturalWidth") > 0  # the QR code is drawn
     shoot(page, "41-turn-on-two-factor")
 
-    page.set_viewport_size({"width": 390, "height": 844})
-    visit(page, "/", "20-dashboard-phone")
+    for width in (1280, 390):  # a wide screen, then a phone
+        page.set_viewport_size({"width": width, "height": 844})
+        visit(page, "/", f"24-dashboard-{width}")
+        assert page.evaluate(OUTSIDE_THEIR_CARD, "#at-risk") == []
+        visit(page, "/notifications/settings/", f"25-notifications-{width}")
+        assert page.evaluate(OUTSIDE_THEIR_CARD, "#channels") == []
     assert page.problems == []
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.tests.test_encryption import fields_keyed_by  # noqa: F401, F811 - a fixture
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -53,3 +55,25 @@ def test_track_prints_its_summary_and_no_celery_log_line(caplog):
 
     assert out.getvalue().startswith("Tracking round ") and "0 products: none due." in out.getvalue()
     assert not [record for record in caplog.records if record.name.startswith("celery")]
+
+
+@pytest.mark.django_db
+def test_rotating_the_key_counts_secrets_in_words(fields_keyed_by, settings, monkeypatch):  # noqa: F811
+    from accounts.encryption import derive_key
+    from catalog.tests.factories import ProxyPoolFactory
+
+    fields_keyed_by("the-development-key-before-rotation")
+    ProxyPoolFactory(password="proxy-pass-1")
+    settings.CRYPTOGRAPHY_KEY = derive_key("the-new-key-after-rotation")
+    monkeypatch.setenv("OLD_CRYPTOGRAPHY_KEY", "the-development-key-before-rotation")
+    out = io.StringIO()
+
+    call_command("rotate_encryption_key", stdout=out)
+
+    assert out.getvalue().strip() == "Re-encrypted 1 secret with the new key."
+
+
+def test_admin_names_read_as_words():
+    from marketplaces.models import AutomationSwitch
+
+    assert AutomationSwitch._meta.verbose_name_plural == "automation switches"
