@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
 
 from config.admin_utils import (
     AppendOnlyAdminMixin,
@@ -27,6 +28,11 @@ FAMILY_NOT_TEMPLATE = "Pick a family template (a supplier without a family of it
 FAMILY_IS_SELF = "A supplier cannot be its own family."
 # Values staff enter for everyone: written as manual history rows, followed by every seller's listings.
 MANUAL_FIELDS = ("price", "stock", "availability")
+
+
+def _count(count: int, noun: str) -> str:
+    """ "1 product", "3 products" (every noun counted here takes an s)."""
+    return ngettext("{count} " + noun, "{count} " + noun + "s", count).format(count=count)
 
 
 class FamilyFilter(admin.SimpleListFilter):
@@ -111,13 +117,13 @@ class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     def products_summary(self, obj):
         if not obj.pk:
             return "—"
-        return changelist_link(Product, f"{obj.products.count()} product(s)", supplier__id__exact=obj.pk)
+        return changelist_link(Product, _count(obj.products.count(), "product"), supplier__id__exact=obj.pk)
 
     @admin.display(description="Sites of this family")
     def sites_summary(self, obj):
         if not obj.pk or obj.family_id:
             return "—"
-        return changelist_link(Supplier, f"{obj.sites.count()} site(s)", family__id__exact=obj.pk)
+        return changelist_link(Supplier, _count(obj.sites.count(), "site"), family__id__exact=obj.pk)
 
 
 @admin.register(Product)
@@ -224,14 +230,14 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
         if not obj.pk:
             return "—"
         user_model = Product._meta.get_field("trackers").related_model
-        return changelist_link(user_model, f"{obj.trackers.count()} seller(s)", tracked_products__id__exact=obj.pk)
+        return changelist_link(user_model, _count(obj.trackers.count(), "seller"), tracked_products__id__exact=obj.pk)
 
     @admin.display(description="Listings")
     def listings_summary(self, obj):
         if not obj.pk:
             return "—"
         listing_model = Product._meta.get_field("listings").related_model
-        return changelist_link(listing_model, f"{obj.listings.count()} listing(s)", product__id__exact=obj.pk)
+        return changelist_link(listing_model, _count(obj.listings.count(), "listing"), product__id__exact=obj.pk)
 
     @admin.display(description="Recent price changes")
     def recent_price_history(self, obj):
@@ -295,12 +301,12 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     @admin.action(description="Archive selected products (stop refreshing them)", permissions=["change"])
     def archive_products(self, request, queryset):
         count = self._archived_set(request, queryset, True)
-        self.message_user(request, f"{count} product(s) archived.", messages.SUCCESS)
+        self.message_user(request, f"{_count(count, 'product')} archived.", messages.SUCCESS)
 
     @admin.action(description="Unarchive selected products", permissions=["change"])
     def unarchive_products(self, request, queryset):
         count = self._archived_set(request, queryset, False)
-        self.message_user(request, f"{count} product(s) unarchived.", messages.SUCCESS)
+        self.message_user(request, f"{_count(count, 'product')} unarchived.", messages.SUCCESS)
 
 
 class ProductHistoryAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
@@ -447,7 +453,13 @@ class HeldReadingAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
         log_changes(request, accepted, "Accepted the identity its supplier link now shows.")
         if accepted:
             self.message_user(
-                request, f"{len(accepted)} product(s) take the identity their link shows.", messages.SUCCESS
+                request,
+                ngettext(
+                    "{count} product takes the identity its link shows.",
+                    "{count} products take the identity their link shows.",
+                    len(accepted),
+                ).format(count=len(accepted)),
+                messages.SUCCESS,
             )
 
 

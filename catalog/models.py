@@ -1,5 +1,6 @@
 import copy
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -31,10 +32,17 @@ class ChangeReason(models.TextChoices):
     MANUAL = "manual", "Manual"
 
 
+FAMILY_BRANDS = {"amazon": "Amazon", "aliexpress": "AliExpress", "costco": "Costco"}
+
+
 class Supplier(models.Model):
     """One site products are bought from, with how to scrape it (a family template or a site row)."""
 
     name = models.CharField(max_length=100, unique=True)
+    # What sellers read ("Amazon.co.uk", "AliExpress", a shop's own name); empty = from the address.
+    display_name = models.CharField(
+        max_length=100, blank=True, help_text="The name sellers see; empty: made from the site's address."
+    )
     family = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -60,7 +68,26 @@ class Supplier(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The supplier as sellers name it: its display name, else its site's address written as
+        a brand writes it (Amazon.co.uk, AliExpress, Costco.ca, shop.example.com)."""
+        if self.display_name:
+            return self.display_name
+        from .identify import family_for_host
+
+        host = (urlsplit(self.base_url).hostname or "").removeprefix("www.")
+        family = family_for_host(host) if host else ""
+        if family in FAMILY_BRANDS:
+            brand = FAMILY_BRANDS[family]
+            domain = host[host.find(family) :] if family in host else host
+            suffix = domain[len(family) :]
+            return brand if family == "aliexpress" and suffix in (".com", "") else brand + suffix
+        if self.family_id is None and self.name == "generic":
+            return "Any shop (generic)"
+        return host or self.name
 
     @property
     def template(self):
@@ -149,6 +176,15 @@ class Product(models.Model):
 
     def get_absolute_url(self):
         return reverse("catalog:product_detail", args=[self.pk])
+
+    @property
+    def thumbnail_url(self) -> str:
+        """The first picture the supplier's page gave, when it is an http(s) address (scraped
+        addresses are never trusted in a src otherwise); "" when there is none."""
+        for image in self.images or []:
+            if isinstance(image, str) and urlsplit(image.strip()).scheme.lower() in ("http", "https"):
+                return image.strip()
+        return ""
 
 
 class PriceHistory(models.Model):

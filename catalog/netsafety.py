@@ -91,10 +91,19 @@ def normalize_host(host: str) -> str:
     return (host or "").strip().strip("[]").rstrip(".").lower()
 
 
-def is_allowed_host(host: str) -> bool:
-    """True when an operator allowed this host by name (settings.SCRAPER_ALLOWED_HOSTS)."""
+def is_allowed_host(host: str, port: int | None = None) -> bool:
+    """True when an operator allowed this host by name (settings.SCRAPER_ALLOWED_HOSTS), or when it
+    is the demo shop's host and port while the demo shop is on (development only)."""
     allowed = {normalize_host(h) for h in getattr(settings, "SCRAPER_ALLOWED_HOSTS", [])}
-    return normalize_host(host) in allowed
+    return normalize_host(host) in allowed or is_demo_shop(host, port)
+
+
+def is_demo_shop(host: str, port: int | None) -> bool:
+    """The address is the demo shop's (same host and port) and the demo shop is on."""
+    from catalog import demo_shop
+
+    origin = demo_shop.origin()
+    return origin is not None and port is not None and (normalize_host(host), int(port)) == origin
 
 
 def resolve_host(host: str, port: int | None = None) -> list[str]:
@@ -118,7 +127,7 @@ def resolve_for_connect(host: str, port: int | None = None) -> list[str]:
     Raises UnsafeURL when any address is not public, socket.gaierror when the host does not resolve.
     """
     addresses = resolve_host(host, port)
-    if not is_allowed_host(host):
+    if not is_allowed_host(host, port):
         for address in addresses:
             why = address_problem(address)
             if why:
@@ -126,9 +135,9 @@ def resolve_for_connect(host: str, port: int | None = None) -> list[str]:
     return addresses
 
 
-def check_peer(host: str, peer_address: str) -> None:
+def check_peer(host: str, peer_address: str, port: int | None = None) -> None:
     """Raise UnsafeURL unless the address a socket actually connected to is public (or the host allowed)."""
-    if is_allowed_host(host):
+    if is_allowed_host(host, port):
         return
     why = address_problem(peer_address)
     if why:
@@ -150,7 +159,7 @@ def check_url(url: str, *, resolve: bool = True) -> str:
     if not host:
         raise UnsafeURL(NO_HOST)
     try:
-        port = parts.port
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError as exc:
         raise UnsafeURL(str(exc)) from None
     if resolve:

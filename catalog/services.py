@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Tier
 from monitoring.records import alert_clear, alert_raise, audit_record, audit_values
 
+from . import demo_shop
 from .extraction import extract
 from .fetching import Blocked, FetchError, UnsafeURL, fetch_page
 from .identify import IdentifyError, family_configs_from_db, generic_product_id, identify
@@ -493,7 +494,8 @@ def product_refresh(*, product: Product) -> RefreshOutcome:
 
 def products_due(now=None):
     """Products whose refresh is due: not archived, tracked by a real seller, and last read longer
-    ago than the most demanding such seller's tier allows. (A listed product stays in its seller's
+    ago than the most demanding such seller's tier allows; in development also the demo shop's
+    products, whoever tracks them, every DEMO_SHOP_REFRESH_INTERVAL. (A listed product stays in its seller's
     tracked set, so who tracks a product is the whole question.)"""
     now = now or timezone.now()
     due = Q()
@@ -501,9 +503,19 @@ def products_due(now=None):
         stale = Q(last_scraped_at__isnull=True) | Q(last_scraped_at__lt=now - settings.TIER_REFRESH_INTERVALS[tier])
         tracked = Q(trackers__tier=tier, trackers__is_demo=False, trackers__is_active=True)
         due |= tracked & stale
+    if demo_shop.is_enabled():
+        # Development: the demo shop's products (the demo seller's included) are followed live.
+        stale = Q(last_scraped_at__isnull=True) | Q(last_scraped_at__lt=now - settings.DEMO_SHOP_REFRESH_INTERVAL)
+        due |= Q(url__startswith=demo_shop.shop_url(), trackers__is_active=True) & stale
     claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
     not_backing_off = Q(retry_not_before__isnull=True) | Q(retry_not_before__lt=now)
     return Product.objects.live().filter(due, claimable, not_backing_off).distinct()
+
+
+def products_waiting(now=None) -> bool:
+    """Is there anything for a scheduled round to do: a product due, or a follow-up left unfinished?"""
+    unfinished = Product.objects.filter(follow_pending=True, is_archived=False)
+    return products_due(now).exists() or unfinished.exists()
 
 
 def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
@@ -538,6 +550,7 @@ def supplier_for_site(*, family: str, site_name: str, base_url: str, currency: s
         name=site_name,
         defaults={
             "family": template,
+            "display_name": demo_shop.SHOP_NAME if base_url == demo_shop.origin_url() else "",
             "base_url": base_url,
             "currency": currency or template.currency,
             "rate_limit": template.rate_limit,

@@ -6,6 +6,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.product_list, name="product_list"),
     path("add/", views.product_add, name="product_add"),
+    path("export.csv", views.product_export_csv, name="product_export_csv"),
     path("import/", views.product_import, name="product_import"),
     path("import/template.csv", views.import_template, name="import_template"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),

@@ -9,15 +9,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import verified_email_required
+from config.charts import time_chart
 from config.csv_export import csv_response
 from config.sorting import sort_links
 from config.unavailable import unavailable_response
@@ -26,7 +30,7 @@ from marketplaces.services import product_drop as product_drop_service
 from monitoring.cycle import REFRESH_ARCHIVED, RefreshRefused, product_refresh_start, refresh_jobs  # noqa: F401
 from monitoring.records import BACKGROUND_UNAVAILABLE, JOB_NOT_PICKED_UP, job_followable, job_unavailable
 
-from . import services
+from . import demo_shop, services
 from .filters import ORDERING_FIELDS, ProductFilter
 from .forms import ProductAddForm, ProductImportForm, ProductOverrideForm
 from .models import Availability, HeldReading
@@ -51,8 +55,14 @@ UNTRACK_LISTED = (
     "“{title}” is listed on {count} of your stores, and a listed product stays tracked so its listings follow "
     "the supplier. End its listings and stop tracking it, or keep it."
 )
-DROPPED = "Ended {count} listing(s) of “{title}” and stopped tracking it."
-DROP_REFUSED = "“{title}” stays tracked: {count} listing(s) could not be ended ({reasons}). Try again later."
+DROPPED = (
+    "Ended {count} listing of “{title}” and stopped tracking it.",
+    "Ended {count} listings of “{title}” and stopped tracking it.",
+)
+DROP_REFUSED = (
+    "“{title}” stays tracked: {count} listing could not be ended ({reasons}). Try again later.",
+    "“{title}” stays tracked: {count} listings could not be ended ({reasons}). Try again later.",
+)
 OVERRIDE_SAVED = "Your own values for “{title}” are in force for your listings."
 OVERRIDE_FOLLOW_LATER = "Saved; your listings could not follow at once and will at the next tracking round."
 OVERRIDE_CLEARED = "Your own values for “{title}” are cleared: your listings follow the supplier's page again."
@@ -144,6 +154,51 @@ def product_list(request):
         "oob_ordering": bool(request.htmx and not request.htmx.history_restore_request),
     }
     return TemplateResponse(request, _template(request, "catalog/product_list.html", "product-table"), context)
+
+
+PRODUCTS_CSV_HEADER = [
+    "product_id",
+    "title",
+    "supplier",
+    "supplier_product_id",
+    "price",
+    "currency",
+    "availability",
+    "stock",
+    "rating",
+    "reviews",
+    "url",
+    "last_checked",
+    "last_changed",
+]
+
+
+@login_required
+@require_GET
+def product_export_csv(request):
+    """The seller's tracked products as a CSV download, with the filters and order of the list page."""
+    products = request.user.tracked_products.select_related("supplier", "supplier__family").order_by(
+        "-created_at", "-pk"
+    )
+    rows = (
+        (
+            product.pk,
+            product.title,
+            str(product.supplier),
+            product.asin,
+            product.price,
+            product.currency,
+            product.get_availability_display(),
+            product.stock,
+            product.rating,
+            product.reviews_count,
+            product.url,
+            timezone.localtime(product.last_scraped_at) if product.last_scraped_at else None,
+            timezone.localtime(product.updated_at),
+        )
+        for product in ProductFilter(request.GET or None, queryset=products).qs.iterator()
+    )
+    return csv_response(f"products-{timezone.localdate()}.csv", PRODUCTS_CSV_HEADER, rows)
 
 
 # ---- Adding products ------------------------------------------------------------------------
@@ -385,57 +440,38 @@ def _summary_context(request, product, refresh_job=None, override_form=None) -> 
     }
 
 
-NOW_LABEL = "Now"
-
-
-def _chart(label: str, points: list, *, color: str, y_axis: dict | None = None) -> str:
-    """A stepped line chart's configuration for static/js/charts.js: (time, value) points, labelled
-    in the seller's zone; a last ("Now", value) point carries the current value to the present."""
-    labels = [at if isinstance(at, str) else timezone.localtime(at).strftime("%Y-%m-%d %H:%M") for at, _ in points]
-    config = {
-        "type": "line",
-        "data": {
-            "labels": labels,
-            "datasets": [
-                {
-                    "label": label,
-                    "data": [value for _, value in points],
-                    "stepped": True,
-                    "borderColor": color,
-                    "backgroundColor": color,
-                    "pointRadius": 2,
-                }
-            ],
-        },
-        "options": {"scales": {"y": y_axis or {"beginAtZero": False}}},
-    }
-    return json.dumps(config)
-
-
 def _history_context(product) -> dict:
+    """The product's price and stock over time (charts on a time axis, with the current value carried
+    to now) and the latest changes as tables; no chart while there is nothing to draw."""
+    now = timezone.now()
     price_rows = list(product.price_history.order_by("-recorded_at", "-pk")[:CHART_POINTS])
     stock_rows = list(product.stock_history.order_by("-recorded_at", "-pk")[:CHART_POINTS])
-    price_points = [
-        (row.recorded_at, float(row.new_price)) for row in reversed(price_rows) if row.new_price is not None
-    ]
-    price_chart = ""
-    if price_points:
-        if product.price is not None:
-            price_points.append((NOW_LABEL, float(product.price)))
-        price_chart = _chart(f"Supplier price ({product.currency or 'price'})", price_points, color="#2b6cb0")
+    price_points = [(row.recorded_at, row.new_price) for row in reversed(price_rows) if row.new_price is not None]
+    if price_points and product.price is not None:
+        price_points.append((now, product.price))
+    price_chart = time_chart(
+        [
+            {
+                "label": f"Supplier price ({product.currency or 'price'})",
+                "color": "#2b6cb0",
+                "stepped": True,
+                "points": price_points,
+            }
+        ]
+    )
     stock_chart = ""
     if any(row.new_stock is not None for row in stock_rows):
-        points = [(row.recorded_at, row.new_stock) for row in reversed(stock_rows)]
-        points.append((NOW_LABEL, product.stock))
-        stock_chart = _chart("Quantity in stock", points, color="#1f8a4c", y_axis={"beginAtZero": True})
+        points = [(row.recorded_at, row.new_stock) for row in reversed(stock_rows)] + [(now, product.stock)]
+        stock_chart = time_chart(
+            [{"label": "Quantity in stock", "color": "#1f8a4c", "stepped": True, "points": points}],
+            y_axis={"beginAtZero": True},
+        )
     elif stock_rows:
         levels = [Availability.IN_STOCK, Availability.LOW_STOCK, Availability.OUT_OF_STOCK, Availability.UNKNOWN]
         points = [(row.recorded_at, Availability(row.new_availability).label) for row in reversed(stock_rows)]
-        points.append((NOW_LABEL, product.get_availability_display()))
-        stock_chart = _chart(
-            "Availability",
-            points,
-            color="#1f8a4c",
+        points.append((now, product.get_availability_display()))
+        stock_chart = time_chart(
+            [{"label": "Availability", "color": "#1f8a4c", "stepped": True, "points": points}],
             y_axis={"type": "category", "labels": [level.label for level in levels]},
         )
     return {
@@ -513,9 +549,12 @@ def product_drop(request, pk):
     dropped = product_drop_service(user=request.user, product=product, acting_user=request.user, request=request)
     if not dropped.untracked:
         reasons = "; ".join(f"{listing.store_account}: {reason}" for listing, reason in dropped.refused)
-        messages.error(request, DROP_REFUSED.format(title=str(product), count=len(dropped.refused), reasons=reasons))
+        count = len(dropped.refused)
+        messages.error(request, ngettext(*DROP_REFUSED, count).format(title=str(product), count=count, reasons=reasons))
         return redirect(product)
-    messages.success(request, DROPPED.format(count=len(dropped.ended), title=str(product)))
+    messages.success(
+        request, ngettext(*DROPPED, len(dropped.ended)).format(count=len(dropped.ended), title=str(product))
+    )
     return redirect("catalog:product_list")
 
 
@@ -624,3 +663,92 @@ def product_history_csv(request, pk):
     product = _tracked_product(request, pk)
     filename = f"product-{product.pk}-{product.asin}-history.csv"
     return csv_response(filename, HISTORY_CSV_HEADER, history_csv_rows(product))
+
+
+# ---- The demo shop (development only) -------------------------------------------------------
+
+
+DEMO_SHOP_AVAILABILITY = {"InStock": "In stock", "LimitedAvailability": "Only a few left", "OutOfStock": "Sold out"}
+
+
+def _demo_shop_item_context(item, window: int) -> dict:
+    state = demo_shop.item_state(item, window)
+    url = demo_shop.product_url(item)
+    image = demo_shop.origin_url() + static(f"demo-shop/{item.image}")
+    return {
+        "item": item,
+        "state": state,
+        "url": url,
+        "image": image,
+        "availability_text": DEMO_SHOP_AVAILABILITY[state.availability],
+        "json_ld": _json_ld(
+            {
+                "@context": "https://schema.org",
+                "@type": "Product",
+                "name": item.title,
+                "sku": item.sku,
+                "description": item.description,
+                "image": [image],
+                "url": url,
+                "brand": {"@type": "Brand", "name": demo_shop.SHOP_NAME},
+                "aggregateRating": {
+                    "@type": "AggregateRating",
+                    "ratingValue": item.rating,
+                    "reviewCount": item.reviews,
+                },
+                "offers": {
+                    "@type": "Offer",
+                    "price": str(state.price),
+                    "priceCurrency": demo_shop.CURRENCY,
+                    "availability": f"https://schema.org/{state.availability}",
+                    **(
+                        {"inventoryLevel": {"@type": "QuantitativeValue", "value": state.stock}}
+                        if state.stock is not None
+                        else {}
+                    ),
+                    "url": url,
+                },
+            }
+        ),
+    }
+
+
+def _json_ld(document: dict) -> str:
+    """JSON for a <script type="application/ld+json"> block: nothing in it can close the element."""
+    text = json.dumps(document).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return mark_safe(text)  # noqa: S308 - JSON of our own catalogue, with <, > and & escaped
+
+
+def _demo_shop_enabled():
+    if not demo_shop.is_enabled():
+        raise Http404("The demo shop runs in development only.")
+
+
+@require_GET
+def demo_shop_index(request):
+    """The demo shop's front page (development only): every product, with today's price and a link
+    a new user can paste on the Add page."""
+    _demo_shop_enabled()
+    window = demo_shop.window_now()
+    items = [_demo_shop_item_context(item, window) for item in demo_shop.ITEMS]
+    context = {"items": items, "shop_name": demo_shop.SHOP_NAME, "window_minutes": settings.DEMO_SHOP_WINDOW // 60}
+    return TemplateResponse(request, "catalog/demo_shop_index.html", context)
+
+
+@require_GET
+def demo_shop_product(request, slug):
+    """One product page of the demo shop (development only), in the layout the item is written in:
+    JSON-LD, microdata or OpenGraph/product meta tags. Never cached: it changes every window."""
+    _demo_shop_enabled()
+    item = demo_shop.BY_SLUG.get(slug)
+    if item is None:
+        raise Http404("No such product in the demo shop.")
+    context = _demo_shop_item_context(item, demo_shop.window_now())
+    context.update(
+        shop_name=demo_shop.SHOP_NAME,
+        shop_url=reverse("demo_shop_index"),
+        window_minutes=settings.DEMO_SHOP_WINDOW // 60,
+    )
+    response = TemplateResponse(request, "catalog/demo_shop_product.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

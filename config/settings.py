@@ -40,6 +40,14 @@ API_SIGNING_KEY = env("API_SIGNING_KEY", default=DEV_API_SIGNING_KEY)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where `make run` serves the site on this machine (its HOST and PORT; 0.0.0.0 and localhost are
+# reached at 127.0.0.1): the address seed_demo prints and, in development, where the demo shop is
+# fetched.
+_LOCAL_HOST = env("HOST", default="127.0.0.1").strip() or "127.0.0.1"
+LOCAL_ORIGIN = "http://{host}:{port}".format(
+    host="127.0.0.1" if _LOCAL_HOST in ("0.0.0.0", "::", "[::]", "localhost") else _LOCAL_HOST,
+    port=env.int("PORT", default=8000),
+)
 # Material the project does not own (official API specs, saved product pages: config/material.py);
 # only the tests and the refresh benchmark read it. A relative path counts from the project folder.
 SHARED_MATERIAL_DIR = BASE_DIR / env("SHARED_MATERIAL_DIR", default=str(BASE_DIR.parent / "shared"))
@@ -319,6 +327,8 @@ if not REDIS_URL:
         # Where it keeps exchange bindings (by default a "control" folder wherever it runs).
         "control_folder": str(VAR_DIR / "broker-control"),
     }
+    # The control exchange (remote control, `celery inspect`) lives beside them, not in ./control.
+    CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"] = str(VAR_DIR / "broker-control")
     # kombu's filesystem transport never creates its folders, and any process may be the first.
     for _folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
@@ -348,7 +358,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "monitoring.tasks.jobs_sweep_task", "schedule": 300.0},
-    "tracking-cycle": {"task": "monitoring.tasks.tracking_cycle_start", "schedule": 300.0},
+    # Every minute in development, so the demo shop's products (due every DEMO_SHOP_REFRESH_INTERVAL)
+    # are followed live; a tick with nothing due starts no round.
+    "tracking-cycle": {"task": "monitoring.tasks.tracking_cycle_start", "schedule": 300.0 if PRODUCTION else 60.0},
 }
 # A Job still running this long after it started is taken as lost and re-enqueued.
 JOB_DEADLINE = timedelta(minutes=35)
@@ -559,10 +571,22 @@ PROXY_MAX_CONSECUTIVE_FAILURES = env.int("PROXY_MAX_CONSECUTIVE_FAILURES", defau
 # wait is "unknown", so listings do not sell what the supplier sends weeks later.
 AVAILABILITY_SHIPS_WITHIN_DAYS = env.int("AVAILABILITY_SHIPS_WITHIN_DAYS", default=7)
 # --- end Extraction (catalog) ---
+# --- The demo shop (development only) ---
+# Product pages written by this project (catalog.demo_shop), served by the app itself under
+# /demo-shop/ so a new user sees tracking work offline. Only in development: production never
+# serves it, and its address (the local origin, which is loopback) is allowed for fetching only
+# while it is on (catalog.netsafety). Prices and stock change in steps per DEMO_SHOP_WINDOW
+# seconds, so the second fetch that confirms a big move sees the same page; products on it are
+# due every DEMO_SHOP_REFRESH_INTERVAL.
+DEMO_SHOP_ENABLED = not PRODUCTION and env.bool("DEMO_SHOP", default=True)
+DEMO_SHOP_URL = env("DEMO_SHOP_URL", default=f"{LOCAL_ORIGIN}/demo-shop/") if DEMO_SHOP_ENABLED else ""
+DEMO_SHOP_WINDOW = 120
+DEMO_SHOP_REFRESH_INTERVAL = timedelta(seconds=45)
+# --- end The demo shop ---
 
 # --- Notifications ---
 # Links in emails, text messages and webhooks point here (the site's public address).
-SITE_URL = env("SITE_URL", default="http://localhost:8000")
+SITE_URL = env("SITE_URL", default=LOCAL_ORIGIN)
 # Text messages go through Twilio's REST API (Messages resource); empty = SMS channels fail with a clear error.
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
@@ -763,5 +787,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},  # one line per request would drown the workers' logs
         "httpcore": {"level": "WARNING"},
+        # django-axes announces itself at every start: a command's output is its own lines only.
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from config.admin_utils import (
     AuditedAdminMixin,
@@ -94,7 +95,11 @@ class StoreAccountAdmin(SecretsAdminMixin, AuditedAdminMixin, CompleteFieldsetsM
     def listings_summary(self, obj):
         if not obj.pk:
             return "—"
-        return changelist_link(Listing, f"{obj.listings.count()} listing(s)", store_account__id__exact=obj.pk)
+        return changelist_link(
+            Listing,
+            ngettext("{count} listing", "{count} listings", obj.listings.count()).format(count=obj.listings.count()),
+            store_account__id__exact=obj.pk,
+        )
 
 
 class ListingForm(forms.ModelForm):
@@ -157,10 +162,22 @@ class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
             except ListingActionError as exc:
                 refused.append(f"{listing}: {exc.message}")
         log_changes(request, done, f"{verb.capitalize()}.")
-        self.message_user(request, f"{len(done)} listing(s) {verb}.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("{count} listing {verb}.", "{count} listings {verb}.", len(done)).format(
+                count=len(done), verb=verb
+            ),
+            messages.SUCCESS,
+        )
         skipped = queryset.count() - len(done) - len(refused)
         if skipped:
-            self.message_user(request, f"{skipped} listing(s) left alone: not {only_status}.", messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "{count} listing left alone: not {status}.", "{count} listings left alone: not {status}.", skipped
+                ).format(count=skipped, status=only_status),
+                messages.WARNING,
+            )
         for line in refused:
             self.message_user(request, line, messages.ERROR)
 

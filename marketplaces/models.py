@@ -490,6 +490,7 @@ class AutomationSwitch(models.Model):
 
     class Meta:
         db_table = "marketplaces_automation_switch"
+        verbose_name_plural = "automation switches"
 
     def __str__(self):
         return "Automatic pushes paused" if self.pushes_paused else "Automatic pushes on"
@@ -498,3 +499,38 @@ class AutomationSwitch(models.Model):
     def current(cls):
         switch, _ = cls.objects.get_or_create(pk=1)
         return switch
+
+
+class PushOperation(models.TextChoices):
+    PUBLISH = "publish", "Published"
+    UPDATE = "update", "Price and quantity"
+    PAUSE = "pause", "Paused"
+    RESUME = "resume", "Resumed"
+    END = "end", "Ended"
+
+
+class RecordedPush(models.Model):
+    """A call a demo store's recording adapter received in place of a marketplace: what a real
+    store would have been sent (DESIGN.md: demo stores push through a recording adapter chosen by
+    the demo flag). Its own rows so the listing page can show every push, newest first."""
+
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="recorded_pushes")
+    listing = models.ForeignKey(
+        Listing, on_delete=models.CASCADE, null=True, blank=True, related_name="recorded_pushes"
+    )
+    operation = models.CharField(max_length=10, choices=PushOperation.choices)
+    sku = models.CharField(max_length=100)
+    price = models.DecimalField(**MONEY, null=True, blank=True, help_text="The price sent; empty when unchanged.")
+    quantity = models.PositiveIntegerField(null=True, blank=True, help_text="The quantity sent; empty when unchanged.")
+    currency = models.CharField(max_length=3, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "marketplaces_recorded_push"
+        constraints = [
+            models.CheckConstraint(condition=Q(operation__in=PushOperation.values), name="recordedpush_operation_valid")
+        ]
+        indexes = [models.Index(fields=["listing", "created_at"], name="recordedpush_listing_time_idx")]
+
+    def __str__(self):
+        return f"{self.get_operation_display()} {self.sku} ({self.store_account})"

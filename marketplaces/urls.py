@@ -7,6 +7,7 @@ urlpatterns = [
     # Listings
     path("listings/", views.listing_list, name="listing_list"),
     path("listings/new/", views.listing_create, name="listing_create"),
+    path("listings/export.csv", views.listing_export_csv, name="listing_export_csv"),
     path("listings/bulk/", views.listing_bulk, name="listing_bulk"),
     path("listings/<int:pk>/", views.listing_detail, name="listing_detail"),
     path("listings/<int:pk>/pause/", views.listing_pause, name="listing_pause"),

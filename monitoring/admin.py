@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.translation import ngettext
 
 from config.admin_utils import (
     AppendOnlyAdminMixin,
@@ -138,13 +139,21 @@ class JobAdmin(admin.ModelAdmin):
                 )
                 self.log_change(request, job, f"Retried as job #{new_job.pk}.")
                 retried += 1
-        self.message_user(request, f"{retried} job(s) retried.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("{count} job retried.", "{count} jobs retried.", retried).format(count=retried),
+            messages.SUCCESS,
+        )
         if any(job_unavailable(new_job) for new_job in new_jobs):  # enqueued at commit, just above
             self.message_user(request, BACKGROUND_UNAVAILABLE, messages.ERROR)
         if selected - retried:
             self.message_user(
                 request,
-                f"{selected - retried} job(s) left alone: not failed, already retried, or without a task.",
+                ngettext(
+                    "{count} job left alone: not failed, already retried, or without a task.",
+                    "{count} jobs left alone: not failed, already retried, or without a task.",
+                    selected - retried,
+                ).format(count=selected - retried),
                 messages.WARNING,
             )
 

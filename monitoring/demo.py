@@ -7,7 +7,10 @@ to today) and idempotent: every row has a natural key, and a re-run only adds wh
 
 Demo data is safe to run anywhere (DESIGN.md): every seller made here is flagged `is_demo`, so
 the schedule neither refreshes products tracked only by them nor syncs their stores; their
-stores hold no secrets; the demo proxies are inactive placeholders.
+stores hold no secrets and push through the recording adapter; the demo proxies are inactive
+placeholders. In development (settings.DEMO_SHOP_ENABLED) the demo seller also tracks and lists
+the demo shop's products (catalog.demo_shop), which the schedule does follow, live: their prices
+change on the shop's timetable, so a new user sees a price change reach a listing within minutes.
 """
 
 import math
@@ -18,13 +21,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Tier, User
 from accounts.services import user_email_mark_verified
+from catalog import demo_shop
+from catalog.identify import identify
 from catalog.models import Availability, ChangeReason, PriceHistory, Product, ProxyPool, StockHistory, Supplier
+from catalog.services import supplier_for_site
 from marketplaces.models import (
     DataSource,
     Environment,
@@ -42,7 +49,18 @@ from marketplaces.models import (
     StoreAccount,
 )
 from marketplaces.pricing import listing_quantity, listing_quote, quote_for_price
-from monitoring.models import Alert, AlertType, AuditLog, Job, JobStatus, Notification, NotificationType, Severity
+from monitoring.models import (
+    Alert,
+    AlertType,
+    AuditLog,
+    Channel,
+    Job,
+    JobStatus,
+    Notification,
+    NotificationChannel,
+    NotificationType,
+    Severity,
+)
 from monitoring.records import audit_values
 
 DEMO_EMAIL = "demo@example.com"
@@ -780,13 +798,58 @@ def _demo_marketplace_data(plans, product_plans, listings, stores, today, *, use
     return _marketplace_data_write(rows, use_copy=use_copy)
 
 
+DEMO_IMPORT_ROWS = [
+    # row, text, status, message: a finished CSV import with the kinds of line a seller meets.
+    (2, "https://www.amazon.com/dp/B0DEMO0004", "already_tracked", "You already track this product."),
+    (3, "B0DEMO0005", "already_tracked", "You already track this product."),
+    (4, "https://www.aliexpress.com/item/1005009900000003.html", "already_tracked", "You already track this product."),
+    (
+        5,
+        "https://www.ebay.com/itm/123456789012",
+        "error",
+        "“https://www.ebay.com/itm/123456789012” is not a "
+        "product page we can read: eBay is a marketplace you sell on, not a supplier.",
+    ),
+    (6, "", "error", "Empty row: no url or asin."),
+    (
+        7,
+        "https://amzn.to/3xYzAbC",
+        "error",
+        "Short links (amzn.to) do not name the product; open the link and paste the full product address.",
+    ),
+]
+
+
+def _demo_import_result() -> dict:
+    rows = [
+        {"row": row, "text": text, "supplier": "", "note": "", "status": status, "message": message, "product_id": None}
+        for row, text, status, message in DEMO_IMPORT_ROWS
+    ]
+    counts = Counter(row["status"] for row in rows)
+    return {
+        "added": counts["added"],
+        "tracking": counts["tracking"],
+        "already_tracked": counts["already_tracked"],
+        "error": counts["error"],
+        "rows": rows,
+    }
+
+
 def _demo_jobs(seller, stores, now, created) -> dict:
+    """One job of each kind the seller meets. Made once per type: a job the seller cancelled or
+    retried stays as they left it, and none is left "running" with no worker behind it."""
     specs = {
-        # task_name stays empty: the sweep re-enqueues only jobs it can run, and these are pictures.
+        # Finished jobs: the sweep never touches them. The failed sync names its task, so it can be retried.
         "track_products": {
             "status": JobStatus.SUCCESS,
             "params": {"scope": "tracked"},
-            "result": {"refreshed": 50, "price_changes": 4, "stock_changes": 6},
+            "result": {
+                "summary": "50 products: 4 updated, 46 unchanged.",
+                "products": 50,
+                "counts": {"updated": 4, "unchanged": 46},
+                "failures": [],
+                "outcomes": [],
+            },
             "progress_done": 50,
             "progress_total": 50,
             "started_at": now - timedelta(hours=20),
@@ -794,7 +857,8 @@ def _demo_jobs(seller, stores, now, created) -> dict:
         },
         "sync_ebay": {
             "status": JobStatus.FAILED,
-            "params": {"store_account_id": stores["ebay"].pk},
+            "params": {"store_id": stores["ebay"].pk},
+            "task_name": "marketplaces.tasks.store_sync_task",  # its Retry runs the real sync (skipped: demo)
             "error_message": "eBay answered 503 Service Unavailable three times; the next scheduled sync tries again.",
             "retry_count": 3,
             "progress_done": 12,
@@ -803,19 +867,26 @@ def _demo_jobs(seller, stores, now, created) -> dict:
             "completed_at": now - timedelta(hours=6) + timedelta(minutes=9),
         },
         "import_csv": {
-            "status": JobStatus.RUNNING,
+            "status": JobStatus.SUCCESS,
             "params": {"filename": "supplier-list.csv"},
-            "progress_done": 37,
-            "progress_total": 120,
-            "started_at": now - timedelta(minutes=2),
+            "result": _demo_import_result(),
+            "progress_done": len(DEMO_IMPORT_ROWS),
+            "progress_total": len(DEMO_IMPORT_ROWS),
+            "started_at": now - timedelta(hours=2),
+            "completed_at": now - timedelta(hours=2) + timedelta(seconds=4),
         },
     }
     jobs = {}
     for job_type, fields in specs.items():
-        job, made = Job.objects.get_or_create(user=seller, type=job_type, status=fields["status"], defaults=fields)
-        if made:
+        job = Job.objects.filter(user=seller, type=job_type).order_by("created_at", "pk").first()
+        if job is None:
+            job = Job.objects.create(user=seller, type=job_type, **fields)
             created["job"] += 1
             Job.objects.filter(pk=job.pk).update(created_at=fields["started_at"] - timedelta(seconds=4))
+        elif job.status in (JobStatus.PENDING, JobStatus.RUNNING) and not job.task_name:
+            # Made by an older seed as a picture of a running job: nothing would ever finish it.
+            Job.objects.filter(pk=job.pk).update(**{k: v for k, v in fields.items() if k != "params"})
+            job.refresh_from_db()
         jobs[job_type] = job
     return jobs
 
@@ -1127,6 +1198,173 @@ def _demo_orders(seller, listings, product_plans, stores, now, created) -> None:
             shipment.lines.set(sales)
 
 
+# --- The demo shop's products (development only) -------------------------------------------------
+
+DEMO_SHOP_HISTORY_DAYS = 14
+DEMO_SHOP_RATE_LIMIT = 120  # requests a minute: the shop is this app, on this machine
+DEMO_SHOP_LOCKED = "MF-CANDLE-06"  # its listing's price is locked: a rising cost pauses it for low margin
+
+
+def _shop_state_at(item, moment: datetime):
+    return demo_shop.item_state(item, int(moment.timestamp() // settings.DEMO_SHOP_WINDOW))
+
+
+def _availability_of(state) -> str:
+    if state.availability == "OutOfStock":
+        return Availability.OUT_OF_STOCK
+    if state.availability == "LimitedAvailability":
+        return Availability.LOW_STOCK
+    return Availability.IN_STOCK
+
+
+def _demo_shop_history(product, item, now) -> tuple[list, list]:
+    """A price and stock history sampled from the shop's own timetable, one reading a day, ending
+    with the reading seed_demo writes as current (the shop's previous window)."""
+    # One reading a day at a different hour each day, so the readings fall on different windows.
+    moments = [now - timedelta(days=days, hours=(days * 7) % 24) for days in range(DEMO_SHOP_HISTORY_DAYS, 0, -1)]
+    states = [_shop_state_at(item, moment) for moment in moments]
+    moments.append(now - timedelta(seconds=settings.DEMO_SHOP_WINDOW))
+    states.append(demo_shop.item_state(item, demo_shop.window_now() - 1))
+    prices, stocks, last_price, last_stock = [], [], None, None
+    for moment, state in zip(moments, states, strict=True):
+        if state.price != last_price:
+            prices.append(
+                PriceHistory.build(
+                    product=product,
+                    old_price=last_price,
+                    new_price=state.price,
+                    currency=demo_shop.CURRENCY,
+                    reason=ChangeReason.SCRAPE,
+                    recorded_at=moment,
+                )
+            )
+        stock = (state.stock if item.states_quantity else None, _availability_of(state))
+        if stock != last_stock:
+            stocks.append(
+                StockHistory(
+                    product=product,
+                    old_stock=None if last_stock is None else last_stock[0],
+                    new_stock=stock[0],
+                    old_availability="" if last_stock is None else last_stock[1],
+                    new_availability=stock[1],
+                    recorded_at=moment,
+                    reason=ChangeReason.SCRAPE,
+                )
+            )
+        last_price, last_stock = state.price, stock
+    return prices, stocks
+
+
+def _demo_shop_supplier(created) -> Supplier:
+    identified = identify(demo_shop.product_url(demo_shop.ITEMS[0]))
+    before = Supplier.objects.filter(name=identified.site_name).exists()
+    supplier = supplier_for_site(
+        family="generic", site_name=identified.site_name, base_url=identified.base_url, currency=demo_shop.CURRENCY
+    )
+    created["supplier"] += not before
+    changed = {
+        "display_name": demo_shop.SHOP_NAME,
+        "base_url": identified.base_url,  # the port may have changed since the last seed
+        "rate_limit": max(supplier.rate_limit, DEMO_SHOP_RATE_LIMIT),
+    }
+    if any(getattr(supplier, name) != value for name, value in changed.items()):
+        for name, value in changed.items():
+            setattr(supplier, name, value)
+        supplier.save(update_fields=[*changed, "updated_at"])
+    return supplier
+
+
+def _demo_shop_products(seller, store, now, created) -> list:
+    """The demo shop's products, tracked by the demo seller and listed on the demo eBay store,
+    as the shop had them one window ago: the first tracking round after `make run` sees a change.
+    Products already there keep their values; only their address follows the shop's."""
+    if not demo_shop.is_enabled():
+        return []
+    supplier = _demo_shop_supplier(created)
+    previous = now - timedelta(seconds=settings.DEMO_SHOP_WINDOW)
+    window = demo_shop.window_now() - 1
+    products = []
+    for number, item in enumerate(demo_shop.ITEMS):
+        state = demo_shop.item_state(item, window)
+        url = demo_shop.product_url(item)
+        product, made = Product.objects.get_or_create(
+            supplier=supplier,
+            asin=item.sku,
+            defaults={
+                "title": item.title,
+                "description": item.description,
+                "price": state.price,
+                "currency": demo_shop.CURRENCY,
+                "stock": state.stock if item.states_quantity else None,
+                "availability": _availability_of(state),
+                "rating": Decimal(item.rating),
+                "reviews_count": item.reviews,
+                "images": [demo_shop.origin_url() + f"/static/demo-shop/{item.image}"],
+                "url": url,
+                "brand": demo_shop.SHOP_NAME,
+                "last_scraped_at": previous,
+            },
+        )
+        if made:
+            created["product"] += 1
+            Product.objects.filter(pk=product.pk).update(created_at=now - timedelta(days=DEMO_SHOP_HISTORY_DAYS + 1))
+            prices, stocks = _demo_shop_history(product, item, now)
+            created["pricehistory"] += len(PriceHistory.objects.bulk_create(prices))
+            created["stockhistory"] += len(StockHistory.objects.bulk_create(stocks))
+        elif product.url != url:
+            image = demo_shop.origin_url() + f"/static/demo-shop/{item.image}"
+            Product.objects.filter(pk=product.pk).update(url=url, images=[image])
+        if not seller.tracked_products.filter(pk=product.pk).exists():
+            seller.tracked_products.add(product)
+            created["tracked product"] += 1
+        _demo_shop_listing(seller, store, product, item, product.stock, number, now, created)
+        products.append(product)
+    return products
+
+
+def _demo_shop_listing(seller, store, product, item, stock, number, now, created) -> Listing:
+    cost = _cents(product.price) if product.price is not None else 0
+    out = product.availability == Availability.OUT_OF_STOCK
+    listing, made = Listing.objects.get_or_create(
+        product=product,
+        store_account=store,
+        defaults={
+            "user": seller,
+            "external_listing_id": f"{110_700_000_000 + number * 7919}",
+            "title": item.title[:80],
+            "description": f"{item.description} Ships in two days.",
+            "price": _money(_listing_price_cents(cost, store)),
+            "price_locked": item.sku == DEMO_SHOP_LOCKED,
+            "quantity_available": 0 if out else _quantity(stock, store),
+            "status": ListingStatus.PAUSED if out else ListingStatus.ACTIVE,
+            "status_reason": StatusReason.OUT_OF_STOCK if out else StatusReason.NONE,
+        },
+    )
+    if made:
+        created["listing"] += 1
+        listed_at = now - timedelta(days=DEMO_SHOP_HISTORY_DAYS)
+        Listing.objects.filter(pk=listing.pk).update(created_at=listed_at)
+        row = AuditLog.objects.create(
+            owner=seller,
+            user=seller,
+            action="created",
+            resource_type="listing",
+            resource_id=str(listing.pk),
+            new_value=audit_values({"price": listing.price, "status": listing.status}),
+        )
+        AuditLog.objects.filter(pk=row.pk).update(timestamp=listed_at)
+        created["auditlog"] += 1
+    return listing
+
+
+def _demo_channel(seller, created) -> None:
+    """Alerts reach the demo seller by email (every severity): recorded as sent, mailed to no one."""
+    _, made = NotificationChannel.objects.get_or_create(
+        user=seller, channel=Channel.EMAIL, address=seller.email, defaults={"min_severity": Severity.INFO}
+    )
+    created["notification channel"] += made
+
+
 # Euro reference rates of a recent day, so the dashboard converts before the first ECB refresh.
 DEMO_RATES = {"USD": "1.0830", "GBP": "0.8420", "JPY": "162.50", "CAD": "1.4710", "AED": "3.9770", "BRL": "5.8900"}
 
@@ -1189,6 +1427,8 @@ def demo_seed(*, today: date | None = None, use_copy: bool | None = None) -> See
     created["marketplacedata"] += _demo_marketplace_data(
         listing_plans, by_key, listings, stores, today, use_copy=use_copy
     )
+    _demo_shop_products(seller, stores["ebay"], now, created)
+    _demo_channel(seller, created)
     jobs = _demo_jobs(seller, stores, now, created)
     alerts = _demo_alerts(seller, products, listings, by_key, stores, jobs, today, created)
     _demo_notifications(seller, alerts, jobs, now, created)

@@ -86,6 +86,7 @@ class NotificationType(models.TextChoices):
     POLICY_TRIGGER = "policy_trigger", "Policy triggered"
     JOB_COMPLETE = "job_complete", "Job complete"
     REPORT = "report", "Report"
+    TEST = "test", "Test"
 
 
 class Channel(models.TextChoices):
@@ -129,6 +130,34 @@ class JobStatus(models.TextChoices):
     SUCCESS = "success", "Success"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# What each kind of job is called on the pages and in messages.
+JOB_TYPE_LABELS = {
+    "add_products": "Adding products",
+    "import_csv": "CSV import",
+    "refresh_product": "Product refresh",
+    "track_products": "Tracking round",
+    "scrape_products": "Product refresh",
+    "publish_listings": "Publishing listings",
+    "bulk_listing": "Bulk listing",
+    "listing_bulk_create": "Bulk listing",
+    "sync_store": "Store sync",
+    "sync_ebay": "eBay sync",
+    "sync_shopify": "Shopify sync",
+    "sync_etsy": "Etsy sync",
+    "import_performance": "Performance import",
+}
+_PROPER_WORDS = {"ebay": "eBay", "etsy": "Etsy", "shopify": "Shopify", "csv": "CSV", "api": "API"}
+
+
+def job_type_label(job_type: str) -> str:
+    """ "sync_ebay" → "eBay sync"; an unknown type in words, brand names and acronyms as written."""
+    if job_type in JOB_TYPE_LABELS:
+        return JOB_TYPE_LABELS[job_type]
+    words = [_PROPER_WORDS.get(word, word) for word in job_type.split("_") if word]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else "Job"
 
 
 class JobQuerySet(models.QuerySet):
@@ -180,6 +209,10 @@ class Job(models.Model):
 
     def get_absolute_url(self):
         return reverse("monitoring:job_detail", args=[self.pk])
+
+    @property
+    def type_label(self) -> str:
+        return job_type_label(self.type)
 
     @property
     def is_finished(self):

@@ -6,8 +6,9 @@ Notification per matching channel for each alert not yet notified (idempotent), 
 asked for the daily digest (`notifications_send_digests`). Delivery is a Celery task per
 Notification (`monitoring.tasks.notification_deliver_task` → `notification_deliver`): one attempt
 at a time, counted on the row, retried with exponential backoff up to NOTIFICATION_MAX_ATTEMPTS;
-an error is recorded on the row; a sent notification is never sent again. Demo sellers get alerts
-but no outgoing messages (their addresses are made up).
+an error is recorded on the row; a sent notification is never sent again. A demo seller's
+notifications are made like anyone's but delivered to no one (their addresses are made up): they
+are recorded as sent, marked `demo` in their metadata, and show in the seller's delivery history.
 """
 
 import json
@@ -21,11 +22,13 @@ import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog import netsafety
 
 from .alerts import SEVERITY_RANK
+from .job_results import result_view
 from .models import (
     Alert,
     AlertSettings,
@@ -65,17 +68,6 @@ WEBHOOK_STATUS = "The webhook answered HTTP {status}."
 UNEXPECTED_ERROR = "Unexpected error while sending: {error}"
 GAVE_UP = "{error} (gave up after {attempts} attempts)"
 INVALID_CHANNEL = "Unknown channel."
-
-JOB_LABELS = {
-    "import_csv": "CSV import",
-    "bulk_listing": "Bulk listing",
-    "listing_bulk_create": "Bulk listing",
-    "scrape_products": "Product refresh",
-    "track_products": "Tracking",
-    "sync_ebay": "eBay sync",
-    "sync_shopify": "Shopify sync",
-    "sync_etsy": "Etsy sync",
-}
 
 
 class DeliveryError(Exception):
@@ -256,8 +248,8 @@ def notifications_queue(*, alerts=None, now=None) -> list[Notification]:
     `alerts`: the alerts the rules just raised (any iterable of Alert; cleared ones are skipped);
     None = every open alert raised within NOTIFICATION_QUEUE_WINDOW. An alert gets one Notification
     per matching channel of its user, once: running this again makes nothing new, except that an
-    alert whose severity rose since it was notified is notified again. Sellers on the daily digest,
-    inactive users and demo sellers get none here. Returns the Notifications made.
+    alert whose severity rose since it was notified is notified again. Sellers on the daily digest
+    and inactive users get none here. Returns the Notifications made.
     """
     now = now or timezone.now()
     if alerts is None:
@@ -291,7 +283,7 @@ def notifications_queue(*, alerts=None, now=None) -> list[Notification]:
         )
         for alert in fresh:
             user = alert.user
-            if not user.is_active or user.is_demo or user.pk in digest_users:
+            if not user.is_active or user.pk in digest_users:
                 continue
             if notified.get(alert.pk, -1) >= SEVERITY_RANK[alert.severity]:
                 continue
@@ -411,12 +403,17 @@ def _duration_text(seconds: float) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+def _in_sentence(label: str) -> str:
+    """ "Tracking round" → "tracking round" inside a sentence; "CSV import" and "eBay sync" stay."""
+    return label if label[1:2].isupper() or label[:1].islower() else label[:1].lower() + label[1:]
+
+
 @transaction.atomic
 def notify_job_complete(job, *, now=None) -> Notification | None:
     """Email the job's seller that a long job finished (type job_complete), once per job.
 
     Long = ran at least JOB_NOTIFY_MIN_SECONDS or handled at least JOB_NOTIFY_MIN_ITEMS items.
-    Nothing for system jobs (no user), cancelled or unfinished jobs, inactive or demo sellers.
+    Nothing for system jobs (no user), cancelled or unfinished jobs, inactive sellers.
     Call it when a job a person started and waits for (CSV import, bulk listing) finishes.
     """
     now = now or timezone.now()
@@ -424,7 +421,7 @@ def notify_job_complete(job, *, now=None) -> Notification | None:
     if job is None or job.user is None or job.status not in (JobStatus.SUCCESS, JobStatus.FAILED):
         return None
     user = job.user
-    if not user.is_active or user.is_demo or not user.email:
+    if not user.is_active or not user.email:
         return None
     seconds = ((job.completed_at or now) - job.started_at).total_seconds() if job.started_at else 0
     items = max(job.progress_total, job.progress_done)
@@ -432,21 +429,23 @@ def notify_job_complete(job, *, now=None) -> Notification | None:
         return None
     if Notification.objects.filter(user=user, type=NotificationType.JOB_COMPLETE, metadata__job_id=job.pk).exists():
         return None
-    label = JOB_LABELS.get(job.type) or job.type.replace("_", " ").capitalize()
+    label = job.type_label
     if job.status == JobStatus.SUCCESS:
         subject = f"{label} finished"
-        first = f"Your {label[0].lower() + label[1:]} finished after {_duration_text(seconds)}."
+        first = f"Your {_in_sentence(label)} finished after {_duration_text(seconds)}."
     else:
         subject = f"{label} failed"
-        first = f"Your {label[0].lower() + label[1:]} failed after {_duration_text(seconds)}."
+        first = f"Your {_in_sentence(label)} failed after {_duration_text(seconds)}."
     if job.progress_total:
         subject += f": {job.progress_done} of {job.progress_total}"
     lines = [first, ""]
     if job.progress_total:
         lines.append(f"Progress: {job.progress_done} of {job.progress_total}.")
-    for key, value in (job.result or {}).items():
-        if isinstance(value, str | int | float | bool) or value is None:
-            lines.append(f"{key.replace('_', ' ').capitalize()}: {value}")
+    view = result_view(job)
+    if view.facts:
+        lines += [f"{label}: {text}" for label, text in view.facts]
+    elif view.summary:
+        lines.append(view.summary)
     if job.status == JobStatus.FAILED and job.error_message:
         lines.append(f"Error: {job.error_message}")
     lines += ["", f"Details: {absolute_url(job.get_absolute_url())}"]
@@ -461,6 +460,44 @@ def notify_job_complete(job, *, now=None) -> Notification | None:
     )
     _enqueue([notification])
     return notification
+
+
+# --- A test message ---------------------------------------------------------------------------
+
+TEST_SUBJECT = "Test message from Arbitrage Monitor"
+TEST_TEXT = "This is a test of your {channel} channel: alerts that match it arrive like this. Nothing needs doing."
+
+
+def notification_send_test(*, channel: NotificationChannel, now=None) -> tuple[Notification, DeliveryOutcome]:
+    """Send one test message to a channel now (the seller pressed "Send test") and say how it went.
+
+    It is a Notification like any other, so it shows in the seller's delivery history; a failure
+    that may pass is tried again in the background like any other delivery.
+    """
+    now = now or timezone.now()
+    text = TEST_TEXT.format(channel=channel.get_channel_display())
+    link = absolute_url(reverse("monitoring:notification_list"))
+    notification = Notification.objects.create(
+        user=channel.user,
+        type=NotificationType.TEST,
+        recipient=channel.channel,
+        address=channel.address,
+        subject=TEST_SUBJECT,
+        body=f"{text} {link}" if channel.channel == Channel.SMS else f"{text}\n\nYour notifications: {link}",
+        metadata={"channel_id": channel.pk, "test": True},
+    )
+    if channel.channel == Channel.WEBHOOK:
+        notification.body = _webhook_body(notification, NotificationType.TEST, message=text)
+        notification.save(update_fields=["body"])
+    outcome = notification_deliver(notification_id=notification.pk, now=now)
+    if outcome.status == "retry":
+        from .tasks import notification_deliver_task
+
+        transaction.on_commit(
+            lambda: task_enqueue(notification_deliver_task, notification.pk, countdown=outcome.retry_in)
+        )
+    notification.refresh_from_db()
+    return notification, outcome
 
 
 # --- Delivery ---------------------------------------------------------------------------------
@@ -544,6 +581,13 @@ def _send_webhook(notification: Notification) -> dict:
 
 
 SENDERS = {Channel.EMAIL: _send_email, Channel.SMS: _send_sms, Channel.WEBHOOK: _send_webhook}
+DEMO_DELIVERY = {"demo": True}  # a demo seller's message: recorded as sent, sent to no one
+
+
+def _sender_for(notification: Notification):
+    if notification.user.is_demo:
+        return lambda _notification: dict(DEMO_DELIVERY)
+    return SENDERS.get(notification.recipient)
 
 
 def notification_deliver(*, notification_id: int, now=None) -> DeliveryOutcome:
@@ -571,7 +615,7 @@ def notification_deliver(*, notification_id: int, now=None) -> DeliveryOutcome:
     )
     if not claimed:
         return DeliveryOutcome("busy")
-    sender = SENDERS.get(notification.recipient)
+    sender = _sender_for(notification)
     try:
         if sender is None:
             raise DeliveryError(INVALID_CHANNEL, retryable=False)
@@ -639,3 +683,29 @@ def notifications_sweep(*, now=None) -> list[int]:
             lost.append(notification)
     _enqueue(lost)
     return [notification.pk for notification in lost]
+
+
+# --- What the seller sees of deliveries -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """A notification's delivery in words: sent, recorded (demo), failed, retrying or waiting."""
+
+    key: str  # sent | recorded | failed | retrying | waiting
+    label: str
+    detail: str = ""
+
+
+def delivery_state(notification: Notification) -> DeliveryState:
+    metadata = notification.metadata or {}
+    if notification.is_sent:
+        if metadata.get("demo"):
+            return DeliveryState("recorded", "Recorded", "Demo account: kept here, sent to no one.")
+        return DeliveryState("sent", "Sent")
+    if metadata.get("failed"):
+        return DeliveryState("failed", "Failed", notification.error or "")
+    if notification.error:
+        attempts = f"attempt {notification.attempts} of {settings.NOTIFICATION_MAX_ATTEMPTS} failed"
+        return DeliveryState("retrying", "Retrying", f"{attempts}: {notification.error}")
+    return DeliveryState("waiting", "Waiting to be sent")

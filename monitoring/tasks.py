@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from catalog.services import products_waiting
+
 from .alerts import alerts_for_orders, service_alerts_check
 from .cycle import TRACKING_JOB_TYPE, cycle_run
 from .jobs import failure_recorded, job_task, recorded_task
@@ -84,7 +86,10 @@ def tracking_cycle_task(job):
 
 @shared_task(name="monitoring.tasks.tracking_cycle_start")
 def tracking_cycle_start():
-    """Beat: start a tracking round as a system Job unless the last one is still going."""
+    """Beat: start a tracking round as a system Job unless the last one is still going or nothing
+    is waiting (no product due, no follow-up left unfinished): an idle tick leaves no Job behind."""
     if Job.objects.filter(user=None, type=TRACKING_JOB_TYPE).unfinished().exists():
+        return None
+    if not products_waiting():
         return None
     return job_start(tracking_cycle_task, type=TRACKING_JOB_TYPE).pk

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("dashboard/revenue.csv", views.dashboard_csv, name="dashboard_csv"),
     path("alerts/", views.alert_list, name="alert_list"),
+    path("alerts/bulk/", views.alert_bulk, name="alert_bulk"),
     path("alerts/<int:pk>/read/", views.alert_read, name="alert_read"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("jobs/", views.job_list, name="job_list"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("activity/", views.audit_list, name="audit_list"),
+    path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/settings/", views.notification_settings, name="notification_settings"),
     path("notifications/channels/add/", views.notification_channel_add, name="notification_channel_add"),
     path(
@@ -23,6 +25,7 @@ urlpatterns = [
     path(
         "notifications/channels/<int:pk>/delete/", views.notification_channel_delete, name="notification_channel_delete"
     ),
+    path("notifications/channels/<int:pk>/test/", views.notification_channel_test, name="notification_channel_test"),
     path("notifications/webhook-secret/", views.webhook_secret_regenerate, name="webhook_secret_regenerate"),
     path("service-health/", views.service_health, name="service_health"),
 ]

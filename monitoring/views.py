@@ -7,23 +7,28 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Case, Count, Q, Value, When
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import services as account_services
 from accounts.decorators import reauthentication_required
 from accounts.devices import device_label
-from catalog.models import Product, ProxyPool
+from catalog.models import Availability, Product, ProxyPool
 from catalog.services import products_due
 from config.csv_export import csv_response
-from marketplaces.models import ListingStatus, OrderState
+from config.sorting import sort_links
+from marketplaces.models import ListingStatus, LowMarginAction, Marketplace, OrderState, StatusReason
 
-from . import analytics, health, preferences, records
+from . import analytics, health, job_results, notifications, preferences, records
+from .alerts import SEVERITY_RANK
 from .analytics import PERIOD_DAYS
 from .forms import CUSTOM, AlertSettingsForm, AuditLogFilter, ChannelForm, PeriodForm
 from .models import AlertSettings, AlertType, AuditLog, Channel, Job, JobStatus, Notification
@@ -60,6 +65,16 @@ def _template(request, page: str, partial: str) -> str:
     return page
 
 
+def _ordering(request, fields: dict, default: str) -> tuple[str, list[str]]:
+    """The ordering asked for (a known column, "-" for descending) and its order_by terms."""
+    ordering = request.GET.get("ordering", "")
+    if ordering.lstrip("-") not in fields:
+        return "", [default, "-pk"]
+    column = fields[ordering.lstrip("-")]
+    term = f"-{column}" if ordering.startswith("-") else column
+    return ordering, [term, "-created_at", "-pk"]
+
+
 def _duration_text(delta) -> str:
     if delta is None:
         return ""
@@ -73,23 +88,12 @@ def _duration_text(delta) -> str:
     return f"{seconds}s"
 
 
-def _result_items(result) -> list[tuple[str, str]]:
-    """A job's result as (label, text) pairs a seller can read."""
-    if not isinstance(result, dict):
-        return [("Result", json.dumps(result))] if result else []
-    items = []
-    for key, value in result.items():
-        text = value if isinstance(value, str | int | float) else json.dumps(value)
-        items.append((str(key).replace("_", " ").capitalize(), text))
-    return items
-
-
 def _job_display(job: Job) -> Job:
-    """Attach what the job templates show: readable duration and a short result summary."""
-    job.type_label = job.type.replace("_", " ").capitalize()
+    """Attach what the job templates show: its kind, state and result in words, its duration."""
+    job.result_view = job_results.result_view(job)
+    job.status_label, job.status_badge = job_results.status_display(job, job.result_view)
     job.duration_text = _duration_text(job.duration)
-    job.result_items = _result_items(job.result)
-    job.result_summary = " · ".join(f"{label}: {text}" for label, text in job.result_items[:3])
+    job.result_summary = job.result_view.summary
     job.can_cancel = not job.is_finished
     job.can_retry = records.job_retryable(job)
     return job
@@ -113,6 +117,7 @@ def _dashboard_figures(request) -> dict:
         "period_query": _period_query(form),
         "figures": figures,
         "chart_json": json.dumps(figures.chart),
+        "has_sales": any(row.units or row.revenue for row in figures.series),
     }
 
 
@@ -172,22 +177,78 @@ def dashboard_csv(request):
     return csv_response(f"revenue-profit-{period.start}-{period.end}.csv", header, rows)
 
 
+ALERT_ORDERING = {"created_at": "created_at", "severity": "severity_rank", "type": "type"}
+ALERTS_MARKED_READ = ("Marked {count} alert as read.", "Marked {count} alerts as read.")
+ALERTS_ACKNOWLEDGED = ("Acknowledged {count} alert.", "Acknowledged {count} alerts.")
+ALERTS_NONE_SELECTED = "Select at least one alert first."
+ALERTS_NOTHING_UNREAD = "Every alert was already read."
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def alert_list(request):
-    """The seller's alerts, newest first: open ones by default, or unread, or all."""
+    """The seller's alerts, newest first or sorted by severity or type: open ones by default, or
+    unread, or all; several at once can be marked read or acknowledged."""
     show = request.GET.get("show", "open")
     if show not in ALERT_FILTERS:
         show = "open"
-    alerts = request.user.alerts.select_related("product", "listing").order_by("-created_at", "-pk")
+    ordering, order_by = _ordering(request, ALERT_ORDERING, "-created_at")
+    rank = Case(*(When(severity=value, then=Value(rank)) for value, rank in SEVERITY_RANK.items()), default=Value(0))
+    alerts = request.user.alerts.select_related("product", "listing").annotate(severity_rank=rank).order_by(*order_by)
     if show == "open":
         alerts = alerts.open()
     elif show == "unread":
         alerts = alerts.open().filter(is_read=False)
     page_obj = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page_obj": page_obj, "alerts": page_obj.object_list, "show": show, "filters": ALERT_FILTERS}
+    context = {
+        "page_obj": page_obj,
+        "alerts": page_obj.object_list,
+        "show": show,
+        "filters": ALERT_FILTERS,
+        "ordering": ordering,
+        "sort_links": sort_links(ordering, ALERT_ORDERING),
+        "unread_count": request.user.alerts.open().filter(is_read=False).count(),
+        "next_url": request.get_full_path(),
+    }
     return TemplateResponse(request, _template(request, "monitoring/alert_list.html", "alert-table"), context)
+
+
+@login_required
+@require_POST
+def alert_bulk(request):
+    """Mark the selected alerts read, acknowledge them, or mark every unread alert read."""
+    action = request.POST.get("action", "")
+    back = _safe_next(request, reverse("monitoring:alert_list"))
+    alerts = request.user.alerts.all()
+    now = timezone.now()
+    if action == "read_all":
+        count = alerts.filter(is_read=False).update(is_read=True, read_at=now)
+        if count:
+            messages.success(request, ngettext(*ALERTS_MARKED_READ, count).format(count=count))
+        else:
+            messages.info(request, ALERTS_NOTHING_UNREAD)
+        return redirect(back)
+    ids = [int(pk) for pk in request.POST.getlist("ids") if str(pk).isdigit()]
+    selected = alerts.filter(pk__in=ids)
+    if action not in ("read", "acknowledge") or not selected.exists():
+        messages.warning(request, ALERTS_NONE_SELECTED)
+        return redirect(back)
+    count = selected.count()
+    selected.filter(is_read=False).update(is_read=True, read_at=now)
+    if action == "acknowledge":
+        selected.filter(acknowledged_at__isnull=True, cleared_at__isnull=True).update(acknowledged_at=now)
+        messages.success(request, ngettext(*ALERTS_ACKNOWLEDGED, count).format(count=count))
+    else:
+        messages.success(request, ngettext(*ALERTS_MARKED_READ, count).format(count=count))
+    return redirect(back)
+
+
+def _safe_next(request, default: str) -> str:
+    candidate = request.POST.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return default
 
 
 def _alert_response(request, alert):
@@ -216,13 +277,19 @@ def alert_acknowledge(request, pk):
     return _alert_response(request, alert)
 
 
+JOB_ORDERING = {"created_at": "created_at", "type": "type", "status": "status", "completed_at": "completed_at"}
+OUTCOMES_PAGE_SIZE = 50
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def job_list(request):
-    """The seller's background jobs, newest first; unfinished rows follow their progress live."""
+    """The seller's background jobs, newest first or sorted by a column; unfinished rows follow
+    their progress live."""
     status = request.GET.get("status", "")
-    jobs = request.user.jobs.order_by("-created_at", "-pk")
+    ordering, order_by = _ordering(request, JOB_ORDERING, "-created_at")
+    jobs = request.user.jobs.order_by(*order_by)
     if status in JobStatus.values:
         jobs = jobs.filter(status=status)
     else:
@@ -233,6 +300,8 @@ def job_list(request):
         "jobs": [_job_display(job) for job in page_obj.object_list],
         "status": status,
         "statuses": JobStatus.choices,
+        "ordering": ordering,
+        "sort_links": sort_links(ordering, JOB_ORDERING),
     }
     return TemplateResponse(request, _template(request, "monitoring/job_list.html", "job-table"), context)
 
@@ -245,14 +314,31 @@ def job_row(request, pk):
     return TemplateResponse(request, "monitoring/_job_row.html", {"job": _job_display(job)})
 
 
+def _job_detail_context(request, job) -> dict:
+    """One job's card: its result in words, with every product's outcome a page at a time."""
+    job = _job_display(job)
+    outcomes = Paginator(job.result_view.outcomes, OUTCOMES_PAGE_SIZE).get_page(request.GET.get("page"))
+    titles = dict(
+        request.user.tracked_products.filter(
+            pk__in=[row["product_id"] for row in outcomes.object_list if row.get("product_id")]
+        ).values_list("pk", "title")
+    )
+    for row in outcomes.object_list:
+        if titles.get(row.get("product_id")):
+            row["what"] = titles[row["product_id"]]
+    return {"job": job, "retries": job.retries.order_by("-created_at"), "page_obj": outcomes}
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def job_detail(request, pk):
-    """One job: status, progress, timings, result and error; the card polls itself while it runs."""
+    """One job: status, progress, timings, result in words (never JSON; every product's outcome
+    paginated) and error; the card polls itself while it runs."""
     job = get_object_or_404(request.user.jobs.select_related("retry_of"), pk=pk)
-    context = {"job": _job_display(job), "retries": job.retries.order_by("-created_at")}
-    return TemplateResponse(request, _template(request, "monitoring/job_detail.html", "job-card"), context)
+    return TemplateResponse(
+        request, _template(request, "monitoring/job_detail.html", "job-card"), _job_detail_context(request, job)
+    )
 
 
 @login_required
@@ -264,8 +350,7 @@ def job_cancel(request, pk):
     if request.htmx:
         if request.POST.get("fragment") == "row":
             return TemplateResponse(request, "monitoring/_job_row.html", {"job": _job_display(job)})
-        context = {"job": _job_display(job), "retries": job.retries.order_by("-created_at")}
-        return TemplateResponse(request, "monitoring/job_detail.html#job-card", context)
+        return TemplateResponse(request, "monitoring/job_detail.html#job-card", _job_detail_context(request, job))
     if cancelled:
         messages.success(request, JOB_CANCELLED)
     else:
@@ -299,10 +384,52 @@ RESOURCE_LABELS = {
 }
 
 
-def _audit_display(row: AuditLog, viewer) -> AuditLog:
-    """Attach what the audit table shows: who, what, and each changed field old → new; for the
-    security log's rows (sign-ins, password, two-factor, keys) also where from."""
-    row.action_label = row.action.replace("_", " ").capitalize()
+# Stored values shown in words: statuses, reasons and availability by their labels.
+AUDIT_VALUE_LABELS = {
+    "status": dict(ListingStatus.choices),
+    "status_reason": {**dict(StatusReason.choices), "": "none"},
+    "availability": dict(Availability.choices),
+    "marketplace": dict(Marketplace.choices),
+    "low_margin_action": dict(LowMarginAction.choices),
+}
+AUDIT_ACTION_LABELS = {"quantity_changed": "Quantity changed", "publish_failed": "Publishing failed"}
+
+
+def _audit_subjects(rows, viewer) -> dict:
+    """{(resource_type, resource_id): (title, link)} for the rows of a page: what each row is
+    about in the seller's words, with a link where the seller has a page for it."""
+    ids: dict[str, set] = {}
+    for row in rows:
+        if str(row.resource_id).isdigit():
+            ids.setdefault(row.resource_type, set()).add(int(row.resource_id))
+    found = {}
+    for listing in viewer.listings.filter(pk__in=ids.get("listing", ())).only("pk", "title"):
+        found[("listing", str(listing.pk))] = (listing.title, listing.get_absolute_url())
+    for store in viewer.store_accounts.filter(pk__in=ids.get("storeaccount", ())):
+        found[("storeaccount", str(store.pk))] = (str(store), store.get_absolute_url())
+    tracked = set(viewer.tracked_products.filter(pk__in=ids.get("product", ())).values_list("pk", flat=True))
+    for product in Product.objects.filter(pk__in=ids.get("product", ())).select_related("supplier"):
+        link = product.get_absolute_url() if product.pk in tracked else ""
+        found[("product", str(product.pk))] = (str(product), link)
+    settings_link = reverse("monitoring:notification_settings")
+    for channel in viewer.notification_channels.filter(pk__in=ids.get("notificationchannel", ())):
+        found[("notificationchannel", str(channel.pk))] = (
+            f"{channel.get_channel_display()} to {channel.address}",
+            settings_link,
+        )
+    for row in rows:
+        if row.resource_type == "alertsettings":
+            found[(row.resource_type, str(row.resource_id))] = ("your alert thresholds", settings_link)
+        elif row.resource_type == "user" and str(row.resource_id) == str(viewer.pk):
+            found[(row.resource_type, str(row.resource_id))] = ("your account", reverse("accounts:settings"))
+    return found
+
+
+def _audit_display(row: AuditLog, viewer, subjects: dict) -> AuditLog:
+    """Attach what the audit table shows: who, what (the thing's title, linked), each changed
+    field old → new in words; for the security log's rows (sign-ins, password, two-factor, keys)
+    also where from."""
+    row.action_label = AUDIT_ACTION_LABELS.get(row.action) or row.action.replace("_", " ").capitalize()
     row.origin = ""
     if row.resource_type == "user" and row.action in account_services.SECURITY_ACTIONS:
         row.origin = f"{row.ip_address or 'unknown address'} · {device_label(row.user_agent)}"
@@ -315,6 +442,9 @@ def _audit_display(row: AuditLog, viewer) -> AuditLog:
     else:
         row.actor = "Support staff"
     row.resource_label = RESOURCE_LABELS.get(row.resource_type, row.resource_type.replace("_", " ").capitalize())
+    title, link = subjects.get((row.resource_type, str(row.resource_id)), ("", ""))
+    row.subject_title = title or f"{row.resource_label.lower()} {row.resource_id} (no longer there)"
+    row.subject_link = link
     old, new = row.old_value or {}, row.new_value or {}
     if not isinstance(old, dict):
         old = {"value": old}
@@ -326,17 +456,26 @@ def _audit_display(row: AuditLog, viewer) -> AuditLog:
         if key in records.SECRET_FIELDS:
             # Masked when written; masked again here so a row written by older code shows no secret.
             before, after = ("••••••" if before else before), ("••••••" if after else after)
-        changes.append((key.replace("_", " "), _audit_text(before), _audit_text(after)))
+        changes.append((key.replace("_", " "), _audit_text(before, key), _audit_text(after, key)))
     row.changes = changes
     return row
 
 
-def _audit_text(value) -> str:
+def _audit_text(value, key: str = "") -> str:
     if value is None:
         return "—"
+    labels = AUDIT_VALUE_LABELS.get(key)
+    if labels is not None and isinstance(value, str) and value in labels:
+        return str(labels[value])
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return ", ".join(_audit_text(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_audit_text(v, k)}" for k, v in value.items()) or "none"
+    return str(value)
 
 
 @login_required
@@ -348,10 +487,12 @@ def audit_list(request):
     rows = AuditLog.objects.filter(owner=request.user).order_by("-timestamp", "-pk")
     filterset = AuditLogFilter(request.GET or None, queryset=rows)
     page_obj = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page_obj.object_list)
+    subjects = _audit_subjects(rows, request.user)
     context = {
         "filter": filterset,
         "page_obj": page_obj,
-        "entries": [_audit_display(row, request.user) for row in page_obj.object_list],
+        "entries": [_audit_display(row, request.user, subjects) for row in rows],
     }
     return TemplateResponse(request, _template(request, "monitoring/audit_list.html", "audit-table"), context)
 
@@ -477,6 +618,57 @@ def notification_channel_delete(request, pk):
     if not request.htmx:
         messages.success(request, CHANNEL_REMOVED)
     return _channel_list_response(request)
+
+
+TEST_SENT = "Test sent to {address}."
+TEST_RECORDED = "Test recorded for {address}: this is a demo account, so nothing is sent."
+TEST_RETRYING = "The test to {address} could not be sent yet ({error}); it is tried again in a moment."
+TEST_FAILED = "The test to {address} could not be sent: {error}"
+NOTIFICATION_FILTERS = {"": "All", "sent": "Sent", "failed": "Failed", "retrying": "Retrying or waiting"}
+
+
+@login_required
+@require_POST
+def notification_channel_test(request, pk):
+    """Send a test message to one of the seller's channels now and say how it went."""
+    channel = get_object_or_404(request.user.notification_channels, pk=pk)
+    notification, outcome = notifications.notification_send_test(channel=channel)
+    state = notifications.delivery_state(notification)
+    address = channel.address
+    if state.key == "recorded":
+        messages.success(request, TEST_RECORDED.format(address=address))
+    elif state.key == "sent":
+        messages.success(request, TEST_SENT.format(address=address))
+    elif outcome.status == "retry":
+        messages.warning(request, TEST_RETRYING.format(address=address, error=notification.error))
+    else:
+        messages.error(request, TEST_FAILED.format(address=address, error=notification.error))
+    return redirect("monitoring:notification_settings")
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def notification_list(request):
+    """The seller's notifications and how each delivery went: sent, failed with the last error,
+    retrying, or waiting; newest first, filterable."""
+    show = request.GET.get("show", "")
+    if show not in NOTIFICATION_FILTERS:
+        show = ""
+    rows = request.user.notifications.order_by("-created_at", "-pk")
+    if show == "sent":
+        rows = rows.filter(is_sent=True)
+    elif show == "failed":
+        rows = rows.filter(is_sent=False, metadata__failed=True)
+    elif show == "retrying":
+        rows = rows.filter(is_sent=False).exclude(metadata__failed=True)
+    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for notification in page_obj.object_list:
+        notification.state = notifications.delivery_state(notification)
+    context = {"page_obj": page_obj, "show": show, "filters": NOTIFICATION_FILTERS}
+    return TemplateResponse(
+        request, _template(request, "monitoring/notification_list.html", "notification-table"), context
+    )
 
 
 @login_required

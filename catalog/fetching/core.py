@@ -18,7 +18,7 @@ import httpx
 from django.conf import settings
 from django.db import connections
 
-from catalog import netsafety, proxies, ratelimit
+from catalog import demo_shop, netsafety, proxies, ratelimit
 from catalog.fetching import browser, transport
 from catalog.fetching.classify import result_from_raw
 from catalog.fetching.content import request_headers
@@ -52,8 +52,9 @@ def fetch_page(*, url: str, supplier, avoid_proxy_ids=()) -> FetchResult:
     tried: list[int] = list(avoid_proxy_ids)
     unclear: list[tuple] = []  # (proxy, error) that broke mid-transfer: charged only if another proxy succeeds
     last_error: FetchError | None = None
+    direct = demo_shop.is_shop_url(url)  # the app's own demo shop on loopback: no proxy reaches it
     for attempt in range(attempts):
-        proxy = _next_proxy(tried)
+        proxy = None if direct else _next_proxy(tried)
         if attempt:
             fresh_proxy = proxy is not None and proxy.pk not in tried
             if not (fresh_proxy and isinstance(last_error, (Blocked, _ProxyFetchFailed))):

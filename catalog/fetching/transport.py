@@ -149,7 +149,7 @@ def connect_guarded(host: str, port: int, timeout: float) -> socket.socket:
             last_error = exc
             continue
         try:
-            netsafety.check_peer(host, sock.getpeername()[0])
+            netsafety.check_peer(host, sock.getpeername()[0], port)
         except Exception:
             sock.close()
             raise

@@ -49,7 +49,8 @@ def test_checks_every_active_proxy_and_prints_one_line_each(check_site, forward_
     assert good_line.startswith("ok") and "health 60→68" in good_line
     assert dead_line.startswith("FAIL") and "health 100→80" in dead_line and "ConnectError" in dead_line
     assert str(skipped) not in output
-    assert lines[-1] == "1 of 2 proxies passed."
+    assert lines[-1].startswith(f"1 of 2 proxies passed; failed: {dead} (")  # the summary names the failed one
+    assert str(good) not in lines[-1]
     assert "hunter2" not in output
     good.refresh_from_db()
     dead.refresh_from_db()

@@ -130,10 +130,13 @@ def test_price_and_stock_charts_carry_the_history_in_the_sellers_zone(client, us
 
     charts = [json.loads(html.unescape(raw)) for raw in re.findall(r'data-chart="([^"]*)"', page)]
     price, stock = charts
-    assert price["data"]["labels"] == ["2024-01-10 13:00", "2024-01-12 10:30", "Now"]
-    assert price["data"]["datasets"][0]["data"] == [21.99, 20.0, 24.5]  # the current price carries on to now
-    assert stock["data"]["labels"] == ["2024-01-11 09:00", "Now"]
-    assert stock["data"]["datasets"][0]["data"] == [3, None]  # the page gives no quantity now
+    assert price["timeAxis"] == {"timeZone": "Europe/Berlin"}  # dates in the seller's zone, spaced by time
+    prices = price["data"]["datasets"][0]["data"]
+    assert [(p["x"], p["y"]) for p in prices[:2]] == [(1704888000000, 21.99), (1705051800000, 20.0)]
+    assert prices[2]["y"] == 24.5 and prices[2]["x"] > prices[1]["x"]  # the current price carries on to now
+    stocks = stock["data"]["datasets"][0]["data"]
+    assert [p["y"] for p in stocks] == [3, None]  # the page gives no quantity now
+    assert stocks[0]["x"] == 1704960000000
     assert "chartjs/chart.umd.min.js" in page and "js/charts.js" in page
 
 
@@ -144,7 +147,7 @@ def test_availability_is_charted_when_the_page_never_gives_a_quantity(seller_cli
 
     (stock,) = [json.loads(html.unescape(raw)) for raw in re.findall(r'data-chart="([^"]*)"', page)]
     assert stock["options"]["scales"]["y"]["type"] == "category"
-    assert stock["data"]["datasets"][0]["data"] == ["Out of stock", "In stock"]
+    assert [point["y"] for point in stock["data"]["datasets"][0]["data"]] == ["Out of stock", "In stock"]
 
 
 def test_htmx_asks_for_one_region_and_gets_only_it(seller_client, user, product):
@@ -250,3 +253,35 @@ def test_the_untrack_button_asks_for_confirmation_first(seller_client, product):
     assert re.search(
         r"<details[^>]*>\s*<summary[^>]*>Untrack…</summary>\s*<form method=\"post\" action=\"" + untrack, page
     )
+
+
+def test_a_product_read_once_gets_an_axis_around_its_price_and_one_never_read_no_chart(seller_client, user):
+    read_once = ProductFactory(price="12.00")
+    PriceHistoryFactory(product=read_once, old_price=None, new_price="12.00")
+    never_read = ProductFactory(price=None, availability="unknown", last_scraped_at=None)
+    user.tracked_products.add(read_once, never_read)
+
+    page = seller_client.get(detail_url(read_once)).content.decode()
+    (price,) = [json.loads(html.unescape(raw)) for raw in re.findall(r'data-chart="([^"]*)"', page)]
+    empty = seller_client.get(detail_url(never_read)).content.decode()
+
+    y = price["options"]["scales"]["y"]
+    assert (y["suggestedMin"], y["suggestedMax"]) == (10.8, 13.2)  # not Chart.js's -1..1 around nothing
+    assert "data-chart" not in empty and "Not read yet" in empty
+
+
+def test_price_history_shows_the_currency_on_both_sides_and_colours_the_change(seller_client, user):
+    product = ProductFactory(price="18.00", currency="EUR")
+    user.tracked_products.add(product)
+    PriceHistoryFactory(
+        product=product, old_price="20.00", new_price="18.00", currency="EUR", price_change_percent="-10.00"
+    )
+    PriceHistoryFactory(
+        product=product, old_price="18.00", new_price="20.00", currency="EUR", price_change_percent="11.11"
+    )
+
+    page = seller_client.get(detail_url(product)).content.decode()
+
+    assert "20.00 EUR" in page and "18.00 EUR" in page
+    assert 'class="cost-down"' in page and "▼ -10.00%" in page
+    assert 'class="cost-up"' in page and "▲ +11.11%" in page

@@ -1,6 +1,7 @@
 """The real app in headless Chromium (Debian's package, driven by Playwright): sign up and confirm
-the email, log in as the demo seller, open every seller page (the navigation, the working pages,
-the account and security pages, the API's documentation), then the admin as staff. Any server error or browser console
+the email, log in as the demo seller after a live tracking round against the demo shop, open
+every seller page (the navigation, the working pages, the demo shop, the account and security
+pages, the API's documentation) and use the list tools, then the admin as staff. Any server error or browser console
 error fails the test, and with it any Content-Security-Policy violation (Chromium reports each in
 the console, and the page's securitypolicyviolation events are collected too); a screenshot of
 each page is saved under test-artifacts/screenshots/."""
@@ -17,6 +18,7 @@ from django.db import connections
 
 from catalog.fetching.browser import LAUNCH_FLAGS
 from conftest import skip_or_fail
+from monitoring.tasks import tracking_cycle_start
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,7 +54,9 @@ def browser_page(live_server, monkeypatch):
         # Every CSP violation, also the ones a page might not log: kept on window and read per page.
         page.add_init_script(CSP_LISTENER)
         page.problems = problems
-        page.base = live_server.url
+        # At 127.0.0.1, the address the demo shop is served at (as under `make run`): its product
+        # pictures are then from this very site, as the Content-Security-Policy wants.
+        page.base = live_server.url.replace("localhost", "127.0.0.1")
         yield page
         # While Playwright's loop runs, the ORM's connections belong to its context (asgiref's
         # Local), not to the thread: close the ones the test opened there, or the test database
@@ -68,6 +72,22 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.__cspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline") + " at " + where);
 });
 """
+
+
+# Buttons and badges drawn outside the card that holds them (their box past the card's edges).
+OUTSIDE_THEIR_CARD = """(selector) => {
+  const outside = [];
+  for (const card of document.querySelectorAll(selector)) {
+    const edge = card.getBoundingClientRect();
+    for (const item of card.querySelectorAll("button, .badge, [role=button]")) {
+      const box = item.getBoundingClientRect();
+      if (box.width && (box.right > edge.right + 1 || box.left < edge.left - 1)) {
+        outside.push(selector + ": " + item.textContent.trim());
+      }
+    }
+  }
+  return outside;
+}"""
 
 
 def shoot(page, name: str):
@@ -93,9 +113,12 @@ def log_in(page, email: str, password: str):
     page.wait_for_load_state()
 
 
-def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
+def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page, settings):
     page = browser_page
+    settings.DEMO_SHOP_ENABLED = True
+    settings.DEMO_SHOP_URL = page.base + "/demo-shop/"
     call_command("seed_demo", stdout=io.StringIO())
+    assert tracking_cycle_start() is not None  # a live round: prices move, listings follow, alerts, pushes
 
     page.goto(page.base + "/accounts/signup/")
     shoot(page, "00-signup")
@@ -137,7 +160,17 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     page.wait_for_selector("text=B00TESTAS2", timeout=15000)
     shoot(page, "10-products-added")
     for number, path in enumerate(
-        ["/products/import/", "/stores/connect/", "/notifications/settings/", "/activity/"], start=11
+        [
+            "/products/import/",
+            "/stores/connect/",
+            "/notifications/settings/",
+            "/notifications/",
+            "/activity/",
+            "/listings/new/",
+            "/demo-shop/",
+            "/demo-shop/products/walnut-desk-clock/",
+        ],
+        start=11,
     ):
         visit(page, path, f"{number:02d}{path.replace('/', '-').rstrip('-')}")
     page.goto(page.base + "/products/")
@@ -145,7 +178,29 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     page.click("text=List this product")
     page.wait_for_load_state("networkidle")
     assert "/listings/new/" in page.url
-    shoot(page, "15-list-this-product")
+    shoot(page, "19-list-this-product")
+
+    # The list tools: select all, several alerts at once, a test message, one marketplace's panel.
+    page.goto(page.base + "/listings/")
+    page.check("input[data-select-all=ids]")
+    assert page.locator("input[name=ids]:checked").count() == page.locator("input[name=ids]").count() > 0
+    page.click("main table tbody a:has-text('Walnut Desk Clock')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#recorded-pushes tbody tr").count() >= 1  # the round's push, recorded
+    shoot(page, "21-listing-with-pushes")
+    page.goto(page.base + "/alerts/")
+    page.click("button[value=read_all]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("text=as read.").count() == 1
+    shoot(page, "22-alerts-all-read")
+    page.goto(page.base + "/notifications/settings/")
+    page.click("#channel-list button:has-text('Send test')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("text=Test recorded for demo@example.com").count() == 1
+    page.goto(page.base + "/stores/connect/")
+    page.click("label:has(input[name=marketplace][value=shopify])")
+    assert page.locator("#connect-shopify").is_visible() and not page.locator("#connect-ebay").is_visible()
+    shoot(page, "23-connect-shopify")
 
     # The account and security pages, with "confirm it's you" on the way.
     for number, path in enumerate(
@@ -176,8 +231,12 @@ def test_sign_up_then_browse_every_page_as_the_demo_seller(browser_page):
     assert page.locator(".swagger-ui .opblock").count() > 20  # every operation drawn from the schema
     shoot(page, "45-api-docs")
 
-    page.set_viewport_size({"width": 390, "height": 844})
-    visit(page, "/", "20-dashboard-phone")
+    for width in (1280, 390):  # a wide screen, then a phone
+        page.set_viewport_size({"width": width, "height": 844})
+        visit(page, "/", f"24-dashboard-{width}")
+        assert page.evaluate(OUTSIDE_THEIR_CARD, "#at-risk") == []
+        visit(page, "/notifications/settings/", f"25-notifications-{width}")
+        assert page.evaluate(OUTSIDE_THEIR_CARD, "#channels") == []
     assert page.problems == []
 
 

@@ -120,3 +120,36 @@ def test_production_defaults_to_no_debug_and_requires_two_factor_for_staff(produ
 
     assert result.returncode == 0, result.stderr
     assert "False True" in result.stdout.splitlines()
+
+
+def test_production_never_serves_nor_fetches_the_demo_shop(production_env):
+    probe = (
+        "from django.conf import settings; from catalog import demo_shop, netsafety\n"
+        "print(settings.DEMO_SHOP_ENABLED, repr(settings.DEMO_SHOP_URL), demo_shop.origin())\n"
+        "try:\n    netsafety.check_url('http://127.0.0.1:8000/demo-shop/')\n"
+        "except netsafety.UnsafeURL:\n    print('refused')\n"
+    )
+    result = manage("shell", "-c", probe, DEMO_SHOP="true", **production_env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-2:] == ["False '' None", "refused"]
+
+
+def test_the_embedded_broker_keeps_its_control_exchange_under_var(tmp_path):
+    """kombu's filesystem broker writes its control exchange (remote control, `celery inspect`) to
+    ./control by default: run from the project folder, that left a stray folder there."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings; from config.celery import app\n"
+        "app.control.broadcast('ping', reply=False)\n"
+        "print(settings.CELERY_BROKER_TRANSPORT_OPTIONS['control_folder'])\n"
+    )
+    env = {**os.environ, "REDIS_URL": "", "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(BASE_DIR)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert folder == BASE_DIR / "var" / "broker-control" and folder.is_dir()
+    assert list(tmp_path.iterdir()) == []

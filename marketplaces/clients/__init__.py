@@ -389,10 +389,15 @@ def ensure_fresh_token(store: StoreAccount, *, margin: timedelta | None = None, 
 
 
 def adapter_for(store: StoreAccount, **options) -> MarketplaceClient:
-    """The adapter of the store's marketplace."""
+    """The adapter of the store's marketplace; a demo seller's store gets the recording adapter,
+    which writes down what would be sent and sends nothing (clients.recording)."""
     from .ebay import EbayClient
     from .etsy import EtsyClient
+    from .recording import RecordingClient
     from .shopify import ShopifyClient
+
+    if store.user_id and store.user.is_demo:
+        return RecordingClient(store, **options)
 
     classes = {"ebay": EbayClient, "shopify": ShopifyClient, "etsy": EtsyClient}
     try:

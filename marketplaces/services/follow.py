@@ -68,7 +68,7 @@ NOT_CONVERTED_MESSAGE = (
 NOT_CONVERTED_PREFIX = NOT_CONVERTED_MESSAGE.split("{")[0]
 CURRENCY_ALERT_TYPE = "policy_trigger"
 CURRENCY_ALERT_REASON = "currency_not_converted"
-DEMO_NOT_SENT = "Demo store: computed only, nothing is sent to a marketplace."
+DEMO_RECORDED = "Demo store: recorded on the listing page, nothing is sent to a marketplace."
 KEPT_ON_SALE = "margin {margin}% under the store minimum {minimum}%: kept on sale (the store alerts instead of pausing)"
 PRICE_NOT_SENT = "The new price was not sent: {reason}"
 LOCK_WAIT_SECONDS = 30
@@ -467,10 +467,7 @@ def plan_sending(plan: Plan) -> None:
     if price is not None or item_quantity is not None:
         plan.item = PriceQuantity(ref=ref, price=price, quantity=item_quantity, currency=store.currency)
     plan.local = plan.item is None and plan.op is None
-    plan.demo = is_demo_store(store)
-    if plan.demo:
-        plan.local = True
-        plan.item, plan.op = None, None
+    plan.demo = is_demo_store(store)  # sent to the recording adapter (clients.recording)
 
 
 def plans_execute(plans: list[Plan], *, switch=None, automatic: bool = True) -> None:
@@ -624,8 +621,8 @@ def plan_finish(plan: Plan, *, acting_user=None, request=None, audit_notes: str 
             notes=audit_notes or plan.rule,
         )
     messages = [plan.rule]
-    if plan.demo:
-        messages.append(DEMO_NOT_SENT)
+    if plan.demo and plan.calls:
+        messages.append(DEMO_RECORDED)
     if price_held:
         messages.append(PRICE_NOT_SENT.format(reason=plan.error))
     messages += plan.notes

@@ -35,7 +35,7 @@ from monitoring.records import audit_record
 
 from .blocklist import BLOCKED_MESSAGE, blocklist_match, blocklist_match_listing
 from .follow import NOT_CONVERTED_MESSAGE, listing_target, listings_follow
-from .pushing import connection_block, is_demo_store, revision_block, revisions_count
+from .pushing import connection_block, revision_block, revisions_count
 from .rates import product_cost
 from .stores import store_mark_needs_reauth
 
@@ -56,7 +56,6 @@ def price_lock_allowed(price) -> bool:
     return Decimal("0") < Decimal(price) <= PRICE_LOCK_MAX
 
 
-DEMO_PUBLISH_MESSAGE = "Demo stores are not connected to a marketplace: nothing was published."
 RECONNECT_MESSAGE = "Connect the store again before changing its listings."
 NOTHING_TO_SELL_MESSAGE = "Nothing to list: the supplier has no stock to sell."
 BUSY_MESSAGE = "The marketplace asked us to wait ({message}). Try again in a minute."
@@ -345,8 +344,6 @@ def listing_publish(listing: Listing, *, acting_user=None, request=None) -> List
             listing, reason=StatusReason.POLICY_BLOCKED, message=message, action="blocked", **refuse
         )
     failed = dict(reason=StatusReason.PUBLISH_FAILED, action="publish_failed", **refuse)
-    if is_demo_store(store):
-        return _publish_refused(listing, message=DEMO_PUBLISH_MESSAGE, **failed)
     if connection_block(store):
         return _publish_refused(listing, message=RECONNECT_MESSAGE, **failed)
     if listing.quantity_available <= 0:
@@ -508,10 +505,11 @@ def _ref(listing: Listing) -> ListingRef:
 def _send(listing: Listing, call: Callable, *, ignore_not_found: bool = False):
     """Run one seller-asked call against the listing's store; refusals become ListingActionError.
 
-    Returns the call's result (None for a demo store, where nothing is sent).
+    Returns the call's result (None for a listing never published). A demo store's calls go to
+    the recording adapter (clients.recording).
     """
     store = listing.store_account
-    if is_demo_store(store) or not listing.external_listing_id:
+    if not listing.external_listing_id:
         return None
     block = (RECONNECT_MESSAGE if connection_block(store) else None) or revision_block(listing)
     if block:

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from marketplaces.clients import MarketplaceError, NeedsReauth, QuotaExhausted, Retryable, adapter_for, usage_count
 from marketplaces.clients.ebay import TRAFFIC_MAX_LISTINGS, TRAFFIC_USAGE
@@ -41,8 +42,14 @@ ETSY_STATS_WAIT = "Etsy's daily request allowance is kept for price and stock up
 STATS_QUOTA_WAIT = "{marketplace}'s daily request allowance is used up; statistics resume tomorrow"
 STATS_RETRY_WAIT = "Statistics could not be fetched ({message}); they are tried again at the next import"
 STATS_RECONNECT_WAIT = "Connect the store again to import its statistics"
-COST_UNKNOWN_NOTE = "Cost unknown for {count} sale(s): the supplier price could not be converted."
-REVENUE_UNCONVERTED_NOTE = "{count} sale(s) in another currency could not be converted and are left out."
+COST_UNKNOWN_NOTE = (
+    "Cost unknown for {count} sale: the supplier price could not be converted.",
+    "Cost unknown for {count} sales: the supplier price could not be converted.",
+)
+REVENUE_UNCONVERTED_NOTE = (
+    "{count} sale in another currency could not be converted and is left out.",
+    "{count} sales in another currency could not be converted and are left out.",
+)
 
 
 @dataclass
@@ -189,9 +196,9 @@ def _money_of_day(store: StoreAccount, sales: list[Sale]) -> tuple[dict, list[st
             fees += fees_for(unit_price, store) * sale.quantity
     notes = []
     if unknown_cost:
-        notes.append(COST_UNKNOWN_NOTE.format(count=unknown_cost))
+        notes.append(ngettext(*COST_UNKNOWN_NOTE, unknown_cost).format(count=unknown_cost))
     if unconverted:
-        notes.append(REVENUE_UNCONVERTED_NOTE.format(count=unconverted))
+        notes.append(ngettext(*REVENUE_UNCONVERTED_NOTE, unconverted).format(count=unconverted))
     money = {
         "sales": units,
         "revenue": revenue,

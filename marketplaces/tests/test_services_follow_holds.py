@@ -8,7 +8,7 @@ import pytest
 
 from marketplaces.models import AutomationSwitch
 from marketplaces.services import listings_follow, store_set_automation_paused
-from marketplaces.services.follow import DEMO_NOT_SENT
+from marketplaces.services.follow import DEMO_RECORDED
 from marketplaces.services.pushing import (
     HELD_GLOBAL_SWITCH,
     HELD_NEEDS_RECONNECT,
@@ -108,7 +108,7 @@ def test_the_last_revision_of_the_day_is_still_sent(ebay, listing, product):
     assert ebay.bulk.call_count == 1 and listing.revisions_today == 250
 
 
-def test_a_demo_sellers_store_is_computed_but_never_sent(ebay, product):
+def test_a_demo_sellers_store_pushes_to_the_recording_adapter_never_to_ebay(ebay, product):
     store = ebay_store(user=StoreAccountFactory().user)
     store.user.is_demo = True
     store.user.save()
@@ -117,10 +117,12 @@ def test_a_demo_sellers_store_is_computed_but_never_sent(ebay, product):
     [change] = listings_follow(product=product, outcome=price_rise(product, Decimal("24.00")))
 
     assert ebay.bulk.call_count == 0
-    assert (change.action, change.pushed) == ("repriced", False)
-    assert DEMO_NOT_SENT in change.message
+    assert (change.action, change.pushed) == ("repriced", True)
+    assert DEMO_RECORDED in change.message
     listing.refresh_from_db()
     assert listing.price == Decimal("36.99")
+    [push] = listing.recorded_pushes.all()
+    assert (push.operation, push.price, push.sku) == ("update", Decimal("36.99"), f"AM-{listing.pk}")
 
 
 def test_a_refused_token_flags_the_store_and_holds_the_change(ebay, listing, product, store):

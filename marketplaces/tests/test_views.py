@@ -252,7 +252,7 @@ def test_bulk_pause_acts_on_the_sellers_selected_listings_only(seller_client, us
         reverse("marketplaces:listing_bulk"), {"action": "pause", "ids": [first.pk, second.pk, rival.pk]}, follow=True
     )
 
-    assert "Paused: 2 listing(s)." in response.content.decode()
+    assert "Paused: 2 listings." in response.content.decode()
     statuses = dict(Listing.objects.values_list("pk", "status"))
     assert (statuses[first.pk], statuses[second.pk]) == ("paused", "paused")
     assert (statuses[untouched.pk], statuses[rival.pk]) == ("active", "active")
@@ -272,7 +272,7 @@ def test_bulk_end_reports_each_refusal(seller_client, store):
     )
 
     page = response.content.decode()
-    assert "Ended: 1 listing(s)." in page and "This listing has already ended." in page
+    assert "Ended: 1 listing." in page and "This listing has already ended." in page
     pending.refresh_from_db()
     assert pending.status == "ended"
 

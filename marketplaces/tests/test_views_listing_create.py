@@ -111,10 +111,21 @@ def test_with_every_store_used_it_says_so(seller_client, store, product):
     assert "already listed on every store you have connected" in page
 
 
-@pytest.mark.parametrize("param", ["", "abc", "999999"])
+@pytest.mark.parametrize("param", ["abc", "999999"])
 def test_an_unknown_or_untracked_product_is_404(seller_client, store, param):
     ProductFactory(pk=999999)
     assert seller_client.get(reverse(URL), {"product": param}).status_code == 404
+
+
+def test_from_the_listings_page_the_seller_first_chooses_one_of_their_products(seller_client, user, store, product):
+    someone_elses = ProductFactory(title="Not yours at all")
+
+    listings_page = seller_client.get(reverse("marketplaces:listing_list")).content.decode()
+    page = seller_client.get(reverse(URL)).content.decode()
+
+    assert f'href="{reverse(URL)}"' in listings_page
+    assert f'<option value="{product.pk}">' in page and someone_elses.title not in page
+    assert seller_client.post(reverse(URL), {"store": store.pk}).status_code == 404  # a product must be chosen
 
 
 def test_a_blocklisted_word_is_shown_and_stops_the_listing(seller_client, store, product):

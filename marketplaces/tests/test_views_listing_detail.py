@@ -89,15 +89,13 @@ def test_price_chart_sets_the_listing_price_against_the_converted_supplier_cost(
     page = detail(client, listing).content.decode()
 
     price_chart = charts(page)[0]
-    assert price_chart["data"]["labels"] == [
-        "2026-03-02 13:00",
-        "2026-03-04 13:00",
-        "2026-03-05 13:00",
-        "Now",
-    ]
+    assert price_chart["timeAxis"] == {"timeZone": "Europe/Berlin"}  # dates in the seller's zone, spaced by time
     yours, cost = price_chart["data"]["datasets"]
-    assert yours["data"] == [30.99, None, 33.99, 33.99]  # an unchanged price is no new point
-    assert cost["data"] == [20.9, 23.1, None, 23.1]  # 19 EUR and 21 EUR at 1.10 USD per EUR
+    ms = [int(at(day).timestamp() * 1000) for day in (2, 4, 5)]
+    assert [(p["x"], p["y"]) for p in yours["data"][:-1]] == [(ms[0], 30.99), (ms[2], 33.99)]  # no repeated price
+    assert [(p["x"], p["y"]) for p in cost["data"][:-1]] == [(ms[0], 20.9), (ms[1], 23.1)]  # 19 and 21 EUR at 1.10
+    assert yours["data"][-1]["y"] == 33.99 and cost["data"][-1]["y"] == 23.1  # carried on to now
+    assert yours["data"][-1]["x"] > ms[2]
     assert "converted to USD at the exchange rates kept today" in page
 
 

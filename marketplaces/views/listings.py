@@ -15,9 +15,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.charts import time_chart
 from config.csv_export import csv_response
 from config.sorting import sort_links
 from marketplaces import services
@@ -49,7 +51,6 @@ from ._common import PAGE_SIZE, hx_target, is_htmx, partial_template, safe_next
 PERFORMANCE_DAYS = 90
 SYNC_LOG_ROWS = 100
 CHART_POINTS = 500
-NOW_LABEL = "Now"
 
 PAUSED_MESSAGE = "Paused: nothing is for sale until you resume it."
 RESUMED_MESSAGE = "Resumed."
@@ -57,9 +58,12 @@ ENDED_MESSAGE = "Ended: it is off the marketplace and no longer follows its supp
 PUBLISHED_MESSAGE = "Published on {store}."
 PUBLISH_FAILED_MESSAGE = "Not published: {reason}"
 PUBLISH_WAITING_MESSAGE = "{marketplace} asked us to wait: publishing continues in the background."
-PUBLISH_STARTED_MESSAGE = "Publishing {count} listing(s) in the background."
+PUBLISH_STARTED_MESSAGE = (
+    "Publishing {count} listing in the background.",
+    "Publishing {count} listings in the background.",
+)
 NOTHING_TO_PUBLISH_MESSAGE = "None of the selected listings is waiting to be published."
-BULK_DONE_MESSAGE = "{action}: {count} listing(s)."
+BULK_DONE_MESSAGE = ("{action}: {count} listing.", "{action}: {count} listings.")
 BULK_NONE_MESSAGE = "None of the selected listings is yours."
 PRICE_LOCKED_MESSAGE = "Price fixed at {price} {currency}: no automatic repricing."
 PRICE_UNLOCKED_MESSAGE = "Price unlocked: our pricing rules set it again."
@@ -114,6 +118,61 @@ def listing_list(request):
     return TemplateResponse(
         request, partial_template(request, "marketplaces/listing_list.html", "listing-table"), context
     )
+
+
+LISTINGS_CSV_HEADER = [
+    "listing_id",
+    "title",
+    "store",
+    "marketplace",
+    "marketplace_listing_id",
+    "status",
+    "status_reason",
+    "price",
+    "currency",
+    "price_locked",
+    "quantity",
+    "margin_percent",
+    "product",
+    "supplier",
+    "supplier_price",
+    "supplier_currency",
+    "supplier_url",
+    "created_at",
+    "updated_at",
+]
+
+
+@login_required
+@require_GET
+def listing_export_csv(request):
+    """The seller's listings as a CSV download, with the filters and the order of the list page."""
+    listings = with_margin(_seller_listings(request)).order_by("-created_at", "-pk")
+    rows = (
+        (
+            listing.pk,
+            listing.title,
+            listing.store_account.account_name,
+            listing.store_account.get_marketplace_display(),
+            listing.external_listing_id,
+            listing.get_status_display(),
+            listing.get_status_reason_display() if listing.status_reason else "",
+            listing.price,
+            listing.store_account.currency,
+            listing.price_locked,
+            listing.quantity_available,
+            listing.margin_percent,
+            listing.product.title or str(listing.product),
+            str(listing.product.supplier),
+            listing.product.price,
+            listing.product.currency,
+            listing.product.url,
+            timezone.localtime(listing.created_at),
+            timezone.localtime(listing.updated_at),
+        )
+        for listing in ListingFilter(request.GET or None, queryset=listings, request=request).qs.iterator()
+    )
+    return csv_response(f"listings-{timezone.localdate()}.csv", LISTINGS_CSV_HEADER, rows)
 
 
 def _row_response(request, pk, *, row_error="", row_message=""):
@@ -194,20 +253,18 @@ def listing_bulk(request):
         if job_unavailable(result.job):
             messages.error(request, BACKGROUND_UNAVAILABLE)
             return redirect(back)
-        messages.info(request, PUBLISH_STARTED_MESSAGE.format(count=len(result.done)))
+        count = len(result.done)
+        messages.info(request, ngettext(*PUBLISH_STARTED_MESSAGE, count).format(count=count))
         return redirect("monitoring:job_detail", pk=result.job.pk)
     for listing, reason in result.refused:
         messages.error(request, f"{listing.title[:80]}: {reason}")
     if result.done:
-        messages.success(request, BULK_DONE_MESSAGE.format(action=ACTIONS[action][2], count=len(result.done)))
+        count = len(result.done)
+        messages.success(request, ngettext(*BULK_DONE_MESSAGE, count).format(action=ACTIONS[action][2], count=count))
     return redirect(back)
 
 
 # --- One listing -----------------------------------------------------------------------------
-
-
-def _local_label(at) -> str:
-    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
 
 
 def _audit_rows(listing):
@@ -247,29 +304,23 @@ def price_series(listing) -> dict:
     by_listing, by_cost = dict(listing_points), dict(cost_points)
     table = [(at, by_listing.get(at), by_cost.get(at)) for at in times]
     current_cost = convert(product.price, from_currency=product.currency, to_currency=store.currency)
-    chart = ""
-    if times:
-        labels = [_local_label(at) for at in times] + [NOW_LABEL]
-        datasets = [
+    now = timezone.now()
+    chart = time_chart(
+        [
             {
                 "label": f"Your price ({store.currency})",
-                "data": [float(by_listing[at]) if at in by_listing else None for at in times] + [float(listing.price)],
-                "borderColor": "#2b6cb0",
-                "backgroundColor": "#2b6cb0",
+                "color": "#2b6cb0",
+                "stepped": True,
+                "points": [*listing_points, (now, listing.price)] if listing_points else [],
             },
             {
                 "label": f"Supplier cost ({store.currency})",
-                "data": [float(by_cost[at]) if at in by_cost else None for at in times]
-                + [float(current_cost) if current_cost is not None else None],
-                "borderColor": "#c05621",
-                "backgroundColor": "#c05621",
+                "color": "#c05621",
+                "stepped": True,
+                "points": [*cost_points, (now, current_cost)] if cost_points else [],
             },
         ]
-        for dataset in datasets:
-            dataset.update({"stepped": True, "spanGaps": True, "pointRadius": 2})
-        chart = json.dumps(
-            {"type": "line", "data": {"labels": labels, "datasets": datasets}, "options": {"scales": {"y": {}}}}
-        )
+    )
     return {
         "price_chart": chart,
         "price_table": list(reversed(table)),
@@ -350,6 +401,8 @@ def _detail_context(request, listing, *, settings_form=None, lock_form=None) -> 
         "settings_form": settings_form,
         "lock_form": lock_form,
         "can_publish": listing.status == ListingStatus.PENDING,
+        "is_demo_store": store.user.is_demo,
+        "recorded_pushes": list(listing.recorded_pushes.order_by("-created_at", "-pk")[:SYNC_LOG_ROWS]),
         **price_series(listing),
     }
 
@@ -447,8 +500,11 @@ def listing_publish_settings(request, pk):
 
 
 def _product_for_listing(request):
+    """The tracked product to list (None: not chosen yet, the page asks which)."""
     raw = request.POST.get("product") if request.method == "POST" else request.GET.get("product")
-    if not raw or not str(raw).isdigit():
+    if not raw:
+        return None
+    if not str(raw).isdigit():
         raise Http404("Which product?")
     return get_object_or_404(request.user.tracked_products.select_related("supplier"), pk=int(raw))
 
@@ -456,12 +512,18 @@ def _product_for_listing(request):
 @login_required
 @vary_on_headers("HX-Request")
 def listing_create(request):
-    """List one of the seller's tracked products on a connected store it is not on yet: the price,
+    """List one of the seller's tracked products (chosen first when the Listings page asks) on a
+    connected store it is not on yet: the price,
     fees, profit, margin and quantity are shown before anything is saved (HTMX refreshes them as
     the store or the price changes); then the listing is created and published."""
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     product = _product_for_listing(request)
+    if product is None:
+        if request.method == "POST":
+            raise Http404("Which product?")
+        products = request.user.tracked_products.filter(is_archived=False).order_by("title", "pk")
+        return TemplateResponse(request, "marketplaces/listing_choose_product.html", {"products": products})
     connected = request.user.store_accounts.filter(is_connected=True, needs_reauth=False)
     stores = connected.exclude(listings__product=product).order_by("marketplace", "account_name", "pk")
     listed = _seller_listings(request).filter(product=product).order_by("store_account__account_name")

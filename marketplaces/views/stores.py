@@ -42,7 +42,12 @@ from marketplaces.services.stores import (
     store_state,
     store_subject,
 )
-from marketplaces.services.sync import store_sync_skip_reason
+from marketplaces.services.sync import (
+    DEMO_SKIPPED,
+    NEEDS_REAUTH_SKIPPED,
+    NOT_CONNECTED_SKIPPED,
+    store_sync_skip_reason,
+)
 from marketplaces.tasks import store_sync_task
 from monitoring.records import BACKGROUND_UNAVAILABLE, alert_raise, audit_record, job_start, job_unavailable
 
@@ -50,8 +55,18 @@ from ._common import PAGE_SIZE, is_htmx, partial_template
 
 logger = logging.getLogger(__name__)
 SYNC_JOB_TYPE = "sync_store"
-SYNC_STARTED_MESSAGE = "Syncing {store}: orders, listings and yesterday's statistics."
-SYNC_SKIPPED_MESSAGE = "Not synced: {reason}."
+SYNC_STARTED_MESSAGE = (
+    "Syncing {store}: its new orders, the listings removed on {marketplace} and yesterday's statistics. "
+    "This page follows the sync."
+)
+# Why a store is not synced, as a sentence about it (store_sync_skip_reason gives the reason).
+SYNC_SKIPPED_MESSAGES = {
+    DEMO_SKIPPED: "{store} is a demo store: it is never synced with {marketplace}, nothing is fetched.",
+    NOT_CONNECTED_SKIPPED: "{store} is not connected to {marketplace}: connect it before syncing.",
+    NEEDS_REAUTH_SKIPPED: "{marketplace} no longer accepts {store}'s authorisation: connect it again before syncing.",
+}
+SYNC_SKIPPED_MESSAGE = "{store} was not synced: {reason}."
+SYNC_JOB_TYPES = (SYNC_JOB_TYPE, "sync_ebay", "sync_shopify", "sync_etsy")
 
 
 OAUTH_SESSION_KEY = "marketplaces_oauth"
@@ -155,8 +170,12 @@ def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_f
         preview_rows = store_preview_rows(store=store, preview_store=preview_store, user=request.user)
         preview_currency = preview_store.currency
     other_keys = sorted(set(store.publish_defaults or {}) - set(publish_form.fields))
+    last_sync_job = (
+        request.user.jobs.filter(type__in=SYNC_JOB_TYPES, params__store_id=store.pk).order_by("-created_at").first()
+    )
     return {
         "store": store,
+        "last_sync_job": last_sync_job,
         "state": store_state(store),
         "page_obj": page_obj,
         "listings": page_obj.object_list,
@@ -236,7 +255,8 @@ def _store_limit_message(user, store) -> str:
 @verified_email_required
 @vary_on_headers("HX-Request")
 def store_connect(request):
-    """Connect a store: pick the marketplace (Etsy's rules on reselling are shown and must be
+    """Connect a store: pick the marketplace (only its panel shows; one this site has no app
+    credentials for says so up front; Etsy's rules on reselling are shown and must be
     acknowledged), then the marketplace asks the seller to grant access and sends them back."""
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
@@ -275,7 +295,16 @@ def store_connect(request):
                 )
             return _start_authorization(request, store)
     chosen = form.data.get("marketplace") if form.is_bound else form.initial.get("marketplace")
-    context = {"form": form, "chosen": chosen, "marketplaces": Marketplace}
+    if chosen not in Marketplace.values:
+        chosen = Marketplace.EBAY
+    panels = {
+        marketplace.value: {
+            "label": marketplace.label,
+            "missing": [name for name in APP_SETTINGS.get(marketplace, ()) if not getattr(settings, name, "")],
+        }
+        for marketplace in Marketplace
+    }
+    context = {"form": form, "chosen": chosen, "marketplaces": Marketplace, "panels": panels}
     return TemplateResponse(request, "marketplaces/store_connect.html", context)
 
 
@@ -505,13 +534,19 @@ def store_sync_now(request, pk):
     store = _seller_store(request, pk)
     skipped = store_sync_skip_reason(store)
     if skipped:
-        messages.error(request, SYNC_SKIPPED_MESSAGE.format(reason=skipped))
+        words = SYNC_SKIPPED_MESSAGES.get(skipped, SYNC_SKIPPED_MESSAGE)
+        messages.error(
+            request,
+            words.format(store=store.account_name, marketplace=store.get_marketplace_display(), reason=skipped),
+        )
         return redirect(store)
     job = job_start(store_sync_task, type=SYNC_JOB_TYPE, user=request.user, params={"store_id": store.pk})
     if job_unavailable(job):
         messages.error(request, BACKGROUND_UNAVAILABLE)
         return redirect(store)
-    messages.success(request, SYNC_STARTED_MESSAGE.format(store=store))
+    messages.success(
+        request, SYNC_STARTED_MESSAGE.format(store=store.account_name, marketplace=store.get_marketplace_display())
+    )
     return redirect(job)
 
 

@@ -81,7 +81,7 @@ def test_dashboard_shows_the_sellers_figures_alerts_and_jobs(seller_client, user
     assert figures.metric["units"].current == 3
     assert "1,234.50" in page and "234.50" in page  # revenue, profit
     assert "Copper kettle" in page and "Rival lamp" not in page and "9,999.00" not in page
-    assert "Kettle almost gone" in page and "Import csv" in page
+    assert "Kettle almost gone" in page and "CSV import" in page
     assert 'id="dashboard-analytics"' in page and "data-chart=" in page
     assert "vendor/chartjs/chart.umd.min.js" in page and "js/charts.js" in page
 

@@ -153,7 +153,7 @@ def test_without_alerts_given_the_recent_open_alerts_are_queued(seller):
     assert [n.alert_id for n in notifications_queue()] == [recent.pk]
 
 
-def test_cleared_alerts_digest_sellers_and_demo_sellers_get_no_message(seller):
+def test_cleared_alerts_and_digest_sellers_get_no_message(seller):
     _channel(seller)
     cleared = _alert(seller)
     Alert.objects.filter(pk=cleared.pk).update(cleared_at=timezone.now())
@@ -162,9 +162,19 @@ def test_cleared_alerts_digest_sellers_and_demo_sellers_get_no_message(seller):
     alert_settings = alert_settings_for(digest_seller)
     alert_settings.daily_digest = True
     alert_settings.save()
+    assert notifications_queue(alerts=[cleared, _alert(digest_seller)]) == []
+
+
+def test_a_demo_sellers_notification_is_recorded_as_sent_and_mailed_to_no_one():
     demo = UserFactory(is_demo=True)
-    _channel(demo)
-    assert notifications_queue(alerts=[cleared, _alert(digest_seller), _alert(demo)]) == []
+    _channel(demo, address="demo@example.com")
+
+    [notification] = notifications_queue(alerts=[_alert(demo)])
+    assert notification_deliver(notification_id=notification.pk).status == "sent"
+
+    notification.refresh_from_db()
+    assert notification.is_sent and notification.metadata["demo"] is True
+    assert mail.outbox == []
 
 
 def test_sms_bodies_are_short_with_a_link(seller):

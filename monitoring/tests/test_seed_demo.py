@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from catalog import demo_shop
 from catalog.models import PriceHistory, Product, ProxyPool, StockHistory, Supplier, price_change_percent
 from conftest import CORE_MODELS
 from marketplaces.models import Listing, ListingStatus, MarketplaceData, StatusReason, StoreAccount
@@ -16,6 +17,13 @@ from monitoring.demo import DEMO_EMAIL, DEMO_PASSWORD, LOADTEST_EMAIL, loadtest_
 from monitoring.models import Alert, AuditLog, Job, JobStatus, Notification
 
 pytestmark = pytest.mark.django_db
+SHOP_SKUS = [item.sku for item in demo_shop.ITEMS]
+
+
+@pytest.fixture(autouse=True)
+def shop_clock(monkeypatch):
+    """The demo shop held in one window, so what seed_demo writes from it is the same every run."""
+    monkeypatch.setattr(demo_shop, "clock", lambda: 1_000 * 120 + 30)
 
 
 def _seed(*args) -> str:
@@ -97,7 +105,7 @@ def test_a_real_account_at_the_demo_address_is_never_touched():
 
 def test_every_listing_status_and_pause_reason_appears():
     _seed()
-    listings = Listing.objects.filter(user__email=DEMO_EMAIL)
+    listings = Listing.objects.filter(user__email=DEMO_EMAIL).exclude(product__asin__in=SHOP_SKUS)
 
     assert set(listings.values_list("status", flat=True)) == set(ListingStatus.values)
     paused_reasons = set(listings.filter(status=ListingStatus.PAUSED).values_list("status_reason", flat=True))
@@ -152,7 +160,7 @@ def test_demo_world_is_harmless_and_on_the_supplier_families():
     _seed()
     seller = User.objects.get(email=DEMO_EMAIL)
 
-    assert seller.tracked_products.count() == 50
+    assert seller.tracked_products.count() == 50 + len(SHOP_SKUS)  # the static demo and the demo shop
     proxies = ProxyPool.objects.all()
     assert proxies.exists()
     assert not proxies.filter(is_active=True).exists()
@@ -181,9 +189,9 @@ def test_alerts_notifications_jobs_and_audit_rows():
     failed = notifications.get(is_sent=False)
     assert failed.error
     jobs = {job.status: job for job in Job.objects.filter(user=seller)}
-    assert {JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.RUNNING} <= set(jobs)
+    assert {JobStatus.SUCCESS, JobStatus.FAILED} <= set(jobs)
     assert jobs[JobStatus.FAILED].error_message
-    assert 0 < jobs[JobStatus.RUNNING].progress_done < jobs[JobStatus.RUNNING].progress_total
+    assert not Job.objects.filter(user=seller).unfinished().exists()  # no job "running" with no worker
     audit = AuditLog.objects.all()
     assert audit.count() > 5
     assert set(audit.values_list("owner", flat=True)) == {seller.pk}
@@ -255,3 +263,72 @@ def test_the_demo_seller_has_orders_in_every_state_once():
     assert to_buy.filter(lines__listing__isnull=True).exists()  # a line "not listed here"
     shipped = orders.get(state=OrderState.SHIPPED)
     assert shipped.shipments.get().status == "sent" and shipped.actual_cost() is not None
+
+
+def test_a_rerun_never_brings_back_a_job_the_seller_cancelled_or_retried():
+    _seed()
+    seller = User.objects.get(email=DEMO_EMAIL)
+    Job.objects.filter(user=seller).update(status=JobStatus.CANCELLED)
+    before = set(Job.objects.filter(user=seller).values_list("pk", "status"))
+
+    _seed()
+
+    assert set(Job.objects.filter(user=seller).values_list("pk", "status")) == before
+
+
+def test_an_older_seeds_frozen_running_job_is_finished_by_a_rerun():
+    _seed()
+    seller = User.objects.get(email=DEMO_EMAIL)
+    Job.objects.filter(user=seller, type="import_csv").update(status=JobStatus.RUNNING, progress_done=37)
+
+    _seed()
+
+    job = Job.objects.get(user=seller, type="import_csv")
+    assert job.status == JobStatus.SUCCESS and job.progress_done == job.progress_total
+
+
+def test_in_development_the_demo_shop_products_are_tracked_listed_and_alerted_by_email(settings):
+    settings.DEMO_SHOP_URL = "http://127.0.0.1:8123/demo-shop/"
+    output = _seed()
+    seller = User.objects.get(email=DEMO_EMAIL)
+
+    shop = Product.objects.filter(asin__in=SHOP_SKUS)
+    assert shop.count() == len(SHOP_SKUS) and seller.tracked_products.filter(asin__in=SHOP_SKUS).count() == 6
+    assert all(p.url.startswith("http://127.0.0.1:8123/demo-shop/products/") for p in shop)
+    assert str(shop.first().supplier) == demo_shop.SHOP_NAME
+    for product in shop:  # as the shop had it one window ago: the first round sees the shop move on
+        item = demo_shop.BY_SKU[product.asin]
+        assert product.price == demo_shop.item_state(item, demo_shop.window_now() - 1).price
+        assert product.listings.get(user=seller).store_account.marketplace == "ebay"
+    assert seller.notification_channels.get().address == DEMO_EMAIL
+    assert "Demo shop" in output and "http://127.0.0.1:8123/demo-shop/" in output
+
+
+def test_a_rerun_on_another_port_moves_the_demo_shop_products_there(settings):
+    _seed()
+    settings.DEMO_SHOP_URL = "http://127.0.0.1:8765/demo-shop/"
+
+    _seed()
+
+    urls = Product.objects.filter(asin__in=SHOP_SKUS).values_list("url", flat=True)
+    assert all(url.startswith("http://127.0.0.1:8765/demo-shop/") for url in urls)
+    assert Supplier.objects.get(display_name=demo_shop.SHOP_NAME).base_url == "http://127.0.0.1:8765"
+
+
+def test_in_production_the_demo_has_no_demo_shop(settings):
+    settings.DJANGO_ENV = "production"
+    settings.DEMO_SHOP_ENABLED = False
+
+    output = _seed()
+
+    assert not Product.objects.filter(asin__in=SHOP_SKUS).exists()
+    assert "Demo shop" not in output
+
+
+def test_the_printed_address_is_where_the_site_runs_and_counts_read_as_words(settings):
+    settings.SITE_URL = "http://127.0.0.1:8765"
+
+    output = _seed()
+
+    assert "Log in at http://127.0.0.1:8765/accounts/login/" in output
+    assert "1 seller." in output and " 7 alerts," in output and " alert," not in output

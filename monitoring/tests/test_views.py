@@ -43,7 +43,7 @@ def test_dashboard_counts_only_the_sellers_things(seller_client, user, other_use
     assert context["open_alert_count"] == 1
     page = response.content.decode()
     assert "Kettle almost gone" in page and "Rival alert" not in page
-    assert "Import csv" in page and "Sync ebay" not in page
+    assert "CSV import" in page and "Sync ebay" not in page
 
 
 # ---- Alerts ------------------------------------------------------------------------------

@@ -37,3 +37,48 @@
     });
   });
 })();
+
+// "Select all" boxes: <input type="checkbox" data-select-all="NAME"> ticks or clears every checkbox
+// named NAME on the page, and follows them (ticked when all are, half when some are). Re-bound
+// after HTMX swaps, as the rows it controls come and go.
+(function () {
+  function boxes(master) {
+    return Array.prototype.filter.call(
+      document.querySelectorAll('input[type="checkbox"][name="' + master.getAttribute("data-select-all") + '"]'),
+      function (box) { return box !== master && !box.disabled; }
+    );
+  }
+  function sync(master) {
+    var all = boxes(master);
+    var ticked = all.filter(function (box) { return box.checked; }).length;
+    master.checked = all.length > 0 && ticked === all.length;
+    master.indeterminate = ticked > 0 && ticked < all.length;
+  }
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target.matches || !target.matches('input[type="checkbox"]')) return;
+    if (target.hasAttribute("data-select-all")) {
+      boxes(target).forEach(function (box) { box.checked = target.checked; });
+      return;
+    }
+    Array.prototype.forEach.call(
+      document.querySelectorAll('input[data-select-all="' + target.name + '"]'), sync
+    );
+  });
+  function syncAll() {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-select-all]"), sync);
+  }
+  document.addEventListener("htmx:load", syncAll);
+})();
+
+// The connect-a-store page shows only the chosen marketplace's panel (the server shows the one
+// chosen when the page loads; without JavaScript every choice still submits).
+(function () {
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target.matches || !target.matches('input[type="radio"][name="marketplace"]')) return;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-connect-panel]"), function (panel) {
+      panel.hidden = panel.getAttribute("data-connect-panel") !== target.value;
+    });
+  });
+})();

@@ -1,6 +1,5 @@
-from django.core.management.base import BaseCommand
-
 from accounts.services import accounts_purge
+from config.commands import BaseCommand
 
 
 class Command(BaseCommand):

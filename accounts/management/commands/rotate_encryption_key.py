@@ -1,9 +1,11 @@
 import os
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import ngettext
 
 from accounts.encryption import KeyRotationError, derive_key, encryption_key_rotate
+from config.commands import BaseCommand
 
 
 class Command(BaseCommand):
@@ -23,4 +25,7 @@ class Command(BaseCommand):
             count = encryption_key_rotate(old_key=old_key)
         except KeyRotationError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} secrets with the new key."))
+        done = ngettext(
+            "Re-encrypted {count} secret with the new key.", "Re-encrypted {count} secrets with the new key.", count
+        )
+        self.stdout.write(self.style.SUCCESS(done.format(count=count)))

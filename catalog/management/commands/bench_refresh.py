@@ -13,7 +13,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
 from selectolax.lexbor import LexborHTMLParser
@@ -26,6 +26,7 @@ from catalog.readings import page_stated_id
 from catalog.refreshing import products_refresh
 from catalog.services import products_claim
 from config.celery import freeze_startup_objects
+from config.commands import BaseCommand
 from config.material import MaterialMissing, material_path
 
 

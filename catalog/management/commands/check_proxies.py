@@ -1,10 +1,12 @@
 """manage.py check_proxies: test every active proxy and update its health."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import ngettext
 
 from catalog.models import ProxyPool
 from catalog.netsafety import UnsafeURL
 from catalog.proxies import proxy_check, proxy_reactivate
+from config.commands import BaseCommand
 
 
 class Command(BaseCommand):
@@ -30,18 +32,24 @@ class Command(BaseCommand):
         if not proxies:
             self.stdout.write("No proxies to check.")
             return
-        passed = 0
+        passed, failed = 0, []
         for proxy in proxies:
             was_active = proxy.is_active
             try:
                 check = proxy_check(proxy=proxy, url=url, record=not dry_run)
             except UnsafeURL as exc:
-                raise CommandError(f"The check URL is not allowed: {exc}") from exc
+                raise CommandError(f"The check URL is not allowed (checking proxy {proxy}): {exc}") from exc
             if check.ok and not was_active and not dry_run:
                 proxy_reactivate(proxy=proxy)
             passed += check.ok
+            if not check.ok:
+                failed.append(f"{proxy} ({check.detail})" if check.detail else str(proxy))
             self.stdout.write(self._line(check, was_active=was_active, dry_run=dry_run))
-        self.stdout.write(f"{passed} of {len(proxies)} proxies passed.")
+        summary = ngettext("{passed} of {total} proxy passed.", "{passed} of {total} proxies passed.", len(proxies))
+        summary = summary.format(passed=passed, total=len(proxies))
+        if failed:
+            summary = summary.rstrip(".") + "; failed: " + "; ".join(failed) + "."
+        self.stdout.write(summary)
 
     def _line(self, check, *, was_active: bool, dry_run: bool) -> str:
         proxy = check.proxy

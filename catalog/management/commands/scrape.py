@@ -10,12 +10,13 @@ import json
 import re
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import DatabaseError
 
 from catalog.extraction import FAMILIES, FAMILY_CONFIGS, Extraction, extract
 from catalog.extraction.guess import guess_family
 from catalog.identify import IdentifyError, family_configs_from_db, generic_product_id, identify
+from config.commands import BaseCommand
 
 UNKNOWN_SUPPLIER = "Unknown supplier {name!r}: choose one of {choices}."
 NO_SUCH_FILE = "No such file: {target} (a URL must start with http:// or https://)"

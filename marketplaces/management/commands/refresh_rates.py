@@ -1,7 +1,8 @@
 """manage.py refresh_rates: the ECB euro reference rates, now."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.commands import BaseCommand
 from marketplaces.services import RatesUnavailable, rates_refresh
 
 

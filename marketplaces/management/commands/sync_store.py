@@ -2,8 +2,9 @@
 
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.commands import BaseCommand
 from marketplaces.models import StoreAccount
 from marketplaces.services import store_sync
 from monitoring.analytics import analytics_invalidate

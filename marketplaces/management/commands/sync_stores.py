@@ -1,7 +1,6 @@
 """manage.py sync_stores [--day YYYY-MM-DD]: every connected store's orders and a day's performance."""
 
-from django.core.management.base import BaseCommand
-
+from config.commands import BaseCommand
 from marketplaces.models import StoreAccount
 from marketplaces.services import store_sync
 from monitoring.analytics import analytics_invalidate

@@ -23,7 +23,7 @@ import time
 import httpx
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -31,6 +31,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from catalog.models import Product
+from config.commands import BaseCommand
 from marketplaces.models import Listing, MarketplaceData, StoreAccount
 from monitoring.analytics import analytics_invalidate
 

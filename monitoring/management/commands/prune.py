@@ -2,8 +2,7 @@
 wipe the buyers' ship-to addresses of orders closed longer ago than it says, and remove the seller
 API's idempotency keys past their window."""
 
-from django.core.management.base import BaseCommand
-
+from config.commands import BaseCommand
 from monitoring.retention import retention_prune, retention_querysets
 
 LABELS = {

@@ -2,12 +2,40 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.conf import settings
+from django.core.management.base import CommandError
 from django.urls import NoReverseMatch, reverse
 
+from catalog import demo_shop
+from config.commands import BaseCommand
 from monitoring.demo import DemoSeedError, demo_seed, loadtest_seed
 
 LOGIN_PATH_FALLBACK = "/accounts/login/"
+# What the counted rows are called, singular and plural.
+ROW_NAMES = {
+    "alert": ("alert", "alerts"),
+    "auditlog": ("audit row", "audit rows"),
+    "exchange rate": ("exchange rate", "exchange rates"),
+    "job": ("job", "jobs"),
+    "listing": ("listing", "listings"),
+    "marketplacedata": ("day of listing performance", "days of listing performance"),
+    "notification": ("notification", "notifications"),
+    "notification channel": ("notification channel", "notification channels"),
+    "pricehistory": ("price change", "price changes"),
+    "product": ("product", "products"),
+    "proxypool": ("proxy", "proxies"),
+    "stockhistory": ("stock change", "stock changes"),
+    "storeaccount": ("store", "stores"),
+    "supplier": ("supplier", "suppliers"),
+    "tracked product": ("tracked product", "tracked products"),
+    "user": ("seller", "sellers"),
+}
+
+
+def rows_text(name: str, count: int) -> str:
+    """ "1 alert", "7 alerts": a count with its noun."""
+    singular, plural = ROW_NAMES.get(name, (name, name + "s"))
+    return f"{count} {singular if count == 1 else plural}"
 
 
 def login_path() -> str:
@@ -35,7 +63,10 @@ class Command(BaseCommand):
             help="On PostgreSQL, insert with bulk_create instead of COPY (slower; for comparison).",
         )
         parser.add_argument(
-            "--base-url", default="http://127.0.0.1:8000", help="Where the site runs, for the printed login URL."
+            "--base-url",
+            default=None,
+            help="Where the site runs, for the printed login URL (default: SITE_URL, which in development is "
+            "http://127.0.0.1:$PORT, where `make run` serves it).",
         )
 
     def handle(self, *args, listings, days, sellers, no_copy, base_url, **options):
@@ -52,7 +83,7 @@ class Command(BaseCommand):
                 if listings < 1 or days < 1 or sellers < 1:
                     raise CommandError("--listings, --days and --sellers must be at least 1.")
                 self.stdout.write(
-                    f"Load test: {sellers} seller(s) × {listings} listings × {days} days "
+                    f"Load test: {rows_text('user', sellers)} × {listings} listings × {days} days "
                     f"= {sellers * listings * days} performance rows."
                 )
                 result = loadtest_seed(
@@ -62,8 +93,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         elapsed = time.monotonic() - started
 
-        made = ", ".join(f"{count} {name}" for name, count in sorted(result.created.items()) if count)
+        made = ", ".join(rows_text(name, count) for name, count in sorted(result.created.items()) if count)
         self.stdout.write(self.style.SUCCESS(f"Done in {elapsed:.1f} s. Created: {made or 'nothing (all there)'}."))
-        self.stdout.write(f"Log in at {base_url.rstrip('/')}{login_path()}")
+        base_url = (base_url or settings.SITE_URL).rstrip("/")
+        self.stdout.write(f"Log in at {base_url}{login_path()}")
         for user in result.users:
             self.stdout.write(f"  email: {user.email}  password: {result.password}")
+        if listings is None and demo_shop.is_enabled():
+            self.stdout.write(f"Demo shop (development only; prices change every few minutes): {demo_shop.shop_url()}")

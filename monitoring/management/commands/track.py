@@ -1,6 +1,9 @@
-from django.core.management.base import BaseCommand, CommandError
+import logging
+
+from django.core.management.base import CommandError
 
 from catalog.models import Product
+from config.commands import BaseCommand
 from monitoring.cycle import TRACKING_JOB_TYPE, round_refreshed
 from monitoring.models import Job, JobStatus
 from monitoring.tasks import tracking_cycle_task
@@ -26,7 +29,13 @@ class Command(BaseCommand):
                 raise CommandError(f"No product with id {', '.join(map(str, sorted(missing)))}.")
         params = {"product_ids": products} if products else {}
         job = Job.objects.create(type=TRACKING_JOB_TYPE, params=params, task_name=tracking_cycle_task.name)
-        tracking_cycle_task.apply(args=[job.pk])
+        trace = logging.getLogger("celery.app.trace")  # its "Task … succeeded in …" line is not for people
+        level = trace.level
+        trace.setLevel(logging.WARNING)
+        try:
+            tracking_cycle_task.apply(args=[job.pk])
+        finally:
+            trace.setLevel(level)
         job.refresh_from_db()
         if job.status != JobStatus.SUCCESS:
             raise CommandError(f"Tracking round {job.pk} {job.status}: {job.error_message}")
