@@ -49,6 +49,7 @@ from .services import (
     order_ship,
     rates_remembered,
 )
+from .services.purchases import NO_RATE_MESSAGE
 from .services.stores import SECRET_FIELDS
 from .views.orders import SHIP_REFUSED_MESSAGE, SHIP_TO_LABELS, orders_csv_response
 
@@ -400,13 +401,9 @@ class OrderCostsActionView(OrderQueryMixin, SellerAPIView):
 
     serializer_class = OrderSerializer
     problem_statuses = (409,)
-    refused_code = ""
+    refused_code = ""  # the problem's code when the order's state refuses the change
 
     def service(self, order, **values):
-        raise NotImplementedError
-
-    def refuses_state(self, order) -> bool:
-        """Whether the service's refusal is about the order's state (else about the cost's currency)."""
         raise NotImplementedError
 
     def act(self, request):
@@ -418,9 +415,12 @@ class OrderCostsActionView(OrderQueryMixin, SellerAPIView):
         try:
             self.service(order, **cleaned, acting_user=request.user, request=request)
         except OrderActionError as exc:
-            if self.refuses_state(order):
-                raise Conflict(exc.message, code=self.refused_code) from exc
-            raise ValidationError({"cost_currency": [exc.message]}) from exc  # no exchange rate for it
+            no_rate = NO_RATE_MESSAGE.format(
+                source=cleaned["cost_currency"], target=order.store_account.currency.upper()
+            )
+            if exc.message == no_rate:
+                raise ValidationError({"cost_currency": [exc.message]}) from exc
+            raise Conflict(exc.message, code=self.refused_code) from exc
         analytics_invalidate(request.user)  # the dashboard's profit now uses what it really cost
         return Response(self.order_data(order))
 
@@ -428,9 +428,6 @@ class OrderCostsActionView(OrderQueryMixin, SellerAPIView):
 class OrderBuyView(OrderCostsActionView):
     service = staticmethod(order_buy)
     refused_code = "not_to_buy"
-
-    def refuses_state(self, order) -> bool:
-        return order.state != OrderState.TO_BUY
 
     @extend_schema(
         operation_id="orders_buy",
@@ -451,9 +448,6 @@ class OrderBuyView(OrderCostsActionView):
 class OrderCostsView(OrderCostsActionView):
     service = staticmethod(order_costs_record)
     refused_code = "cancelled"
-
-    def refuses_state(self, order) -> bool:
-        return order.state == OrderState.CANCELLED
 
     @extend_schema(
         operation_id="orders_costs_update",
