@@ -662,7 +662,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Arbitrage Monitor seller API",
     "DESCRIPTION": (
-        "Your account's products, listings, stores, alerts, jobs and performance, for your own scripts. "
+        "Your account's products, listings, stores, orders, alerts, jobs and performance, for your own scripts. "
         "Exchange the API key from Settings for tokens at `POST /api/v1/auth/token/`, then send "
         "`Authorization: Bearer <access_token>` with every request (browser sessions and cookies are not "
         "accepted here, so no CSRF token is needed). Errors are RFC 9457 problem details "
@@ -682,6 +682,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "monitoring.models.JobStatus",
         "ListingStatusEnum": "marketplaces.models.ListingStatus",
         "AvailabilityEnum": "catalog.models.Availability",
+        "OrderStateEnum": "marketplaces.models.OrderState",
+        "ShipmentStatusEnum": "marketplaces.models.ShipmentStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,7 +1,7 @@
 """The seller API's listings and stores: the listings page's filters and actions, listing a
 tracked product (with a dry run that only quotes the price), the stores' connection state (never a
-credential) and their pricing settings with the store page's validation and preview. Every query
-starts from the seller; the work is the services'."""
+credential) and their pricing settings with the store page's validation and preview; the orders are
+in order_api.py. Every query starts from the seller; the work is the services'."""
 
 from decimal import Decimal
 
@@ -20,7 +20,7 @@ from config.rest.problems import Conflict, TierLimitReached
 from config.rest.views import SellerAPIView, SellerListView, form_cleaned
 from monitoring.api import JobSerializer, job_accepted
 
-from . import services
+from . import order_api, services
 from .clients import MarketplaceError
 from .filters import ListingFilter, with_margin
 from .forms import (
@@ -673,4 +673,5 @@ urlpatterns = [
     path("stores/<int:pk>/", StoreDetailView.as_view(), name="store_detail"),
     path("stores/<int:pk>/pricing/", StorePricingView.as_view(), name="store_pricing"),
     path("stores/<int:pk>/pricing/preview/", StorePricingPreviewView.as_view(), name="store_pricing_preview"),
+    *order_api.urlpatterns,
 ]

@@ -65,9 +65,10 @@ from .purchases import (
     order_profit,
 )
 from .pushing import automatic_push_block
-from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, rates_refresh
+from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, rates_refresh, rates_remembered
 from .shipping import (
     ShipRow,
+    lines_to_ship,
     order_ship,
     ship_csv_read,
     ship_csv_start,
@@ -109,6 +110,7 @@ __all__ = [
     "order_buy_lines",
     "order_costs_record",
     "order_profit",
+    "lines_to_ship",
     "order_ship",
     "order_state_set",
     "ship_csv_read",
@@ -178,6 +180,7 @@ __all__ = [
     "listings_publish_start",
     "product_cost",
     "rates_refresh",
+    "rates_remembered",
     "seller_yesterday",
     "store_connect_finish",
     "store_disconnect",

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -41,13 +44,33 @@ class RatesRefresh:
     currencies: list[str]
 
 
+_remembered: ContextVar[dict | None] = ContextVar("rates_remembered", default=None)
+
+
+@contextmanager
+def rates_remembered() -> Iterator[None]:
+    """Within the block each currency's rate is read once: a list converting many rows (the API's
+    orders with their profit) costs a query per currency, not per row."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def rate_per_eur(currency: str) -> Decimal | None:
     """Units of `currency` per euro, or None when no rate is kept for it."""
     currency = (currency or "").upper()
     if currency == EURO:
         return Decimal("1")
+    remembered = _remembered.get()
+    if remembered is not None and currency in remembered:
+        return remembered[currency]
     rate = ExchangeRate.objects.filter(currency=currency).values_list("per_eur", flat=True).first()
-    return rate if rate and rate > 0 else None
+    rate = rate if rate and rate > 0 else None
+    if remembered is not None:
+        remembered[currency] = rate
+    return rate
 
 
 def convert(amount: Decimal | None, *, from_currency: str, to_currency: str) -> Decimal | None:

@@ -71,6 +71,17 @@ def _unshipped_lines(order: Order) -> list[Sale]:
     )
 
 
+def lines_to_ship(lines: Iterable[Sale]) -> list[Sale]:
+    """Of an order's lines (their shipments prefetched), those the seller may still ship: not
+    cancelled, in no shipment the marketplace accepted and none waiting to be sent."""
+    busy = (ShipmentStatus.SENT, ShipmentStatus.PENDING)
+    return [
+        line
+        for line in lines
+        if not line.cancelled and not any(shipment.status in busy for shipment in line.shipments.all())
+    ]
+
+
 # --- Making a shipment -----------------------------------------------------------------------
 
 

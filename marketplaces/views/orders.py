@@ -26,6 +26,7 @@ from marketplaces.models import Marketplace, OrderState, Sale, Shipment, Shipmen
 from marketplaces.order_forms import CARRIERS, OrderCostsForm, ShipCsvForm, ShipForm
 from marketplaces.services import (
     OrderActionError,
+    lines_to_ship,
     order_buy,
     order_buy_lines,
     order_costs_record,
@@ -134,9 +135,14 @@ def order_list(request):
 @require_GET
 def order_list_csv(request):
     """The filtered orders as a CSV, one row per order line (no buyer's name or address)."""
-    filterset = _filtered(request)
+    return orders_csv_response(_filtered(request).qs)
+
+
+def orders_csv_response(orders):
+    """The orders' CSV download (the list's and the API's): one row per line, newest order first,
+    times in the current time zone; never the buyer's name or address."""
     rows = (
-        Sale.objects.filter(order__in=filterset.qs.values("pk"))
+        Sale.objects.filter(order__in=orders.values("pk"))
         .order_by("-order__ordered_at", "-order_id", "pk")
         .values_list(
             "order__order_number",
@@ -213,8 +219,7 @@ def _detail_context(request, order, *, costs_form=None, ship_form=None) -> dict:
     shipments = Prefetch("shipments", queryset=Shipment.objects.order_by("pk"))
     lines = list(order.lines.select_related("listing__product__supplier").prefetch_related(shipments).order_by("pk"))
     store = order.store_account
-    waiting = {line.pk for line in lines for s in line.shipments.all() if s.status == ShipmentStatus.PENDING}
-    unshipped = [line for line in lines if not line.cancelled and not line.shipped and line.pk not in waiting]
+    unshipped = lines_to_ship(lines)
     whole_order = store.marketplace == Marketplace.ETSY
     if ship_form is None:
         ship_form = ShipForm(lines=unshipped, whole_order=whole_order)
