@@ -78,7 +78,18 @@ class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     """Staff fix a selector or a rate limit here without a deploy."""
 
     form = SupplierForm
-    list_display = ("name", "family", "base_url", "currency", "rate_limit", "requires_js", "is_active", "created_at")
+    list_display = (
+        "name",
+        "family",
+        "base_url",
+        "currency",
+        "default_shipping",
+        "sales_tax_percent",
+        "rate_limit",
+        "requires_js",
+        "is_active",
+        "created_at",
+    )
     list_filter = (FamilyFilter, "is_active", "requires_js", "currency")
     list_select_related = ("family",)
     search_fields = ("name", "base_url")
@@ -86,6 +97,15 @@ class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     readonly_fields = ("products_summary", "sites_summary", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "family", "base_url", "currency", "rate_limit", "requires_js", "is_active")}),
+        (
+            "What buying here costs",
+            {
+                "fields": ("default_shipping", "sales_tax_percent"),
+                "description": "Part of every seller's unit cost for this site's products (price + shipping + "
+                "tax). Per site: a site row does not take these from its family's template. Shipping is in the "
+                "site's currency; a seller may set their own per product.",
+            },
+        ),
         (
             "Scraping rules",
             {
@@ -141,6 +161,7 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     # The table is large: skip the extra COUNT(*) of every row on each page.
     show_full_result_count = False
     readonly_fields = (
+        "shipping_hint",
         "wrong_product_count",
         "held_summary",
         "trackers_summary",
@@ -156,9 +177,10 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
         (
             "Price and stock",
             {
-                "fields": ("price", "currency", "stock", "availability", "rating", "reviews_count"),
+                "fields": ("price", "currency", "stock", "availability", "rating", "reviews_count", "shipping_hint"),
                 "description": "A price, stock or availability entered here is for every seller: it is recorded "
-                "in the history as a manual change and their listings follow it at the next round.",
+                "in the history as a manual change and their listings follow it at the next round. The shipping "
+                "hint is what the page last stated (0 = free): shown to sellers, never counted as a cost.",
             },
         ),
         (

@@ -54,7 +54,7 @@ from .purchases import (
     order_profit,
 )
 from .pushing import automatic_push_block
-from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, rates_refresh
+from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, product_unit_cost, rates_refresh
 from .shipping import (
     ShipRow,
     order_ship,
@@ -155,6 +155,7 @@ __all__ = [
     "listings_push_pending",
     "listings_publish_start",
     "product_cost",
+    "product_unit_cost",
     "rates_refresh",
     "seller_yesterday",
     "store_connect_finish",

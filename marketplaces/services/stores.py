@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from marketplaces.clients import NEEDS_REAUTH_MESSAGE, MarketplaceError, TokenSet, adapter_for, apply_tokens
-from marketplaces.models import AutomationSwitch, StoreAccount
+from marketplaces.models import SALE_PERCENTAGES_TOO_HIGH, AutomationSwitch, StoreAccount
 from monitoring.records import alert_clear, alert_raise, audit_record, job_start, task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -28,13 +28,25 @@ SECRET_FIELDS = ("api_key", "api_secret", "oauth_token", "oauth_refresh_token")
 
 @dataclass(frozen=True)
 class FeeDefaults:
-    """A marketplace's documented fees for a new store: percent of the price plus a fixed amount."""
+    """A marketplace's documented fees for a new store, each a percent of the price plus a fixed
+    amount: the marketplace's own (`fee_*`) and the payment processor's (`payment_fee_*`)."""
 
     marketplace: str
     fee_percent: Decimal
     fee_fixed: Decimal
     as_of: str
     note: str
+    payment_fee_percent: Decimal = Decimal("0.00")
+    payment_fee_fixed: Decimal = Decimal("0.00")
+
+    def as_changes(self) -> dict:
+        """The store settings these fees set (for store_settings_update)."""
+        return {
+            "fee_percent": self.fee_percent,
+            "fee_fixed": self.fee_fixed,
+            "payment_fee_percent": self.payment_fee_percent,
+            "payment_fee_fixed": self.payment_fee_fixed,
+        }
 
 
 def store_fee_defaults(marketplace: str) -> FeeDefaults:
@@ -49,6 +61,8 @@ def store_fee_defaults(marketplace: str) -> FeeDefaults:
         fee_fixed=Decimal(str(values["fee_fixed"])),
         as_of=values.get("as_of", ""),
         note=values.get("note", ""),
+        payment_fee_percent=Decimal(str(values.get("payment_fee_percent", "0.00"))),
+        payment_fee_fixed=Decimal(str(values.get("payment_fee_fixed", "0.00"))),
     )
 
 
@@ -255,6 +269,9 @@ PRICING_FIELDS = (
     "markup_fixed",
     "fee_percent",
     "fee_fixed",
+    "payment_fee_percent",
+    "payment_fee_fixed",
+    "returns_percent",
     "min_margin_percent",
     "price_ending",
     "default_quantity",
@@ -292,6 +309,19 @@ PRICING_LIMITS = {
         Decimal("0"), Decimal("100"), "Fees are a percentage from 0 up to (not including) 100.", inclusive=False
     ),
     "fee_fixed": Limit(Decimal("0"), Decimal("1000"), "The fixed fee is an amount from 0 to 1000."),
+    "payment_fee_percent": Limit(
+        Decimal("0"),
+        Decimal("100"),
+        "The payment fee is a percentage from 0 up to (not including) 100.",
+        inclusive=False,
+    ),
+    "payment_fee_fixed": Limit(Decimal("0"), Decimal("1000"), "The fixed payment fee is an amount from 0 to 1000."),
+    "returns_percent": Limit(
+        Decimal("0"),
+        Decimal("100"),
+        "The returns allowance is a percentage from 0 up to (not including) 100.",
+        inclusive=False,
+    ),
     "min_margin_percent": Limit(Decimal("0"), Decimal("90"), "The minimum margin is a percentage from 0 to 90."),
     "price_ending": Limit(Decimal("0"), Decimal("0.99"), "A price ending is cents: from 0.00 to 0.99."),
     "default_quantity": Limit(Decimal("0"), Decimal("10000"), "The quantity listed is a number from 0 to 10000."),
@@ -302,6 +332,8 @@ PRICING_LIMITS = {
     ),
 }
 MAX_BELOW_DEFAULT = "The maximum quantity cannot be below the quantity listed when stock is unknown."
+# The fees and the returns allowance are parts of the sale price: together they leave something.
+SALE_PERCENT_FIELDS = ("fee_percent", "payment_fee_percent", "returns_percent")
 PRICING_UNUSABLE = "The store's pricing settings cannot be used, so nothing was repriced: {problems}"
 
 
@@ -327,6 +359,10 @@ def store_pricing_problems(values: dict) -> dict[str, list[str]]:
     default, maximum = values.get("default_quantity"), values.get("max_quantity")
     if default is not None and maximum is not None and "max_quantity" not in problems and maximum < default:
         problems.setdefault("max_quantity", []).append(MAX_BELOW_DEFAULT)
+    parts = [values.get(name) for name in SALE_PERCENT_FIELDS]
+    checkable = not any(name in problems for name in SALE_PERCENT_FIELDS) and all(p not in (None, "") for p in parts)
+    if checkable and sum((Decimal(str(part)) for part in parts), Decimal("0")) >= 100:
+        problems.setdefault(NON_FIELD_ERRORS, []).append(SALE_PERCENTAGES_TOO_HIGH)
     return problems
 
 
