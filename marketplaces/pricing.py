@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from string import Formatter
 
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce, NullIf, Round, Upper
+from django.db.models import CharField, DecimalField, F, FilteredRelation, Func, Q, Value
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -300,23 +300,34 @@ def sale_charges(*, unit_price: Decimal, quantity: int, store, marketplace_fee: 
 # --- The same in the database (the listing list sorts and filters by margin) ------------------
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
-_RATE = DecimalField(max_digits=18, decimal_places=6)
-_HUNDRED = Value(HUNDRED, output_field=DecimalField(max_digits=5, decimal_places=0))
-_NONE = Value(None, output_field=_MONEY)
 
 
-def _rate(currency_ref):
-    """Units of a currency per euro (the euro itself is 1; None when no rate is kept)."""
-    from marketplaces.models import ExchangeRate
+class _Formula(Func):
+    """Arithmetic written out once, `formula` naming its expressions {0}, {1}, …: one level of the
+    query however many operations it holds (on SQLite, one cast to a number): SQLite's parser
+    limits how deep an expression nests, and Django would cast every single operation there."""
 
-    kept = ExchangeRate.objects.filter(currency=OuterRef(currency_ref)).values("per_eur")[:1]
-    return Case(When(**{currency_ref: "EUR"}, then=Value(1, output_field=_RATE)), default=Subquery(kept))
+    output_field = _MONEY
+
+    def __init__(self, formula: str, *expressions, output_field=None):
+        super().__init__(*expressions, output_field=output_field)
+        self.formula = formula
+
+    def as_sql(self, compiler, connection, **extra_context):
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        params = []  # in the order the expressions appear in the formula (one may appear twice)
+        for _, name, _, _ in Formatter().parse(self.formula):
+            if name is not None:
+                params.extend(compiled[int(name)][1])
+        return f"({self.formula.format(*(sql for sql, _ in compiled))})", params
 
 
-def _cents(expression):
-    """An amount worked out in the database, rounded to the cent (as `_cent` does in Python)."""
-    exact = ExpressionWrapper(expression, output_field=DecimalField(max_digits=30, decimal_places=10))
-    return Round(exact, precision=2, output_field=_MONEY)
+def _rate_of(currency: F, rates: list[tuple[str, Decimal]]) -> _Formula:
+    """Units of the currency per euro from the kept rates, written into the query (the euro is 1;
+    NULL when no rate is kept): one flat CASE, no query per row."""
+    whens = " ".join(f"WHEN {{{2 * i + 1}}} THEN {{{2 * i + 2}}}" for i in range(len(rates)))
+    values = [Value(part) for code_rate in rates for part in code_rate]
+    return _Formula(f"CASE {{0}} WHEN 'EUR' THEN 1.0 {whens} ELSE NULL END", currency, *values)
 
 
 def listings_with_margin(listings):
@@ -324,67 +335,83 @@ def listings_with_margin(listings):
     `quote_for_price` works it out for the product as the listing's seller sees it (their own price
     and shipping in force): `unit_cost` (converted with the kept rates), `unit_fees` (marketplace +
     payment), `unit_returns`, `unit_profit` (price − landed cost) and `margin_percent`, all None
-    when the cost is not known."""
-    from catalog.models import ProductOverride
+    when the cost is not known. Reads the kept exchange rates once."""
+    from marketplaces.models import ExchangeRate
 
-    own = ProductOverride.objects.filter(user=OuterRef("user_id"), product=OuterRef("product_id"))
+    rates = [
+        (code.upper(), rate)
+        for code, rate in ExchangeRate.objects.filter(per_eur__gt=0)
+        .order_by("currency")
+        .values_list("currency", "per_eur")
+        if code.upper() != "EUR"
+    ]
+    store, supplier = "store_account__", "product__supplier__"
     listings = listings.annotate(
-        own_price=Subquery(own.values("price")[:1], output_field=_MONEY),
-        own_shipping=Subquery(own.values("shipping")[:1], output_field=_MONEY),
-        cost_currency=Upper(
-            Coalesce(
-                NullIf(F("product__currency"), Value("")),
-                NullIf(F("product__supplier__currency"), Value("")),
-                F("store_account__currency"),
-            )
-        ),
-        site_currency=Upper(Coalesce(NullIf(F("product__supplier__currency"), Value("")), F("cost_currency"))),
+        own_values=FilteredRelation("product__overrides", condition=Q(product__overrides__user=F("user"))),
     )
     listings = listings.annotate(
-        supplier_price=Coalesce(F("own_price"), F("product__price")),
-        shipping=Coalesce(
-            F("own_shipping"),
-            Case(
-                When(product__supplier__default_shipping__isnull=True, then=_NONE),
-                When(site_currency=F("cost_currency"), then=F("product__supplier__default_shipping")),
-                default=_cents(
-                    F("product__supplier__default_shipping") * _rate("cost_currency") / _rate("site_currency")
-                ),
-                output_field=_MONEY,
-            ),
-            Value(ZERO, output_field=_MONEY),
+        cost_currency=_Formula(
+            "COALESCE(NULLIF({0}, ''), NULLIF({1}, ''), {2})",
+            F("product__currency"),
+            F(f"{supplier}currency"),
+            F(f"{store}currency"),
+            output_field=CharField(),
+        ),
+        supplier_price=_Formula("COALESCE({0}, {1})", F("own_values__price"), F("product__price")),
+    )
+    listings = listings.annotate(
+        site_currency=_Formula(
+            "COALESCE(NULLIF({0}, ''), {1})", F(f"{supplier}currency"), F("cost_currency"), output_field=CharField()
+        ),
+    )
+    # The seller's shipping, else the site's default (in the site's currency, put in the product's).
+    listings = listings.annotate(
+        shipping=_Formula(
+            "COALESCE({0}, CASE WHEN {1} IS NULL THEN NULL WHEN {2} = {3} THEN {1} "
+            "ELSE ROUND({1} * 1.0 * {4} / {5}, 2) END, 0)",
+            F("own_values__shipping"),
+            F(f"{supplier}default_shipping"),
+            F("site_currency"),
+            F("cost_currency"),
+            _rate_of(F("cost_currency"), rates),
+            _rate_of(F("site_currency"), rates),
         ),
     )
     listings = listings.annotate(
-        unit_tax=_cents(
-            (F("supplier_price") + F("shipping"))
-            * Coalesce(F("product__supplier__sales_tax_percent"), Value(ZERO, output_field=_MONEY))
-            / _HUNDRED
+        unit_tax=_Formula(
+            "ROUND(({0} + {1}) * COALESCE({2}, 0) / 100.0, 2)",
+            F("supplier_price"),
+            F("shipping"),
+            F(f"{supplier}sales_tax_percent"),
         ),
     )
     listings = listings.annotate(
-        unit_cost_total=ExpressionWrapper(F("supplier_price") + F("shipping") + F("unit_tax"), output_field=_MONEY),
-    )
-    listings = listings.annotate(
-        unit_cost=Case(
-            When(supplier_price__isnull=True, then=_NONE),
-            When(cost_currency=Upper(F("store_account__currency")), then=F("unit_cost_total")),
-            default=_cents(F("unit_cost_total") * _rate("store_account__currency") / _rate("cost_currency")),
-            output_field=_MONEY,
+        unit_cost=_Formula(
+            "CASE WHEN {0} IS NULL THEN NULL WHEN {1} = {2} THEN {0} + {3} + {4} "
+            "ELSE ROUND(({0} + {3} + {4}) * 1.0 * {5} / {6}, 2) END",
+            F("supplier_price"),
+            F("cost_currency"),
+            F(f"{store}currency"),
+            F("shipping"),
+            F("unit_tax"),
+            _rate_of(F(f"{store}currency"), rates),
+            _rate_of(F("cost_currency"), rates),
         ),
-        unit_fees=ExpressionWrapper(
-            _cents(F("price") * F("store_account__fee_percent") / _HUNDRED + F("store_account__fee_fixed"))
-            + _cents(
-                F("price") * F("store_account__payment_fee_percent") / _HUNDRED + F("store_account__payment_fee_fixed")
-            ),
-            output_field=_MONEY,
+        unit_marketplace_fee=_Formula(
+            "ROUND({0} * {1} / 100.0 + {2}, 2)", F("price"), F(f"{store}fee_percent"), F(f"{store}fee_fixed")
         ),
-        unit_returns=_cents(F("price") * F("store_account__returns_percent") / _HUNDRED),
+        unit_payment_fee=_Formula(
+            "ROUND({0} * {1} / 100.0 + {2}, 2)",
+            F("price"),
+            F(f"{store}payment_fee_percent"),
+            F(f"{store}payment_fee_fixed"),
+        ),
+        unit_returns=_Formula("ROUND({0} * {1} / 100.0, 2)", F("price"), F(f"{store}returns_percent")),
     )
+    profit = "{0} - {1} - {2} - {3} - {4}"
+    parts = (F("price"), F("unit_marketplace_fee"), F("unit_payment_fee"), F("unit_returns"), F("unit_cost"))
     return listings.annotate(
-        unit_profit=ExpressionWrapper(
-            F("price") - F("unit_fees") - F("unit_returns") - F("unit_cost"), output_field=_MONEY
-        ),
-    ).annotate(
-        margin_percent=_cents(F("unit_profit") * _HUNDRED / NullIf(F("price"), Value(Decimal("0")))),
+        unit_fees=_Formula("{0} + {1}", F("unit_marketplace_fee"), F("unit_payment_fee")),
+        unit_profit=_Formula(profit, *parts),
+        margin_percent=_Formula(f"ROUND(({profit}) * 100.0 / NULLIF({{0}}, 0), 2)", *parts),
     )

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from django.urls import reverse
 
+from catalog.forms import OVERRIDE_EMPTY
 from catalog.models import PriceHistory, ProductOverride
 from catalog.services import product_apply
 from catalog.tests.factories import ProductFactory
@@ -79,7 +80,7 @@ def test_bad_own_values_are_shown_again_with_the_error(seller_client, listing, p
     page = response.content.decode()
     assert 'value="-5"' in page and 'value="typo"' in page and "greater than or equal to 0.01" in page
     response = seller_client.post(url("product_override", product), {"note": "nothing"})
-    assert "Enter a price, a stock quantity, or both." in response.content.decode()
+    assert OVERRIDE_EMPTY in response.content.decode()
     assert not ProductOverride.objects.exists()
 
 

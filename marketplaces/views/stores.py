@@ -28,7 +28,7 @@ from marketplaces.clients import MarketplaceError, NeedsReauth, Rejected, adapte
 from marketplaces.clients.shopify import normalize_shop_domain, verify_callback
 from marketplaces.forms import PUBLISH_DEFAULT_FIELDS, PublishDefaultsForm, StoreConnectForm, StorePricingForm
 from marketplaces.models import ListingStatus, Marketplace, StoreAccount
-from marketplaces.pricing import listing_quote
+from marketplaces.pricing import Quote, listing_quote, unit_cost_for
 from marketplaces.services import (
     StoreSettingsError,
     listing_preview,
@@ -38,6 +38,7 @@ from marketplaces.services import (
     store_set_automation_paused,
     store_settings_update,
 )
+from marketplaces.services.rates import convert_amount
 from marketplaces.services.stores import STORE_AUTH_ALERT, store_subject
 from marketplaces.services.sync import store_sync_skip_reason
 from marketplaces.tasks import store_sync_task
@@ -178,31 +179,41 @@ def store_list(request):
 
 @dataclass(frozen=True)
 class PreviewRow:
-    """One line of the pricing preview: what a sale at our price earns for a given cost."""
+    """One line of the pricing preview: what a sale at our price earns for a given product, with
+    every part of its landed cost (`quote`, None when no price can be worked out: see `note`)."""
 
     label: str
-    cost: Decimal | None
-    price: Decimal | None
-    fees: Decimal | None
-    profit: Decimal | None
-    margin_percent: Decimal | None
+    quote: Quote | None
     below_minimum: bool
     note: str = ""
+    min_margin: Decimal | None = None
+
+    @property
+    def price(self) -> Decimal | None:
+        return self.quote.price if self.quote else None
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        return self.quote.margin_percent if self.quote else None
 
 
 def pricing_preview_rows(request, store: StoreAccount, preview_store: StoreAccount) -> list[PreviewRow]:
-    """The price our rules give a sample cost and, when the seller lists on this store, one of their
-    products' real cost, under the settings in `preview_store` (unsaved)."""
-    quote = listing_quote(cost=SAMPLE_COST, store=preview_store)
+    """The price our rules give a sample supplier price (no shipping, no tax) and, when the seller
+    lists on this store, one of their products' real unit cost, under the settings in
+    `preview_store` (unsaved)."""
+    sample = unit_cost_for(
+        price=SAMPLE_COST,
+        currency=preview_store.currency,
+        store_currency=preview_store.currency,
+        convert=convert_amount,
+    )
+    quote = listing_quote(cost=sample, store=preview_store)
     rows = [
         PreviewRow(
-            label=f"A product costing {SAMPLE_COST} {preview_store.currency}",
-            cost=quote.cost,
-            price=quote.price,
-            fees=quote.fees,
-            profit=quote.profit,
-            margin_percent=quote.margin_percent,
+            label=f"A product costing {SAMPLE_COST} {preview_store.currency}, no shipping or tax",
+            quote=quote,
             below_minimum=quote.margin_percent < preview_store.min_margin_percent,
+            min_margin=preview_store.min_margin_percent,
         )
     ]
     listing = (
@@ -215,14 +226,11 @@ def pricing_preview_rows(request, store: StoreAccount, preview_store: StoreAccou
         preview = listing_preview(listing.product, preview_store)
         rows.append(
             PreviewRow(
-                label=f"{listing.title[:60]} (supplier {preview.supplier_price} {preview.supplier_currency})",
-                cost=preview.cost,
-                price=preview.price,
-                fees=preview.fees,
-                profit=preview.profit,
-                margin_percent=preview.margin_percent,
+                label=listing.title[:60],
+                quote=preview.quote,
                 below_minimum=preview.below_min_margin,
                 note="" if preview.can_price else preview.message,
+                min_margin=preview_store.min_margin_percent,
             )
         )
     return rows
