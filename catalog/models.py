@@ -31,6 +31,10 @@ class ChangeReason(models.TextChoices):
     MANUAL = "manual", "Manual"
 
 
+SUPPLIER_SHIPPING_NEGATIVE = "The default shipping is an amount of 0 or more."
+SUPPLIER_TAX_RANGE = "The sales tax is a percentage from 0 up to (not including) 100."
+
+
 class Supplier(models.Model):
     """One site products are bought from, with how to scrape it (a family template or a site row)."""
 
@@ -77,11 +81,13 @@ class Supplier(models.Model):
             models.CheckConstraint(
                 condition=models.Q(default_shipping__isnull=True) | models.Q(default_shipping__gte=0),
                 name="supplier_default_shipping_not_negative",
+                violation_error_message=SUPPLIER_SHIPPING_NEGATIVE,
             ),
             models.CheckConstraint(
                 condition=models.Q(sales_tax_percent__isnull=True)
                 | models.Q(sales_tax_percent__gte=0, sales_tax_percent__lt=100),
                 name="supplier_sales_tax_range",
+                violation_error_message=SUPPLIER_TAX_RANGE,
             ),
         ]
 

@@ -9,10 +9,10 @@ import respx
 from django.urls import reverse
 from django.utils.html import escape
 
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, SupplierFactory
 from marketplaces.forms import SETTINGS_FIELDS, StorePricingForm
-from marketplaces.models import StoreAccount
-from marketplaces.services import MAX_BELOW_DEFAULT, PRICING_LIMITS
+from marketplaces.models import SALE_PERCENTAGES_TOO_HIGH, StoreAccount
+from marketplaces.services import MAX_BELOW_DEFAULT, PRICING_LIMITS, StoreSettingsError, store_settings_update
 from marketplaces.tests.doubles import EBAY_API, ebay_account_defaults, isolated_cache
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
 from marketplaces.tests.spec import spec_route
@@ -315,3 +315,63 @@ def test_sync_now_of_another_sellers_store_is_404(client, other_user):
     store = shopify_store()
     client.force_login(other_user)
     assert client.post(reverse("marketplaces:store_sync", args=[store.pk])).status_code == 404
+
+
+def test_the_preview_shows_the_payment_fee_returns_allowance_and_the_products_shipping_and_tax(seller_client, store):
+    supplier = SupplierFactory(default_shipping=Decimal("5.00"), sales_tax_percent=Decimal("10"))
+    ListingFactory(store_account=store, product=ProductFactory(supplier=supplier, price=Decimal("20.00")))
+    typed = settings_data(
+        store,
+        markup_percent="30",
+        markup_fixed="0",
+        fee_percent="10",
+        fee_fixed="0.30",
+        payment_fee_percent="2.90",
+        payment_fee_fixed="0.30",
+        returns_percent="2",
+        price_ending="0.99",
+    )
+
+    html = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"}).content
+
+    names = ("supplier_price", "shipping", "tax", "unit_cost", "price", "payment_fee", "returns", "landed_cost")
+    sample, real = preview_cells(html.decode(), parts=names)
+    # the sample: 10.00, nothing else; (10 × 1.3 + 0.60) / 0.851 = 15.98 → 15.99
+    assert sample == {
+        "supplier_price": "10.00",
+        "shipping": "0.00",
+        "tax": "0.00",
+        "unit_cost": "10.00",
+        "price": "15.99",
+        "payment_fee": "0.76",  # 15.99 × 2.9 % + 0.30 = 0.7637
+        "returns": "0.32",  # 15.99 × 2 % = 0.3198
+        "landed_cost": "12.98",  # 10.00 + 1.90 + 0.76 + 0.32
+    }
+    # the product: (20.00 + 5.00) × 1.10 = 27.50; (27.50 × 1.3 + 0.60) / 0.851 = 42.71 → 42.99
+    assert (real["shipping"], real["tax"], real["unit_cost"], real["price"]) == ("5.00", "2.50", "27.50", "42.99")
+
+
+def test_fees_and_returns_that_take_the_whole_price_are_refused_and_nothing_is_saved(seller_client, store):
+    typed = settings_data(store, fee_percent="60", payment_fee_percent="30", returns_percent="10")
+
+    response = seller_client.post(reverse("marketplaces:store_settings", args=[store.pk]), typed)
+
+    assert response.status_code == 200
+    assert SALE_PERCENTAGES_TOO_HIGH in response.context["pricing_form"].non_field_errors()
+    assert 'value="30"' in response.content.decode()
+    store.refresh_from_db()
+    assert (store.fee_percent, store.payment_fee_percent, store.returns_percent) == (
+        Decimal("13.25"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
+
+
+def test_the_settings_service_refuses_them_too_whatever_calls_it(store, user):
+    with pytest.raises(StoreSettingsError) as refused:
+        store_settings_update(
+            store=store, changes={"returns_percent": Decimal("90")}, acting_user=user
+        )  # 13.25 + 0 + 90 ≥ 100
+    assert refused.value.errors == {"__all__": [SALE_PERCENTAGES_TOO_HIGH]}
+    store.refresh_from_db()
+    assert store.returns_percent == Decimal("0.00")
