@@ -25,6 +25,9 @@ RECENT_HISTORY_ROWS = 10
 SCRAPER_CONFIG_NOT_OBJECT = "The scraper configuration must be a JSON object (selectors, URL patterns, headers)."
 FAMILY_NOT_TEMPLATE = "Pick a family template (a supplier without a family of its own), not a site."
 FAMILY_IS_SELF = "A supplier cannot be its own family."
+# What buying from a site costs beyond its price: a change reprices the listings of its products.
+COST_FIELDS = ("default_shipping", "sales_tax_percent")
+SUPPLIER_REPRICE_STARTED = "The live listings of {supplier}'s products are being repriced with its new costs."
 # Values staff enter for everyone: written as manual history rows, followed by every seller's listings.
 MANUAL_FIELDS = ("price", "stock", "availability")
 
@@ -119,6 +122,16 @@ class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     formfield_overrides = {
         models.JSONField: {"widget": forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family: monospace"})}
     }
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and set(COST_FIELDS) & set(form.changed_data):
+            # An entry point: what buying here costs changed, so its products' listings follow now.
+            from marketplaces.tasks import SUPPLIER_REPRICE_JOB_TYPE, supplier_reprice_task
+            from monitoring.records import job_start
+
+            job_start(supplier_reprice_task, type=SUPPLIER_REPRICE_JOB_TYPE, params={"supplier_id": obj.pk})
+            messages.info(request, SUPPLIER_REPRICE_STARTED.format(supplier=obj))
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -9,6 +9,7 @@ from .follow import (
     listings_follow,
     listings_push_pending,
     store_reprice,
+    supplier_reprice,
 )
 from .listings import (
     ALREADY_LISTED_MESSAGE,
@@ -119,6 +120,7 @@ __all__ = [
     "StoreSettingsError",
     "automation_switch_set",
     "store_reprice",
+    "supplier_reprice",
     "store_settings_update",
     "BLOCKED_MESSAGE",
     "EBAY_TRAFFIC_WAIT",

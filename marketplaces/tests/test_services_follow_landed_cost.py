@@ -1,21 +1,23 @@
 """Listings follow their landed cost: shipping and sales tax at the supplier reprice them, and a
 listing that was fine on the bare supplier price but loses money once shipping is counted pauses
 (or, where the store alerts instead, stays on sale and the seller is told). A seller's own shipping
-prices only that seller's listings."""
+prices only that seller's listings; staff changing a site's costs in the admin reprices its products' listings."""
 
+import html
 from decimal import Decimal
 
 import pytest
 
 from accounts.tests.factories import UserFactory
 from catalog.extraction import Extraction
-from catalog.models import ProductOverride
+from catalog.models import SUPPLIER_SHIPPING_NEGATIVE, SUPPLIER_TAX_RANGE, ProductOverride, Supplier
 from catalog.services import product_apply, product_override_set, product_overrides_expire
 from marketplaces.pricing import listing_quote
 from marketplaces.services import listings_follow
 from marketplaces.tests.doubles import bulk_request, ebay_store, isolated_cache, live_listing
 from monitoring.alerts import LOSS_MESSAGE, alerts_for_listing_changes
-from monitoring.models import Alert
+from monitoring.models import Alert, Job
+from monitoring.tests.admin_helpers import admin_form_data, admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +105,34 @@ def test_own_shipping_stays_when_the_scraped_price_ends_the_own_price(listing, p
 
     own = ProductOverride.objects.get(user=listing.user, product=product)
     assert (own.price, own.shipping) == (None, Decimal("2.00"))
+
+
+def test_staff_changing_a_sites_shipping_in_the_admin_reprices_its_products_listings(
+    ebay, admin_client, listing, product, django_capture_on_commit_callbacks
+):
+    supplier = product.supplier
+    change_url = admin_url(Supplier, "change", supplier.pk)
+    data = admin_form_data(admin_client.get(change_url))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change_url, {**data, "default_shipping": "5.00", "sales_tax_percent": ""})
+
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    # 20.00 + 5.00: (25.00 × 1.30 + 0.30) / 0.8675 = 37.81 → 37.99
+    assert listing.price == Decimal("37.99")
+    assert Job.objects.get(type="reprice_supplier").status == "success"
+
+
+def test_staff_cannot_give_a_site_a_negative_shipping_or_a_tax_of_100(admin_client, product):
+    supplier = product.supplier
+    change_url = admin_url(Supplier, "change", supplier.pk)
+    data = admin_form_data(admin_client.get(change_url))
+
+    response = admin_client.post(change_url, {**data, "default_shipping": "-1", "sales_tax_percent": "100"})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert html.escape(SUPPLIER_SHIPPING_NEGATIVE) in page and html.escape(SUPPLIER_TAX_RANGE) in page
+    supplier.refresh_from_db()
+    assert (supplier.default_shipping, supplier.sales_tax_percent) == (None, None)
