@@ -242,7 +242,8 @@ class MarketplaceData(models.Model):
     revenue = models.DecimalField(**MONEY, default=Decimal("0"))
     cost_of_goods_sold = models.DecimalField(**MONEY, default=Decimal("0"))
     fees = models.DecimalField(**MONEY, default=Decimal("0"))
-    returns_allowance = models.DecimalField(**MONEY, default=Decimal("0"))
+    # A database default too: bulk writers that name their columns (the demo's COPY) leave it out.
+    returns_allowance = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
     profit = models.DecimalField(**MONEY, default=Decimal("0"))
     avg_rating_received = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     customer_feedbacks = models.PositiveIntegerField(default=0)
@@ -274,7 +275,7 @@ class MarketplaceData(models.Model):
         return f"{self.listing_id} on {self.date}"
 
     @staticmethod
-    def profit_of(revenue, cost_of_goods_sold, fees, returns_allowance=Decimal("0")):
+    def profit_of(revenue, cost_of_goods_sold, fees, returns_allowance=0):
         """Profit of a day: revenue − cost of goods sold − fees − returns allowance (may be negative)."""
         return revenue - cost_of_goods_sold - fees - returns_allowance
 

@@ -12,8 +12,8 @@ What is cached, one AnalyticsCache row each per seller (Decimals as strings in `
   listings whose supplier runs low or out.
 
 Summary and series come from one GROUP BY (date, store) query over both windows; the listings
-from one GROUP BY listing query; at-risk from one query over the live listings and one over the
-seller's own product values. No query runs per listing. Profit is MarketplaceData's, worked out
+from one GROUP BY listing query; at-risk from one query over the live listings (with the seller's
+own product values joined). No query runs per listing. Profit is MarketplaceData's, worked out
 where the rows are written (actual costs where the seller recorded them, else unit costs).
 
 Amounts are kept in each store's own currency and converted to the seller's reporting currency
@@ -32,11 +32,11 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, IntegerField, Sum, Value
+from django.db.models import DecimalField, F, FilteredRelation, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from catalog.models import Availability, ProductOverride
+from catalog.models import Availability
 from marketplaces.models import ExchangeRate, Listing, ListingStatus, MarketplaceData, StoreAccount
 from marketplaces.pricing import quote_for_price, unit_cost_for
 
@@ -267,28 +267,29 @@ def _compute_listings(user, period: Period, stores: dict) -> dict:
 def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
     """Live listings under their store's minimum margin at today's price and landed cost (the unit
     cost with the seller's own price and shipping in force, marketplaces.pricing), and live listings
-    whose supplier is low on or out of stock: two queries, quotes in Python."""
-    rows = Listing.objects.filter(user=user, status__in=AT_RISK_STATUSES).values_list(
-        "pk",
-        "title",
-        "price",
-        "status",
-        "store_account_id",
-        "product_id",
-        "product__price",
-        "product__currency",
-        "product__availability",
-        "product__stock",
-        "product__supplier__currency",
-        "product__supplier__default_shipping",
-        "product__supplier__sales_tax_percent",
-    )
-    own = {
-        product_id: (price, currency, shipping)
-        for product_id, price, currency, shipping in ProductOverride.objects.filter(user=user).values_list(
-            "product_id", "price", "currency", "shipping"
+    whose supplier is low on or out of stock: one query, quotes in Python."""
+    own = FilteredRelation("product__overrides", condition=Q(product__overrides__user=F("user")))
+    rows = (
+        Listing.objects.filter(user=user, status__in=AT_RISK_STATUSES)
+        .annotate(own=own)
+        .values_list(
+            "pk",
+            "title",
+            "price",
+            "status",
+            "store_account_id",
+            "product__price",
+            "product__currency",
+            "product__availability",
+            "product__stock",
+            "product__supplier__currency",
+            "product__supplier__default_shipping",
+            "product__supplier__sales_tax_percent",
+            "own__price",
+            "own__currency",
+            "own__shipping",
         )
-    }
+    )
     low_margin, low_stock, no_rate = [], [], set()
     low_margin_count = low_stock_count = 0
     for (
@@ -297,7 +298,6 @@ def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
         price,
         status,
         store_id,
-        product_id,
         cost,
         cost_currency,
         availability,
@@ -305,6 +305,9 @@ def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
         site_currency,
         site_shipping,
         tax_percent,
+        own_price,
+        own_currency,
+        own_shipping,
     ) in rows:
         store = stores[store_id]
         if availability in LOW_STOCK_AVAILABILITY:
@@ -314,7 +317,6 @@ def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
             low_stock.append((entry, item))
             if len(low_stock) > 4 * AT_RISK_SHOWN:
                 low_stock = heapq.nsmallest(AT_RISK_SHOWN, low_stock, key=lambda pair: pair[0])
-        own_price, own_currency, own_shipping = own.get(product_id, (None, "", None))
         if own_price is not None:
             cost, cost_currency = own_price, own_currency or cost_currency
         if cost is None or price is None:
