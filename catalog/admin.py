@@ -488,9 +488,9 @@ class HeldReadingAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ProductOverride)
 class ProductOverrideAdmin(admin.ModelAdmin):
-    """Sellers' own prices and stock (each in force for that seller's listings only): staff look."""
+    """Sellers' own prices, stock and shipping (each in force for that seller's listings only): staff look."""
 
-    list_display = ("product", "user", "price", "currency", "stock", "note", "updated_at")
+    list_display = ("product", "user", "price", "currency", "stock", "shipping", "note", "updated_at")
     list_select_related = ("product__supplier", "user")
     search_fields = ("product__title", "product__asin", "user__email")
     readonly_fields = [field.name for field in ProductOverride._meta.fields]

@@ -16,6 +16,7 @@ from marketplaces.pricing import quote_for_price
 from marketplaces.services import product_unit_cost
 from marketplaces.tests.doubles import isolated_cache, supplier_product
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
+from marketplaces.views.listings import COST_NOT_CONVERTED, COST_PRICE_UNKNOWN
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +114,13 @@ def test_the_listing_lists_margin_is_the_pricing_modules_landed_cost_margin(sell
             quote.margin_percent,
         ), listing.product
     assert rows[listings[1].pk].unit_cost == Decimal("27.05")  # (20.00 + 4.99) × 1.0825 = 27.052
+
+
+def test_the_listing_page_says_why_no_landed_cost_is_shown(seller_client, store):
+    unknown = ListingFactory(store_account=store, product=supplier_product(price=None))
+    no_rate = ListingFactory(store_account=store, product=supplier_product(currency="JPY", price=Decimal("3000")))
+
+    page = seller_client.get(unknown.get_absolute_url()).content.decode()
+    assert html.escape(COST_PRICE_UNKNOWN) in page and 'data-part="landed_cost"' not in page
+    page = seller_client.get(no_rate.get_absolute_url()).content.decode()
+    assert html.escape(COST_NOT_CONVERTED.format(source="JPY", target="USD")) in page
