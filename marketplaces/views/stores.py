@@ -179,22 +179,20 @@ def store_list(request):
 
 @dataclass(frozen=True)
 class PreviewRow:
-    """One line of the pricing preview: what a sale at our price earns for a given product, with
-    every part of its landed cost (`quote`, None when no price can be worked out: see `note`)."""
+    """One line of the pricing preview: what a sale at our price earns for a given product. `cost` is
+    its unit cost, `fees` the marketplace and payment fees, `profit` what is left after the landed
+    cost; `quote` holds every part (None when no price can be worked out: see `note`)."""
 
     label: str
-    quote: Quote | None
+    cost: Decimal | None
+    price: Decimal | None
+    fees: Decimal | None
+    profit: Decimal | None
+    margin_percent: Decimal | None
     below_minimum: bool
     note: str = ""
+    quote: Quote | None = None
     min_margin: Decimal | None = None
-
-    @property
-    def price(self) -> Decimal | None:
-        return self.quote.price if self.quote else None
-
-    @property
-    def margin_percent(self) -> Decimal | None:
-        return self.quote.margin_percent if self.quote else None
 
 
 def pricing_preview_rows(request, store: StoreAccount, preview_store: StoreAccount) -> list[PreviewRow]:
@@ -211,8 +209,13 @@ def pricing_preview_rows(request, store: StoreAccount, preview_store: StoreAccou
     rows = [
         PreviewRow(
             label=f"A product costing {SAMPLE_COST} {preview_store.currency}, no shipping or tax",
-            quote=quote,
+            cost=quote.cost,
+            price=quote.price,
+            fees=quote.fees,
+            profit=quote.profit,
+            margin_percent=quote.margin_percent,
             below_minimum=quote.margin_percent < preview_store.min_margin_percent,
+            quote=quote,
             min_margin=preview_store.min_margin_percent,
         )
     ]
@@ -227,9 +230,14 @@ def pricing_preview_rows(request, store: StoreAccount, preview_store: StoreAccou
         rows.append(
             PreviewRow(
                 label=listing.title[:60],
-                quote=preview.quote,
+                cost=preview.cost,
+                price=preview.price,
+                fees=preview.fees,
+                profit=preview.profit,
+                margin_percent=preview.margin_percent,
                 below_minimum=preview.below_min_margin,
                 note="" if preview.can_price else preview.message,
+                quote=preview.quote,
                 min_margin=preview_store.min_margin_percent,
             )
         )
