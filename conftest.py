@@ -134,6 +134,7 @@ def supplier_families(transactional_db):
         ("catalog.migrations.0002_supplier_families", "create_families"),
         ("catalog.migrations.0005_family_selectors", "write_configs"),
         ("catalog.migrations.0009_family_selectors_buy_box_layouts", "add_selectors"),
+        ("catalog.migrations.0012_family_selectors_shipping", "add_selectors"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
 

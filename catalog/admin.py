@@ -26,6 +26,9 @@ RECENT_HISTORY_ROWS = 10
 SCRAPER_CONFIG_NOT_OBJECT = "The scraper configuration must be a JSON object (selectors, URL patterns, headers)."
 FAMILY_NOT_TEMPLATE = "Pick a family template (a supplier without a family of its own), not a site."
 FAMILY_IS_SELF = "A supplier cannot be its own family."
+# What buying from a site costs beyond its price: a change reprices the listings of its products.
+COST_FIELDS = ("default_shipping", "sales_tax_percent")
+SUPPLIER_REPRICE_STARTED = "The live listings of {supplier}'s products are being repriced with its new costs."
 # Values staff enter for everyone: written as manual history rows, followed by every seller's listings.
 MANUAL_FIELDS = ("price", "stock", "availability")
 
@@ -84,7 +87,18 @@ class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     """Staff fix a selector or a rate limit here without a deploy."""
 
     form = SupplierForm
-    list_display = ("name", "family", "base_url", "currency", "rate_limit", "requires_js", "is_active", "created_at")
+    list_display = (
+        "name",
+        "family",
+        "base_url",
+        "currency",
+        "default_shipping",
+        "sales_tax_percent",
+        "rate_limit",
+        "requires_js",
+        "is_active",
+        "created_at",
+    )
     list_filter = (FamilyFilter, "is_active", "requires_js", "currency")
     list_select_related = ("family",)
     search_fields = ("name", "base_url")
@@ -92,6 +106,15 @@ class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     readonly_fields = ("products_summary", "sites_summary", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "family", "base_url", "currency", "rate_limit", "requires_js", "is_active")}),
+        (
+            "What buying here costs",
+            {
+                "fields": ("default_shipping", "sales_tax_percent"),
+                "description": "Part of every seller's unit cost for this site's products (price + shipping + "
+                "tax). Per site: a site row does not take these from its family's template. Shipping is in the "
+                "site's currency; a seller may set their own per product.",
+            },
+        ),
         (
             "Scraping rules",
             {
@@ -105,6 +128,16 @@ class SupplierAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     formfield_overrides = {
         models.JSONField: {"widget": forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family: monospace"})}
     }
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and set(COST_FIELDS) & set(form.changed_data):
+            # An entry point: what buying here costs changed, so its products' listings follow now.
+            from marketplaces.tasks import SUPPLIER_REPRICE_JOB_TYPE, supplier_reprice_task
+            from monitoring.records import job_start
+
+            job_start(supplier_reprice_task, type=SUPPLIER_REPRICE_JOB_TYPE, params={"supplier_id": obj.pk})
+            messages.info(request, SUPPLIER_REPRICE_STARTED.format(supplier=obj))
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -147,6 +180,7 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
     # The table is large: skip the extra COUNT(*) of every row on each page.
     show_full_result_count = False
     readonly_fields = (
+        "shipping_hint",
         "wrong_product_count",
         "held_summary",
         "trackers_summary",
@@ -162,9 +196,10 @@ class ProductAdmin(CompleteFieldsetsMixin, admin.ModelAdmin):
         (
             "Price and stock",
             {
-                "fields": ("price", "currency", "stock", "availability", "rating", "reviews_count"),
+                "fields": ("price", "currency", "stock", "availability", "rating", "reviews_count", "shipping_hint"),
                 "description": "A price, stock or availability entered here is for every seller: it is recorded "
-                "in the history as a manual change and their listings follow it at the next round.",
+                "in the history as a manual change and their listings follow it at the next round. The shipping "
+                "hint is what the page last stated (0 = free): shown to sellers, never counted as a cost.",
             },
         ),
         (
@@ -465,9 +500,9 @@ class HeldReadingAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ProductOverride)
 class ProductOverrideAdmin(admin.ModelAdmin):
-    """Sellers' own prices and stock (each in force for that seller's listings only): staff look."""
+    """Sellers' own prices, stock and shipping (each in force for that seller's listings only): staff look."""
 
-    list_display = ("product", "user", "price", "currency", "stock", "note", "updated_at")
+    list_display = ("product", "user", "price", "currency", "stock", "shipping", "note", "updated_at")
     list_select_related = ("product__supplier", "user")
     search_fields = ("product__title", "product__asin", "user__email")
     readonly_fields = [field.name for field in ProductOverride._meta.fields]

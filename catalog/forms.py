@@ -79,11 +79,11 @@ class ProductImportForm(forms.Form):
         return upload
 
 
-OVERRIDE_EMPTY = "Enter a price, a stock quantity, or both."
+OVERRIDE_EMPTY = "Enter a price, a stock quantity or a shipping cost (or several)."
 
 
 class ProductOverrideForm(forms.Form):
-    """A seller's own price and/or stock for a product (their listings only)."""
+    """A seller's own price, stock and/or shipping for a product (their listings only)."""
 
     price = forms.DecimalField(
         label="Your price at the supplier",
@@ -96,10 +96,27 @@ class ProductOverrideForm(forms.Form):
     stock = forms.IntegerField(
         label="Stock", required=False, min_value=0, max_value=2_147_483_647, help_text="0 means out of stock."
     )
+    shipping = forms.DecimalField(
+        label="Your shipping per unit",
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        help_text="What shipping one unit to you or your buyer costs, in the product's currency; 0 for free. "
+        "It is part of your unit cost.",
+    )
     note = forms.CharField(label="Why (optional)", required=False, max_length=300)
+
+    @classmethod
+    def initial_for(cls, override) -> dict:
+        """The seller's own values as they stand, so that saving one keeps the others."""
+        if override is None:
+            return {}
+        return {name: getattr(override, name) for name in ("price", "stock", "shipping", "note")}
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors and cleaned.get("price") is None and cleaned.get("stock") is None:
+        empty = all(cleaned.get(name) is None for name in ("price", "stock", "shipping"))
+        if not self.errors and empty:
             raise forms.ValidationError(OVERRIDE_EMPTY, code="empty")
         return cleaned

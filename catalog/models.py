@@ -33,6 +33,8 @@ class ChangeReason(models.TextChoices):
 
 
 FAMILY_BRANDS = {"amazon": "Amazon", "aliexpress": "AliExpress", "costco": "Costco"}
+SUPPLIER_SHIPPING_NEGATIVE = "The default shipping is an amount of 0 or more."
+SUPPLIER_TAX_RANGE = "The sales tax is a percentage from 0 up to (not including) 100."
 
 
 class Supplier(models.Model):
@@ -56,6 +58,23 @@ class Supplier(models.Model):
     rate_limit = models.PositiveIntegerField(default=30, help_text="Requests per minute to this site.")
     requires_js = models.BooleanField(default=False)
     scraper_config = models.JSONField(default=dict, blank=True)
+    # What buying from this site costs beyond its price (the unit cost, marketplaces.pricing). Per
+    # site, never taken from the family's template: the money is in the site's currency and the tax
+    # is the site's country's. Empty: none known (counted as nothing).
+    default_shipping = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="What this site charges to ship one unit, in the site's currency; a seller may set their own "
+        "per product. Empty: none known.",
+    )
+    sales_tax_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Sales tax this site adds to price + shipping, in percent (0 to under 100). Empty: none.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,7 +83,18 @@ class Supplier(models.Model):
         db_table = "catalog_supplier"
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(rate_limit__gt=0), name="supplier_rate_limit_positive")
+            models.CheckConstraint(condition=models.Q(rate_limit__gt=0), name="supplier_rate_limit_positive"),
+            models.CheckConstraint(
+                condition=models.Q(default_shipping__isnull=True) | models.Q(default_shipping__gte=0),
+                name="supplier_default_shipping_not_negative",
+                violation_error_message=SUPPLIER_SHIPPING_NEGATIVE,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sales_tax_percent__isnull=True)
+                | models.Q(sales_tax_percent__gte=0, sales_tax_percent__lt=100),
+                name="supplier_sales_tax_range",
+                violation_error_message=SUPPLIER_TAX_RANGE,
+            ),
         ]
 
     def __str__(self):
@@ -134,6 +164,11 @@ class Product(models.Model):
     gtin = models.CharField("GTIN", max_length=14, blank=True, help_text="GTIN / EAN / UPC as the page states it.")
     mpn = models.CharField("MPN", max_length=100, blank=True, help_text="The manufacturer's part number.")
     brand = models.CharField(max_length=200, blank=True)
+    # The shipping the page last stated (in the product's currency; 0 = free), shown beside the
+    # seller's figure as a hint. Never a cost: what a page shows depends on where the visitor is.
+    shipping_hint = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Shipping the page last stated (0 = free); a hint only."
+    )
     # Readings in a row whose page showed another product (held, never applied); past
     # WRONG_PRODUCT_PAUSE_AFTER the product's live listings are paused.
     wrong_product_count = models.PositiveIntegerField(default=0)
@@ -160,6 +195,10 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=models.Q(reviews_count__isnull=True) | models.Q(reviews_count__gte=0),
                 name="product_reviews_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(shipping_hint__isnull=True) | models.Q(shipping_hint__gte=0),
+                name="product_shipping_hint_not_negative",
             ),
             models.CheckConstraint(
                 condition=models.Q(availability__in=Availability.values), name="product_availability_valid"
@@ -299,12 +338,15 @@ class HeldReading(models.Model):
 
 
 class ProductOverride(models.Model):
-    """A seller's own price and/or stock for a product, in force for that seller's listings only.
+    """A seller's own price, stock and/or shipping for a product, in force for that seller's
+    listings only.
 
     Products are shared by every seller who tracks them, so what one seller knows (the supplier
-    blocks us, or they buy at another price) must not rewrite the Product or its history: it lives
-    here, one row per (seller, product). It lasts until the seller clears it or the scraped value
-    it was set against changes (`*_seen`), when the follow-up ends it and tells the seller.
+    blocks us, they buy at another price, shipping to them costs this much) must not rewrite the
+    Product or its history: it lives here, one row per (seller, product). The price and stock last
+    until the seller clears them or the scraped value they were set against changes (`*_seen`),
+    when the follow-up ends them and tells the seller; the shipping lasts until the seller clears it
+    (no page states it reliably: it depends on where the visitor is).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="product_overrides")
@@ -312,6 +354,9 @@ class ProductOverride(models.Model):
     price = models.DecimalField(**MONEY, null=True, blank=True, help_text="In the product's currency.")
     currency = models.CharField(max_length=3, blank=True)
     stock = models.IntegerField(null=True, blank=True, help_text="Quantity; 0 means out of stock.")
+    shipping = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="What shipping one unit costs the seller, in the product's currency."
+    )
     note = models.CharField(max_length=300, blank=True, help_text="Why, in the seller's words.")
     # The scraped values when the override was set: a change of them ends the override.
     price_seen = models.DecimalField(**MONEY, null=True, blank=True)
@@ -333,14 +378,24 @@ class ProductOverride(models.Model):
                 name="productoverride_stock_not_negative",
             ),
             models.CheckConstraint(
-                condition=models.Q(price__isnull=False) | models.Q(stock__isnull=False),
+                condition=models.Q(shipping__isnull=True) | models.Q(shipping__gte=0),
+                name="productoverride_shipping_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__isnull=False)
+                | models.Q(stock__isnull=False)
+                | models.Q(shipping__isnull=False),
                 name="productoverride_has_a_value",
             ),
         ]
         indexes = [models.Index(fields=["product"], name="productoverride_product_idx")]
 
     def __str__(self):
-        return f"{self.user_id} on {self.product_id}: price {self.price}, stock {self.stock}"
+        return f"{self.user_id} on {self.product_id}: price {self.price}, stock {self.stock}, shipping {self.shipping}"
+
+    @property
+    def is_empty(self) -> bool:
+        return self.price is None and self.stock is None and self.shipping is None
 
     @property
     def availability(self) -> str | None:

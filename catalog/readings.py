@@ -22,7 +22,8 @@ Bounds (`reading_clean`): text loses NUL, other control characters and lone surr
 cut to its field; a price must be > 0, within Product.price's digits and under its currency's
 ceiling (READING_PRICE_CEILING), stock ≥ 0 and within its field, the currency a known ISO 4217
 code: otherwise the whole reading is invalid. A rating outside 0–5, a bad review count, GTIN or
-description is dropped with a note and the rest applies. Numbers are never clamped or flipped.
+description, or a shipping hint that is not an amount from 0 up to the currency's ceiling, is
+dropped with a note and the rest applies. Numbers are never clamped or flipped.
 """
 
 import re
@@ -71,6 +72,7 @@ REVIEWS_DROPPED = "review count {value} dropped: not a count"
 DESCRIPTION_DROPPED = "description dropped: not text"
 TITLE_DROPPED = "title dropped: not text"
 GTIN_DROPPED = "GTIN {value} dropped: not 8, 12, 13 or 14 digits"
+SHIPPING_DROPPED = "shipping hint {value} dropped: not an amount from 0 to {ceiling}"
 
 
 # --- Identity -------------------------------------------------------------------------------
@@ -286,4 +288,21 @@ def reading_clean(extraction, *, currency_fallback: str = "") -> tuple[str | Non
     if reviews is not None and (not _is_int(reviews) or not 0 <= reviews <= MAX_INT):
         extraction.reviews_count = None
         notes.append(REVIEWS_DROPPED.format(value=clean_text(str(reviews), 40)))
+    _shipping_clean(extraction, notes, currency=extraction.currency or currency_fallback)
     return None, notes
+
+
+def _shipping_clean(extraction, notes: list[str], *, currency: str) -> None:
+    """Keep the page's shipping hint only as an amount from 0 up to the price ceiling of its currency."""
+    hint = getattr(extraction, "shipping_hint", None)
+    if hint is None:
+        return
+    ceiling = min(price_ceiling(currency), PRICE_LIMIT - CENT)
+    valid = isinstance(hint, Decimal | int) and not isinstance(hint, bool)
+    value = Decimal(hint) if valid else None
+    if value is None or not value.is_finite() or not 0 <= value <= ceiling:
+        extraction.shipping_hint = None
+        extraction.shipping_free = False
+        notes.append(SHIPPING_DROPPED.format(value=clean_text(str(hint), 40), ceiling=ceiling))
+        return
+    extraction.shipping_hint = value.quantize(CENT)

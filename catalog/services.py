@@ -120,6 +120,7 @@ def extraction_as_dict(extraction) -> dict:
         "reviews_count": extraction.reviews_count,
         "asin": getattr(extraction, "asin", None),
         "gtin": getattr(extraction, "gtin", None),
+        "shipping_hint": None if getattr(extraction, "shipping_hint", None) is None else str(extraction.shipping_hint),
         "url": getattr(extraction, "page_url", None) or getattr(extraction, "canonical_url", None),
     }
 
@@ -193,6 +194,10 @@ def _reading_changes(product: Product, extraction, *, reason: str, now):
     if extraction.images and extraction.images != product.images:
         product.images = extraction.images
         outcome.changed_fields.append("images")
+    shipping_hint = getattr(extraction, "shipping_hint", None)  # a hint only: never a change to follow
+    if shipping_hint is not None and shipping_hint != product.shipping_hint:
+        product.shipping_hint = shipping_hint
+        outcome.changed_fields.append("shipping_hint")
 
     if outcome.changed or product.wrong_product_count:
         # A change, or our product's page again after wrong-product readings (listings may be
@@ -944,16 +949,35 @@ def product_as_seen_by(*, product: Product, user) -> Product:
     return override.applied_to(product) if override else product
 
 
+# `shipping` left out of product_override_set: the seller's shipping stays as it is.
+UNCHANGED = object()
+OVERRIDE_EMPTY_VALUES = "An own value needs a price, a stock quantity or a shipping cost."
+
+
 @transaction.atomic
 def product_override_set(
-    *, user, product: Product, price: Decimal | None, stock: int | None, note: str = "", request=None
+    *,
+    user,
+    product: Product,
+    price: Decimal | None,
+    stock: int | None,
+    note: str = "",
+    shipping=UNCHANGED,
+    request=None,
 ) -> ProductOverride:
-    """Record the seller's own price and/or stock for a product (audited). Only that seller's
-    listings follow it (the caller makes them follow at once); the shared product is untouched."""
+    """Record the seller's own price, stock and/or shipping (per unit, in the product's currency)
+    for a product (audited). Only that seller's listings follow it (the caller makes them follow at
+    once); the shared product is untouched. Without `shipping` the seller's shipping is kept. With
+    no value left, ValueError (OVERRIDE_EMPTY_VALUES): clearing is product_override_clear."""
     existing = product_override_for(user=user, product=product)
+    if shipping is UNCHANGED:
+        shipping = existing.shipping if existing else None
+    if price is None and stock is None and shipping is None:
+        raise ValueError(OVERRIDE_EMPTY_VALUES)
     old = _override_values(existing) if existing else None
     override = existing or ProductOverride(user=user, product=product)
     override.price, override.stock, override.note = price, stock, clean_text(note, 300) or ""
+    override.shipping = shipping
     override.currency = product.currency or product.supplier.currency
     override.price_seen, override.currency_seen = product.price, product.currency
     override.stock_seen, override.availability_seen = product.stock, product.availability
@@ -987,7 +1011,13 @@ def product_override_clear(*, user, product: Product, request=None) -> bool:
 
 
 def _override_values(override: ProductOverride) -> dict:
-    return {"price": override.price, "currency": override.currency, "stock": override.stock, "note": override.note}
+    return {
+        "price": override.price,
+        "currency": override.currency,
+        "stock": override.stock,
+        "shipping": override.shipping,
+        "note": override.note,
+    }
 
 
 def product_overrides_expire(*, product: Product) -> list:
@@ -1018,7 +1048,7 @@ def product_overrides_expire(*, product: Product) -> list:
                 override.price = None
             if override.stock is not None and stock_moved:
                 override.stock = None
-            if override.price is None and override.stock is None:
+            if override.is_empty:
                 override.delete()
             else:
                 override.save(update_fields=["price", "stock", "updated_at"])

@@ -413,6 +413,7 @@ def _live_listings(user, product):
 
 def _summary_context(request, product, refresh_job=None, override_form=None) -> dict:
     threshold = settings.SCRAPE_FAILURE_THRESHOLD
+    override = services.product_override_for(user=request.user, product=product)
     held = list(product.held_readings.filter(status=HeldReading.Status.OPEN).order_by("-created_at")[:10])
     for reading in held:
         reading.message = _held_message(reading)
@@ -434,8 +435,8 @@ def _summary_context(request, product, refresh_job=None, override_form=None) -> 
         else "",
         "refresh_job": refresh_job,
         "refresh_outcome": refresh_outcome(refresh_job),
-        "override": services.product_override_for(user=request.user, product=product),
-        "override_form": override_form or ProductOverrideForm(),
+        "override": override,
+        "override_form": override_form or ProductOverrideForm(initial=ProductOverrideForm.initial_for(override)),
         "live_listings_count": _live_listings(request.user, product).count(),
     }
 
@@ -583,6 +584,7 @@ def product_override(request, pk):
         product=product,
         price=form.cleaned_data["price"],
         stock=form.cleaned_data["stock"],
+        shipping=form.cleaned_data["shipping"],
         note=form.cleaned_data["note"],
         request=request,
     )

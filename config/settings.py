@@ -456,28 +456,36 @@ MARKETPLACE_FOLLOW_RETRIES = env.int("MARKETPLACE_FOLLOW_RETRIES", default=3)
 # ECB euro reference rates (units per EUR), refreshed daily by `refresh_rates` / beat.
 ECB_RATES_URL = env("ECB_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
 # Documented fee defaults offered for a new store (shared/MARKETPLACE_APIS.md, D); dated because
-# marketplaces change them. Percent of the sale price plus a fixed amount per sale.
+# marketplaces change them. Each is a percent of the sale price plus a fixed amount per sale, split
+# into the marketplace's own fee and the payment processor's, so that nothing is counted twice.
 MARKETPLACE_FEE_DEFAULTS = {
     "ebay": {
         "fee_percent": "13.60",
         "fee_fixed": "0.40",
+        "payment_fee_percent": "0.00",
+        "payment_fee_fixed": "0.00",
         "as_of": "2026-01",
         "note": "eBay final value fee, most categories (13.6% up to $7,500) plus the $0.40 per-order fee "
-        "for orders over $10 ($0.30 at or under $10). Some categories differ: check yours.",
+        "for orders over $10 ($0.30 at or under $10); payment processing is included in it. Some categories "
+        "differ: check yours.",
     },
     "shopify": {
-        "fee_percent": "2.90",
-        "fee_fixed": "0.30",
+        "fee_percent": "0.00",
+        "fee_fixed": "0.00",
+        "payment_fee_percent": "2.90",
+        "payment_fee_fixed": "0.30",
         "as_of": "2026-01",
-        "note": "Shopify Payments, Basic plan, US online cards: 2.9% + 30¢. Higher plans pay less; third-party "
-        "gateways add 0.5–2%.",
+        "note": "No fee per sale from Shopify itself; Shopify Payments, Basic plan, US online cards: 2.9% + 30¢. "
+        "Higher plans pay less; third-party gateways add 0.5–2%.",
     },
     "etsy": {
-        "fee_percent": "9.50",
-        "fee_fixed": "0.45",
+        "fee_percent": "6.50",
+        "fee_fixed": "0.20",
+        "payment_fee_percent": "3.00",
+        "payment_fee_fixed": "0.25",
         "as_of": "2026-01",
-        "note": "Etsy transaction fee 6.5% plus US payment processing 3% + $0.25, plus the $0.20 listing fee "
-        "renewed after each sale. Offsite Ads (12–15%) are not included.",
+        "note": "Etsy transaction fee 6.5% plus the $0.20 listing fee renewed after each sale; US payment "
+        "processing 3% + $0.25. Offsite Ads (12–15%) are not included.",
     },
 }
 from celery.schedules import crontab  # noqa: E402

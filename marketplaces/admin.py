@@ -78,6 +78,9 @@ class StoreAccountAdmin(SecretsAdminMixin, AuditedAdminMixin, CompleteFieldsetsM
                     "markup_fixed",
                     "fee_percent",
                     "fee_fixed",
+                    "payment_fee_percent",
+                    "payment_fee_fixed",
+                    "returns_percent",
                     "min_margin_percent",
                     "price_ending",
                     "low_margin_action",
@@ -202,6 +205,7 @@ class MarketplaceDataAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "revenue",
         "cost_of_goods_sold",
         "fees",
+        "returns_allowance",
         "profit",
         "source",
     )
@@ -211,7 +215,7 @@ class MarketplaceDataAdmin(AuditedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("listing",)
     date_hierarchy = "date"
     show_full_result_count = False
-    # Profit is revenue − cost of goods sold − fees: computed on save so it never disagrees.
+    # Profit is revenue − cost of goods sold − fees − returns allowance: computed on save so it never disagrees.
     readonly_fields = ("profit", "created_at", "updated_at")
 
     @admin.display(description="Listing", ordering="listing")
@@ -219,7 +223,7 @@ class MarketplaceDataAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return change_link(obj.listing)
 
     def save_model(self, request, obj, form, change):
-        obj.profit = MarketplaceData.profit_of(obj.revenue, obj.cost_of_goods_sold, obj.fees)
+        obj.profit = MarketplaceData.profit_of(obj.revenue, obj.cost_of_goods_sold, obj.fees, obj.returns_allowance)
         super().save_model(request, obj, form, change)
 
 

@@ -4,18 +4,15 @@ orders (state, store, dates, search), with sorting."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from decimal import Decimal
 
 import django_filters
-from django.db.models import Case, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, NullIf, Round
+from django.db.models import Exists, F, OuterRef, Q
 from django.forms import DateInput
 from django.utils import timezone
 
 from catalog.filters import NullsLastOrderingFilter
 from marketplaces.models import (
     OPEN_ORDER_STATES,
-    ExchangeRate,
     Listing,
     ListingStatus,
     Order,
@@ -23,6 +20,7 @@ from marketplaces.models import (
     Sale,
     StatusReason,
 )
+from marketplaces.pricing import listings_with_margin
 
 MARGIN_BELOW = "below_minimum"
 MARGIN_NEGATIVE = "negative"
@@ -41,48 +39,8 @@ ORDERING_LABELS = {
     "margin_percent": "Margin",
     "updated_at": "Last changed",
 }
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-RATE = DecimalField(max_digits=18, decimal_places=6)
-HUNDRED = Value(Decimal("100"), output_field=DecimalField(max_digits=5, decimal_places=0))
-
-
-def _rate(currency_ref: str):
-    """Units of a currency per euro (the euro itself is 1; None when no rate is kept)."""
-    kept = ExchangeRate.objects.filter(currency=OuterRef(currency_ref)).values("per_eur")[:1]
-    return Case(When(**{currency_ref: "EUR"}, then=Value(1, output_field=RATE)), default=Subquery(kept))
-
-
-def _cents(expression):
-    """An amount worked out in the database, rounded to the cent (as pricing.py does in Python)."""
-    exact = ExpressionWrapper(expression, output_field=DecimalField(max_digits=30, decimal_places=10))
-    return Round(exact, precision=2, output_field=MONEY)
-
-
-def with_margin(listings):
-    """Annotate each listing with what a sale at its price earns now, in its store's currency, as
-    marketplaces.pricing.quote_for_price works it out: `unit_cost` (the supplier's price converted
-    with the kept rates, as product_cost does), `unit_fees`, `unit_profit` and `margin_percent`
-    (to the cent), all None when the cost is not known."""
-    listings = listings.annotate(
-        cost_currency=Coalesce(
-            NullIf(F("product__currency"), Value("")),
-            NullIf(F("product__supplier__currency"), Value("")),
-            F("store_account__currency"),
-        ),
-    ).annotate(
-        unit_cost=Case(
-            When(product__price__isnull=True, then=Value(None, output_field=MONEY)),
-            When(cost_currency=F("store_account__currency"), then=F("product__price")),
-            default=_cents(F("product__price") * _rate("store_account__currency") / _rate("cost_currency")),
-            output_field=MONEY,
-        ),
-        unit_fees=_cents(F("price") * F("store_account__fee_percent") / HUNDRED + F("store_account__fee_fixed")),
-    )
-    return listings.annotate(
-        unit_profit=ExpressionWrapper(F("price") - F("unit_fees") - F("unit_cost"), output_field=MONEY),
-    ).annotate(
-        margin_percent=_cents(F("unit_profit") * HUNDRED / NullIf(F("price"), Value(Decimal("0")))),
-    )
+# The margin of each listing, worked out in the query by the one pricing module.
+with_margin = listings_with_margin
 
 
 class ListingFilter(django_filters.FilterSet):

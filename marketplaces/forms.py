@@ -136,7 +136,17 @@ class StorePricingForm(forms.Form):
         for name, limit in PRICING_LIMITS.items():
             self.fields[name].widget.attrs.update({"min": str(limit.low), "max": str(limit.high)})
             self.fields[name].help_text = limit.message
-        for name in ("markup_percent", "markup_fixed", "fee_percent", "fee_fixed", "min_margin_percent"):
+        decimals = (
+            "markup_percent",
+            "markup_fixed",
+            "fee_percent",
+            "fee_fixed",
+            "payment_fee_percent",
+            "payment_fee_fixed",
+            "returns_percent",
+            "min_margin_percent",
+        )
+        for name in decimals:
             self.fields[name].widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
         self.fields["price_ending"].widget.attrs["step"] = "0.01"
         self.fields["currency"].widget.attrs.update({"maxlength": "3", "autocapitalize": "characters"})

@@ -2,7 +2,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.lookups import LessThan
 from django.urls import reverse
 from django_cryptography.fields import encrypt
 
@@ -18,6 +19,11 @@ class Marketplace(models.TextChoices):
 class Environment(models.TextChoices):
     PRODUCTION = "production", "Production"
     SANDBOX = "sandbox", "Sandbox"
+
+
+SALE_PERCENTAGES_TOO_HIGH = (
+    "The marketplace fee, the payment fee and the returns allowance together must stay under 100 % of the price."
+)
 
 
 class LowMarginAction(models.TextChoices):
@@ -50,11 +56,23 @@ class StoreAccount(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     currency = models.CharField(max_length=3, default="USD", help_text="The store's selling currency.")
-    # Pricing settings: listing price and margin follow DESIGN.md (Decisions) from these.
+    # Pricing settings: listing price and margin follow DESIGN.md (Decisions) from these
+    # (marketplaces.pricing). The fees and the returns allowance are parts of the sale price: the
+    # marketplace's fee (fee_*), the payment processor's (payment_fee_*), and what returns cost on
+    # average; together they stay under 100 % of the price.
     markup_percent = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("30.00"))
     markup_fixed = models.DecimalField(**MONEY, default=Decimal("0.00"))
-    fee_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("13.25"))
-    fee_fixed = models.DecimalField(**MONEY, default=Decimal("0.30"))
+    fee_percent = models.DecimalField("marketplace fee %", max_digits=5, decimal_places=2, default=Decimal("13.25"))
+    fee_fixed = models.DecimalField("marketplace fee, fixed", **MONEY, default=Decimal("0.30"))
+    payment_fee_percent = models.DecimalField("payment fee %", max_digits=5, decimal_places=2, default=Decimal("0.00"))
+    payment_fee_fixed = models.DecimalField("payment fee, fixed", **MONEY, default=Decimal("0.00"))
+    returns_percent = models.DecimalField(
+        "returns allowance %",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="What returns cost you on average, as a percentage of the sale price.",
+    )
     min_margin_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("10.00"))
     price_ending = models.DecimalField(
         max_digits=3,
@@ -95,6 +113,15 @@ class StoreAccount(models.Model):
             models.CheckConstraint(condition=Q(fee_fixed__gte=0), name="store_fee_fixed_not_negative"),
             models.CheckConstraint(
                 condition=Q(fee_percent__gte=0, fee_percent__lt=100), name="store_fee_percent_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment_fee_percent__gte=0, payment_fee_fixed__gte=0, returns_percent__gte=0),
+                name="store_payment_returns_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=LessThan(F("fee_percent") + F("payment_fee_percent") + F("returns_percent"), 100),
+                name="store_sale_percentages_under_100",
+                violation_error_message=SALE_PERCENTAGES_TOO_HIGH,
             ),
         ]
         indexes = [models.Index(fields=["user", "marketplace"], name="store_user_marketplace_idx")]
@@ -202,7 +229,12 @@ class DataSource(models.TextChoices):
 
 
 class MarketplaceData(models.Model):
-    """One listing's performance on one day."""
+    """One listing's performance on one day.
+
+    `fees` are the marketplace's and the payment processor's; `returns_allowance` is the store's
+    returns allowance on the day's revenue, an expense of its own: profit = revenue − cost of goods
+    sold − fees − returns allowance.
+    """
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="marketplace_data")
     date = models.DateField()
@@ -212,6 +244,8 @@ class MarketplaceData(models.Model):
     revenue = models.DecimalField(**MONEY, default=Decimal("0"))
     cost_of_goods_sold = models.DecimalField(**MONEY, default=Decimal("0"))
     fees = models.DecimalField(**MONEY, default=Decimal("0"))
+    # A database default too: bulk writers that name their columns (the demo's COPY) leave it out.
+    returns_allowance = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
     profit = models.DecimalField(**MONEY, default=Decimal("0"))
     avg_rating_received = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     customer_feedbacks = models.PositiveIntegerField(default=0)
@@ -230,6 +264,7 @@ class MarketplaceData(models.Model):
             models.CheckConstraint(condition=Q(revenue__gte=0), name="marketplacedata_revenue_not_negative"),
             models.CheckConstraint(condition=Q(cost_of_goods_sold__gte=0), name="marketplacedata_cogs_not_negative"),
             models.CheckConstraint(condition=Q(fees__gte=0), name="marketplacedata_fees_not_negative"),
+            models.CheckConstraint(condition=Q(returns_allowance__gte=0), name="marketplacedata_returns_not_negative"),
             models.CheckConstraint(
                 condition=Q(avg_rating_received__isnull=True)
                 | Q(avg_rating_received__gte=0, avg_rating_received__lte=5),
@@ -242,9 +277,9 @@ class MarketplaceData(models.Model):
         return f"{self.listing_id} on {self.date}"
 
     @staticmethod
-    def profit_of(revenue, cost_of_goods_sold, fees):
-        """Profit of a day: revenue − cost of goods sold − fees (may be negative)."""
-        return revenue - cost_of_goods_sold - fees
+    def profit_of(revenue, cost_of_goods_sold, fees, returns_allowance=0):
+        """Profit of a day: revenue − cost of goods sold − fees − returns allowance (may be negative)."""
+        return revenue - cost_of_goods_sold - fees - returns_allowance
 
 
 class OrderState(models.TextChoices):
@@ -372,7 +407,10 @@ class Sale(models.Model):
     external_item_id = models.CharField(max_length=100, blank=True, help_text="The marketplace's listing id.")
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(**MONEY)
-    unit_cost = models.DecimalField(**MONEY, null=True, blank=True, help_text="Supplier cost at the time of sale.")
+    # The unit cost (supplier price + shipping + sales tax, marketplaces.pricing) when it sold.
+    unit_cost = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Unit cost (price + shipping + tax) at the time of sale."
+    )
     actual_cost = models.DecimalField(
         **MONEY, null=True, blank=True, help_text="This line's share of what the seller paid (store currency)."
     )

@@ -1,21 +1,182 @@
-"""Listing price, fees, margin and quantity: the formulas of DESIGN.md (Decisions), in one place."""
+"""Unit cost, fees, returns allowance, landed cost, listing price, margin and quantity: the formulas
+of DESIGN.md (Decisions), in one place. Every price, cost and margin the app shows or acts on comes
+from here, the listing list's margin too (worked out in the database by `listings_with_margin`,
+the same formula as `quote_for_price`).
 
+- Unit cost = supplier price + supplier shipping + sales tax at the supplier (a percentage of price
+  plus shipping), in the supplier's currency, then converted as a whole to the store's currency.
+  The shipping is the seller's own figure for the product, else the supplier site's default, else
+  none; the shipping a page states is only a hint shown beside it.
+- Fees(P) = marketplace fee + payment fee, each a percentage of the sale price P plus a fixed part;
+  returns(P) = the store's returns allowance, a percentage of P.
+- Landed cost at P = unit cost + fees(P) + returns(P); margin = (P − landed cost) / P.
+- Listing price = round_up_to_store_rounding(((unit cost + fixed markup) × (1 + markup %) + fixed
+  fees) / (1 − fee % − payment fee % − returns %)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from string import Formatter
+
+from django.db.models import CharField, DecimalField, F, FilteredRelation, Func, Q, Value
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
+ZERO = Decimal("0.00")
+
+# Where the shipping in a unit cost came from.
+SHIPPING_SELLER = "seller"
+SHIPPING_SUPPLIER = "supplier"
+SHIPPING_NONE = "none"
+SHIPPING_SOURCE_LABELS = {
+    SHIPPING_SELLER: "your own figure",
+    SHIPPING_SUPPLIER: "the supplier's default",
+    SHIPPING_NONE: "none known",
+}
+
+NO_PRICE_LEFT = "The fees and the returns allowance take the whole price: no price covers the cost."
+# (amount, from currency, to currency) → the amount in the other currency, or None without a rate.
+Converter = Callable[[Decimal, str, str], Decimal | None]
+
+
+def _cent(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- Unit cost ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """What one unit costs the seller at the supplier, part by part.
+
+    The parts and `total` are in the supplier's currency (`currency`); `amount` is the total
+    converted to the store's currency (None when no exchange rate is kept). `shipping_hint` is what
+    the supplier's page states for shipping (0 = free; None = nothing): shown, never counted.
+    """
+
+    supplier_price: Decimal
+    shipping: Decimal
+    shipping_source: str  # SHIPPING_SELLER | SHIPPING_SUPPLIER | SHIPPING_NONE
+    tax_percent: Decimal
+    tax: Decimal
+    total: Decimal
+    currency: str
+    amount: Decimal | None
+    store_currency: str
+    shipping_hint: Decimal | None = None
+
+    @property
+    def shipping_source_label(self) -> str:
+        return SHIPPING_SOURCE_LABELS[self.shipping_source]
+
+    @property
+    def converted(self) -> bool:
+        """The supplier's currency is not the store's (the amount went through an exchange rate)."""
+        return self.currency != self.store_currency
+
+
+def unit_cost_for(
+    *,
+    price: Decimal | None,
+    currency: str,
+    store_currency: str,
+    convert: Converter,
+    seller_shipping: Decimal | None = None,
+    supplier_shipping: Decimal | None = None,
+    supplier_currency: str = "",
+    tax_percent: Decimal | None = None,
+    shipping_hint: Decimal | None = None,
+) -> UnitCost | None:
+    """The unit cost of a supplier price (None when the price is not known).
+
+    `price` and `seller_shipping` are in `currency` (the product's); `supplier_shipping` (the site's
+    default) is in `supplier_currency` and is converted to `currency` when they differ. The tax is
+    `tax_percent` of price plus shipping, to the cent. The total is converted to `store_currency`.
+    """
+    if price is None:
+        return None
+    currency = (currency or store_currency).upper()
+    store_currency = (store_currency or currency).upper()
+    shipping: Decimal | None = ZERO
+    if seller_shipping is not None:
+        shipping, source = Decimal(seller_shipping), SHIPPING_SELLER
+    elif supplier_shipping is not None:
+        source = SHIPPING_SUPPLIER
+        site_currency = (supplier_currency or currency).upper()
+        shipping = Decimal(supplier_shipping)
+        if site_currency != currency:
+            shipping = convert(shipping, site_currency, currency)
+    else:
+        source = SHIPPING_NONE
+    price = Decimal(price)
+    tax_percent = Decimal(tax_percent or 0)
+    if shipping is None:  # the site's shipping cannot be put in the product's currency: no known cost
+        return UnitCost(price, ZERO, source, tax_percent, ZERO, price, currency, None, store_currency, shipping_hint)
+    tax = _cent((price + shipping) * tax_percent / HUNDRED)
+    total = price + shipping + tax
+    amount = total if currency == store_currency else convert(total, currency, store_currency)
+    return UnitCost(
+        supplier_price=price,
+        shipping=shipping,
+        shipping_source=source,
+        tax_percent=tax_percent,
+        tax=tax,
+        total=total,
+        currency=currency,
+        amount=amount,
+        store_currency=store_currency,
+        shipping_hint=shipping_hint,
+    )
+
+
+def product_unit_cost(product, *, currency: str, convert: Converter) -> UnitCost | None:
+    """The unit cost of a product in `currency` as its seller sees it: pass the product as that
+    seller sees it (catalog's product_as_seen_by / ProductOverride.applied_to), so their own price
+    and shipping are in force. Reads the product's supplier (select it with the product)."""
+    supplier = product.supplier
+    override = getattr(product, "override", None)
+    return unit_cost_for(
+        price=product.price,
+        currency=product.currency or supplier.currency or currency,
+        store_currency=currency,
+        convert=convert,
+        seller_shipping=override.shipping if override is not None else None,
+        supplier_shipping=supplier.default_shipping,
+        supplier_currency=supplier.currency,
+        tax_percent=supplier.sales_tax_percent,
+        shipping_hint=getattr(product, "shipping_hint", None),
+    )
+
+
+# --- Fees, landed cost, price and margin ----------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Quote:
-    """What a listing at `price` earns on a sale when the goods cost `cost` (store currency)."""
+    """What a listing at `price` earns on a sale whose unit cost is `cost` (store currency).
+
+    `fees` are the marketplace's and the payment processor's together; `returns` is the returns
+    allowance; `profit` = price − landed cost; `unit` holds the unit cost's parts when known.
+    """
 
     cost: Decimal
     price: Decimal
     fees: Decimal
     profit: Decimal
-    margin_percent: Decimal  # (price − fees − cost) / price × 100; may be negative
+    margin_percent: Decimal  # (price − landed cost) / price × 100; may be negative
+    marketplace_fee: Decimal = ZERO
+    payment_fee: Decimal = ZERO
+    returns: Decimal = ZERO
+    unit: UnitCost | None = None
+
+    @property
+    def landed_cost(self) -> Decimal:
+        """Unit cost + fees + returns allowance at this price."""
+        return self.cost + self.fees + self.returns
 
 
 def round_up_to_ending(amount: Decimal, ending: Decimal | None) -> Decimal:
@@ -27,22 +188,76 @@ def round_up_to_ending(amount: Decimal, ending: Decimal | None) -> Decimal:
     return candidate if candidate >= amount else candidate + 1
 
 
+def marketplace_fee_for(price: Decimal, store) -> Decimal:
+    """The marketplace's fee on one sale at `price`."""
+    return _cent(price * store.fee_percent / HUNDRED + store.fee_fixed)
+
+
+def payment_fee_for(price: Decimal, store) -> Decimal:
+    """The payment processor's fee on one sale at `price`."""
+    return _cent(price * store.payment_fee_percent / HUNDRED + store.payment_fee_fixed)
+
+
+def returns_for(price: Decimal, store) -> Decimal:
+    """The returns allowance on one sale at `price`."""
+    return _cent(price * store.returns_percent / HUNDRED)
+
+
 def fees_for(price: Decimal, store) -> Decimal:
-    return (price * store.fee_percent / HUNDRED + store.fee_fixed).quantize(CENT, rounding=ROUND_HALF_UP)
+    """Marketplace and payment fees on one sale at `price`."""
+    return marketplace_fee_for(price, store) + payment_fee_for(price, store)
 
 
-def quote_for_price(*, cost: Decimal, price: Decimal, store) -> Quote:
-    """Fees, profit and margin of selling at a given price (e.g. a price the seller locked)."""
-    fees = fees_for(price, store)
-    profit = price - fees - cost
-    margin = (profit / price * HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP) if price else Decimal("-100")
-    return Quote(cost=cost, price=price, fees=fees, profit=profit, margin_percent=margin)
+def sale_percent(store) -> Decimal:
+    """The part of the sale price the fees and the returns allowance take, in percent."""
+    return store.fee_percent + store.payment_fee_percent + store.returns_percent
 
 
-def listing_quote(*, cost: Decimal, store) -> Quote:
-    """The price our rules give for a supplier cost (already in the store's currency)."""
-    marked_up = (cost + store.markup_fixed) * (1 + store.markup_percent / HUNDRED)
-    raw = (marked_up + store.fee_fixed) / (1 - store.fee_percent / HUNDRED)
+def _cost_amount(cost: Decimal | UnitCost) -> tuple[Decimal, UnitCost | None]:
+    if isinstance(cost, UnitCost):
+        if cost.amount is None:
+            raise ValueError("The unit cost has no amount in the store's currency (no exchange rate).")
+        return cost.amount, cost
+    return Decimal(cost), None
+
+
+def landed_cost(*, cost: Decimal | UnitCost, price: Decimal, store) -> Decimal:
+    """Unit cost + fees(price) + returns(price), in the store's currency."""
+    return quote_for_price(cost=cost, price=price, store=store).landed_cost
+
+
+def quote_for_price(*, cost: Decimal | UnitCost, price: Decimal, store) -> Quote:
+    """Fees, returns allowance, profit and margin of selling at a given price (e.g. one the seller
+    locked). `cost` is the unit cost in the store's currency, or a UnitCost with its parts."""
+    amount, unit = _cost_amount(cost)
+    price = Decimal(price)
+    marketplace_fee, payment_fee = marketplace_fee_for(price, store), payment_fee_for(price, store)
+    returns = returns_for(price, store)
+    fees = marketplace_fee + payment_fee
+    profit = price - amount - fees - returns
+    margin = _cent(profit / price * HUNDRED) if price else Decimal("-100")
+    return Quote(
+        cost=amount,
+        price=price,
+        fees=fees,
+        profit=profit,
+        margin_percent=margin,
+        marketplace_fee=marketplace_fee,
+        payment_fee=payment_fee,
+        returns=returns,
+        unit=unit,
+    )
+
+
+def listing_quote(*, cost: Decimal | UnitCost, store) -> Quote:
+    """The price our rules give for a unit cost (in the store's currency, or a UnitCost)."""
+    amount, _ = _cost_amount(cost)
+    marked_up = (amount + store.markup_fixed) * (1 + store.markup_percent / HUNDRED)
+    fixed = store.fee_fixed + store.payment_fee_fixed
+    kept = 1 - sale_percent(store) / HUNDRED
+    if kept <= 0:
+        raise ArithmeticError(NO_PRICE_LEFT)
+    raw = (marked_up + fixed) / kept
     return quote_for_price(cost=cost, price=round_up_to_ending(raw, store.price_ending), store=store)
 
 
@@ -51,3 +266,152 @@ def listing_quantity(*, stock: int | None, store) -> int:
     if stock is None:
         return min(store.default_quantity, store.max_quantity)
     return max(0, min(stock - store.safety_buffer, store.max_quantity))
+
+
+# --- What a sold line cost beyond the goods --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaleCharges:
+    """The marketplace fee, payment fee and returns allowance of sold units (store currency)."""
+
+    marketplace_fee: Decimal
+    payment_fee: Decimal
+    returns: Decimal
+
+    @property
+    def fees(self) -> Decimal:
+        return self.marketplace_fee + self.payment_fee
+
+
+def sale_charges(*, unit_price: Decimal, quantity: int, store, marketplace_fee: Decimal | None = None) -> SaleCharges:
+    """What `quantity` units sold at `unit_price` cost beyond the goods: the marketplace's fee (its
+    own figure for the line when it gives one, else the store's rate per unit), the payment fee and
+    the returns allowance per unit."""
+    if marketplace_fee is None:
+        marketplace_fee = marketplace_fee_for(unit_price, store) * quantity
+    return SaleCharges(
+        marketplace_fee=marketplace_fee,
+        payment_fee=payment_fee_for(unit_price, store) * quantity,
+        returns=returns_for(unit_price, store) * quantity,
+    )
+
+
+# --- The same in the database (the listing list sorts and filters by margin) ------------------
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+class _Formula(Func):
+    """Arithmetic written out once, `formula` naming its expressions {0}, {1}, …: one level of the
+    query however many operations it holds (on SQLite, one cast to a number): SQLite's parser
+    limits how deep an expression nests, and Django would cast every single operation there."""
+
+    output_field = _MONEY
+
+    def __init__(self, formula: str, *expressions, output_field=None):
+        super().__init__(*expressions, output_field=output_field)
+        self.formula = formula
+
+    def as_sql(self, compiler, connection, **extra_context):
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        params = []  # in the order the expressions appear in the formula (one may appear twice)
+        for _, name, _, _ in Formatter().parse(self.formula):
+            if name is not None:
+                params.extend(compiled[int(name)][1])
+        return f"({self.formula.format(*(sql for sql, _ in compiled))})", params
+
+
+def _rate_of(currency: F, rates: list[tuple[str, Decimal]]) -> _Formula:
+    """Units of the currency per euro from the kept rates, written into the query (the euro is 1;
+    NULL when no rate is kept): one flat CASE, no query per row."""
+    whens = " ".join(f"WHEN {{{2 * i + 1}}} THEN {{{2 * i + 2}}}" for i in range(len(rates)))
+    values = [Value(part) for code_rate in rates for part in code_rate]
+    return _Formula(f"CASE {{0}} WHEN 'EUR' THEN 1.0 {whens} ELSE NULL END", currency, *values)
+
+
+def listings_with_margin(listings):
+    """Annotate each listing with what a sale at its price earns now, in its store's currency, as
+    `quote_for_price` works it out for the product as the listing's seller sees it (their own price
+    and shipping in force): `unit_cost` (converted with the kept rates), `unit_fees` (marketplace +
+    payment), `unit_returns`, `unit_profit` (price − landed cost) and `margin_percent`, all None
+    when the cost is not known. Reads the kept exchange rates once."""
+    from marketplaces.models import ExchangeRate
+
+    rates = [
+        (code.upper(), rate)
+        for code, rate in ExchangeRate.objects.filter(per_eur__gt=0)
+        .order_by("currency")
+        .values_list("currency", "per_eur")
+        if code.upper() != "EUR"
+    ]
+    store, supplier = "store_account__", "product__supplier__"
+    listings = listings.annotate(
+        own_values=FilteredRelation("product__overrides", condition=Q(product__overrides__user=F("user"))),
+    )
+    listings = listings.annotate(
+        cost_currency=_Formula(
+            "COALESCE(NULLIF({0}, ''), NULLIF({1}, ''), {2})",
+            F("product__currency"),
+            F(f"{supplier}currency"),
+            F(f"{store}currency"),
+            output_field=CharField(),
+        ),
+        supplier_price=_Formula("COALESCE({0}, {1})", F("own_values__price"), F("product__price")),
+    )
+    listings = listings.annotate(
+        site_currency=_Formula(
+            "COALESCE(NULLIF({0}, ''), {1})", F(f"{supplier}currency"), F("cost_currency"), output_field=CharField()
+        ),
+    )
+    # The seller's shipping, else the site's default (in the site's currency, put in the product's).
+    listings = listings.annotate(
+        shipping=_Formula(
+            "COALESCE({0}, CASE WHEN {1} IS NULL THEN NULL WHEN {2} = {3} THEN {1} "
+            "ELSE ROUND({1} * 1.0 * {4} / {5}, 2) END, 0)",
+            F("own_values__shipping"),
+            F(f"{supplier}default_shipping"),
+            F("site_currency"),
+            F("cost_currency"),
+            _rate_of(F("cost_currency"), rates),
+            _rate_of(F("site_currency"), rates),
+        ),
+    )
+    listings = listings.annotate(
+        unit_tax=_Formula(
+            "ROUND(({0} + {1}) * COALESCE({2}, 0) / 100.0, 2)",
+            F("supplier_price"),
+            F("shipping"),
+            F(f"{supplier}sales_tax_percent"),
+        ),
+    )
+    listings = listings.annotate(
+        unit_cost=_Formula(
+            "CASE WHEN {0} IS NULL THEN NULL WHEN {1} = {2} THEN {0} + {3} + {4} "
+            "ELSE ROUND(({0} + {3} + {4}) * 1.0 * {5} / {6}, 2) END",
+            F("supplier_price"),
+            F("cost_currency"),
+            F(f"{store}currency"),
+            F("shipping"),
+            F("unit_tax"),
+            _rate_of(F(f"{store}currency"), rates),
+            _rate_of(F("cost_currency"), rates),
+        ),
+        unit_marketplace_fee=_Formula(
+            "ROUND({0} * {1} / 100.0 + {2}, 2)", F("price"), F(f"{store}fee_percent"), F(f"{store}fee_fixed")
+        ),
+        unit_payment_fee=_Formula(
+            "ROUND({0} * {1} / 100.0 + {2}, 2)",
+            F("price"),
+            F(f"{store}payment_fee_percent"),
+            F(f"{store}payment_fee_fixed"),
+        ),
+        unit_returns=_Formula("ROUND({0} * {1} / 100.0, 2)", F("price"), F(f"{store}returns_percent")),
+    )
+    profit = "{0} - {1} - {2} - {3} - {4}"
+    parts = (F("price"), F("unit_marketplace_fee"), F("unit_payment_fee"), F("unit_returns"), F("unit_cost"))
+    return listings.annotate(
+        unit_fees=_Formula("{0} + {1}", F("unit_marketplace_fee"), F("unit_payment_fee")),
+        unit_profit=_Formula(profit, *parts),
+        margin_percent=_Formula(f"ROUND(({profit}) * 100.0 / NULLIF({{0}}, 0), 2)", *parts),
+    )

@@ -10,7 +10,7 @@ from datetime import date
 from celery import shared_task
 
 from accounts.models import User
-from catalog.models import Product
+from catalog.models import Product, Supplier
 from marketplaces.clients import MarketplaceError, NeedsReauth, Retryable
 from marketplaces.models import Listing, StoreAccount
 from marketplaces.services import (
@@ -28,6 +28,7 @@ from marketplaces.services import (
     store_statistics_catch_up,
     store_sync,
     store_sync_skip_reason,
+    supplier_reprice,
 )
 from monitoring.analytics import analytics_invalidate
 from monitoring.jobs import failure_recorded, job_task, recorded_task
@@ -135,6 +136,18 @@ def store_reprice_task(job):
     store = StoreAccount.objects.get(pk=job.params["store_id"])
     store_pricing_check(store)
     changes = store_reprice(store=store)
+    return {"changes": len(changes), "pushed": sum(change.pushed for change in changes)}
+
+
+SUPPLIER_REPRICE_JOB_TYPE = "reprice_supplier"
+
+
+@job_task()
+def supplier_reprice_task(job):
+    """Make the live listings of a supplier site's products follow their new unit cost (staff changed
+    the site's default shipping or sales tax; params {"supplier_id"})."""
+    supplier = Supplier.objects.get(pk=job.params["supplier_id"])
+    changes = supplier_reprice(supplier=supplier)
     return {"changes": len(changes), "pushed": sum(change.pushed for change in changes)}
 
 

@@ -7,12 +7,14 @@ What is cached, one AnalyticsCache row each per seller (Decimals as strings in `
 - `series:<start>:<end>` (daily, weekly or monthly by the window's length): revenue, profit and
   units per bucket, per store currency.
 - `listings:<start>:<end>` (daily): the best and the worst listings by profit in the window.
-- `at_risk` (daily): live listings whose margin at today's price and supplier cost is under their
-  store's minimum, and live listings whose supplier runs low or out.
+- `at_risk` (daily): live listings whose margin at today's price and landed cost (unit cost: supplier
+  price + shipping + tax; fees and returns allowance) is under their store's minimum, and live
+  listings whose supplier runs low or out.
 
 Summary and series come from one GROUP BY (date, store) query over both windows; the listings
-from one GROUP BY listing query; at-risk from one query over the live listings. No query runs
-per listing.
+from one GROUP BY listing query; at-risk from one query over the live listings (with the seller's
+own product values joined). No query runs per listing. Profit is MarketplaceData's, worked out
+where the rows are written (actual costs where the seller recorded them, else unit costs).
 
 Amounts are kept in each store's own currency and converted to the seller's reporting currency
 when shown (ExchangeRate: units per EUR), so a new rate or another reporting currency needs no
@@ -30,13 +32,13 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, IntegerField, Sum, Value
+from django.db.models import DecimalField, F, FilteredRelation, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Availability
 from marketplaces.models import ExchangeRate, Listing, ListingStatus, MarketplaceData, StoreAccount
-from marketplaces.pricing import quote_for_price
+from marketplaces.pricing import quote_for_price, unit_cost_for
 
 from .models import AnalyticsCache, TimePeriod
 
@@ -163,7 +165,18 @@ def _money(value) -> str:
 def _stores(user) -> dict:
     """The stores of the seller's listings, by id (their currency, fees and minimum margin)."""
     # only() keeps the encrypted credentials out: nothing here needs them decrypted.
-    fields = ("id", "account_name", "marketplace", "currency", "fee_percent", "fee_fixed", "min_margin_percent")
+    fields = (
+        "id",
+        "account_name",
+        "marketplace",
+        "currency",
+        "fee_percent",
+        "fee_fixed",
+        "payment_fee_percent",
+        "payment_fee_fixed",
+        "returns_percent",
+        "min_margin_percent",
+    )
     stores = StoreAccount.objects.filter(pk__in=Listing.objects.filter(user=user).values("store_account_id"))
     return {store.pk: store for store in stores.only(*fields)}
 
@@ -252,22 +265,50 @@ def _compute_listings(user, period: Period, stores: dict) -> dict:
 
 
 def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
-    """Live listings under their store's minimum margin at today's price and supplier cost, and
-    live listings whose supplier is low on or out of stock: one query, quotes in Python."""
-    rows = Listing.objects.filter(user=user, status__in=AT_RISK_STATUSES).values_list(
-        "pk",
-        "title",
-        "price",
-        "status",
-        "store_account_id",
-        "product__price",
-        "product__currency",
-        "product__availability",
-        "product__stock",
+    """Live listings under their store's minimum margin at today's price and landed cost (the unit
+    cost with the seller's own price and shipping in force, marketplaces.pricing), and live listings
+    whose supplier is low on or out of stock: one query, quotes in Python."""
+    own = FilteredRelation("product__overrides", condition=Q(product__overrides__user=F("user")))
+    rows = (
+        Listing.objects.filter(user=user, status__in=AT_RISK_STATUSES)
+        .annotate(own=own)
+        .values_list(
+            "pk",
+            "title",
+            "price",
+            "status",
+            "store_account_id",
+            "product__price",
+            "product__currency",
+            "product__availability",
+            "product__stock",
+            "product__supplier__currency",
+            "product__supplier__default_shipping",
+            "product__supplier__sales_tax_percent",
+            "own__price",
+            "own__currency",
+            "own__shipping",
+        )
     )
     low_margin, low_stock, no_rate = [], [], set()
     low_margin_count = low_stock_count = 0
-    for pk, title, price, status, store_id, cost, cost_currency, availability, stock in rows:
+    for (
+        pk,
+        title,
+        price,
+        status,
+        store_id,
+        cost,
+        cost_currency,
+        availability,
+        stock,
+        site_currency,
+        site_shipping,
+        tax_percent,
+        own_price,
+        own_currency,
+        own_shipping,
+    ) in rows:
         store = stores[store_id]
         if availability in LOW_STOCK_AVAILABILITY:
             low_stock_count += 1
@@ -276,13 +317,24 @@ def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
             low_stock.append((entry, item))
             if len(low_stock) > 4 * AT_RISK_SHOWN:
                 low_stock = heapq.nsmallest(AT_RISK_SHOWN, low_stock, key=lambda pair: pair[0])
+        if own_price is not None:
+            cost, cost_currency = own_price, own_currency or cost_currency
         if cost is None or price is None:
             continue
-        store_cost = rates.convert(cost, cost_currency or store.currency, store.currency)
-        if store_cost is None:
-            no_rate.add((cost_currency or "").upper())
+        unit = unit_cost_for(
+            price=cost,
+            currency=cost_currency or site_currency or store.currency,
+            store_currency=store.currency,
+            convert=rates.convert,
+            seller_shipping=own_shipping,
+            supplier_shipping=site_shipping,
+            supplier_currency=site_currency,
+            tax_percent=tax_percent,
+        )
+        if unit.amount is None:
+            no_rate.add(unit.currency)
             continue
-        quote = quote_for_price(cost=store_cost, price=price, store=store)
+        quote = quote_for_price(cost=unit, price=price, store=store)
         if quote.margin_percent < store.min_margin_percent:
             low_margin_count += 1
             item = {
@@ -292,7 +344,8 @@ def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
                 "status": status,
                 "currency": store.currency.upper(),
                 "price": _money(price),
-                "cost": _money(store_cost),
+                "cost": _money(unit.amount),
+                "landed_cost": _money(quote.landed_cost),
                 "margin_percent": str(quote.margin_percent),
                 "min_margin_percent": str(store.min_margin_percent),
             }

@@ -17,8 +17,9 @@ Modules: `pipeline` (the order and the choice), `selectors`, `structured` (JSON-
 products), `microdata`, `opengraph`, `embedded` (the page's own state) with `keys` (what its keys
 mean), `buybox` and `heuristics` (what the page shows), `nodes` (the walks that find the elements),
 `numbers` (locale-aware prices and counts), `phrases` (availability, shipping times, conditions and
-add-to-cart wording in every Amazon site's language), `blocked` (block-page detection), `families`
-(the shipped scraper_config of each family).
+add-to-cart wording in every Amazon site's language), `shipping` (what a page says shipping costs:
+a hint, never a cost), `blocked` (block-page detection), `families` (the shipped scraper_config of
+each family).
 """
 
 from .families import FAMILIES, FAMILY_CONFIGS

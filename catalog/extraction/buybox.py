@@ -14,6 +14,7 @@ Only used for suppliers without price rules of their own, after every data sourc
 - the add-to-cart / buy-now control: a secondary sign that the item can be bought (the first
   visible one; disabled means no sign).
 - a scarcity statement next to that control ("There's only 4 available") refines "in stock".
+- what shipping costs, as stated next to that control ("FREE delivery", "+ $5.99 shipping"): a hint.
 - the rating shown beside the title ("Rating 4.7 out of 5 stars with 166 reviews").
 """
 
@@ -27,6 +28,7 @@ from .document import collapse, node_text
 from .numbers import normalise_digits, parse_count, parse_price, parse_rating
 from .phrases import is_add_to_cart, read_low_stock, says_not_new
 from .reading import Reading
+from .shipping import read_shipping
 
 _BUY_BOX_CSS = (
     "h1, [class*=pric i], [id*=pric i], [data-testid*=pric i], [itemprop=price], "
@@ -51,6 +53,10 @@ _ANCESTORS = 14
 _BUY_BOX_LEVELS = 5
 _BUY_BOX_CHARS = 4000  # text of the largest element beside the buy button that is read
 _BUY_BOX_ELEMENTS = 60
+# A shipping statement stands close to the buy button: fewer levels and shorter texts are read.
+_SHIPPING_LEVELS = 3
+_SHIPPING_ELEMENTS = 30
+_SHIPPING_CHARS = 1000
 _NOT_CONTENT = frozenset({"-text", "-comment", "script", "style", "noscript", "template", "svg"})
 # A money amount as shops print it: with a currency sign or code before or after the number.
 _MONEY = re.compile(
@@ -141,6 +147,28 @@ def scarcity_near(control):
                 found = _own_scarcity(child)
                 if found is not None and not is_hidden(child):
                     return found
+        node = node.parent
+        if node is None or node.tag in ("body", "html"):
+            return None
+    return None
+
+
+def shipping_near(control, *, site_currency=None, default_dollar=None):
+    """(amount, currency) of what the buy box around the add-to-cart control says shipping costs (0
+    = free), or None: the elements beside the control and beside its ancestors, a few levels up,
+    each read on its own and only when visible (as scarcity_near walks)."""
+    node, budget = control, _SHIPPING_ELEMENTS
+    for _ in range(_SHIPPING_LEVELS):
+        for sibling in (*_siblings(node, "prev"), *_siblings(node, "next")):
+            budget -= 1
+            if budget <= 0:
+                return None
+            text = _short_text(sibling, _SHIPPING_CHARS)
+            if text is None or is_hidden(sibling):
+                continue
+            found = read_shipping(text, site_currency=site_currency, default_dollar=default_dollar)
+            if found is not None:
+                return found
         node = node.parent
         if node is None or node.tag in ("body", "html"):
             return None

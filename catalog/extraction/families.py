@@ -65,6 +65,13 @@ AMAZON = {
             ".buying .availGreen, .buying .availOrange, .buying .availRed",
             "#add-to-cart-button@value",  # no availability text: the buy box's Add to Cart button
         ],
+        # What the buy box says delivery costs ("FREE delivery Friday", "$5.99 delivery"): a hint only.
+        "shipping": [
+            "#mir-layout-DELIVERY_BLOCK-slot-PRIMARY_DELIVERY_MESSAGE_LARGE",
+            "#price-shipping-message",
+            "#ourprice_shippingmessage",
+            "#deliveryBlockMessage",
+        ],
         "rating": [
             "#acrPopover@title",
             "#acrPopover .a-icon-alt",

@@ -3,7 +3,8 @@
 Sources, in the order they are consulted: the supplier's selectors (scraper_config), JSON-LD,
 microdata, OpenGraph, the page's own state (`embedded`: script data, data attributes, hidden
 inputs), loose microdata, extruct (only when nothing above found a title or a price), and careful
-heuristics. The page is parsed once with selectolax; every source after the selectors reads the
+heuristics. The shipping a page states is read as a hint (`shipping`) from the same passes. The
+page is parsed once with selectolax; every source after the selectors reads the
 elements one pass over that tree collected (`nodes`), each only when a field needs it.
 
 The price is not simply the first one found. Each source also says which prices are not what a
@@ -21,7 +22,7 @@ from catalog import identify
 
 from . import blocked as blocking
 from . import reading as sources
-from .buybox import cart_control, page_says_not_new, read_buy_box, scarcity_near
+from .buybox import cart_control, page_says_not_new, read_buy_box, scarcity_near, shipping_near
 from .document import absolute_url, collapse, decode, is_blank
 from .embedded import embedded_reading
 from .families import FAMILY_DEFAULT_DOLLAR
@@ -446,6 +447,7 @@ def extract(
         result.currency = take("currency", shown.currency, sources.HEURISTICS)
 
     _read_availability(result, found, tree, structured, selectors, take)
+    _read_shipping(result, found, structured, selectors, take, site_currency, default_dollar)
     if result.availability == OUT_OF_STOCK:
         result.price = None  # nothing a buyer can pay now
     if title_says_not_new(result.title):
@@ -525,6 +527,28 @@ def _read_availability(result, found, tree, structured, selectors, take):
             result.stock = take("stock", scarce.stock, sources.HEURISTICS)
     if not result.availability:
         result.availability = UNKNOWN
+
+
+def _read_shipping(result, found, structured, selectors, take, site_currency, default_dollar):
+    """What the page says shipping costs, a hint: from the sources already read (the supplier's
+    selectors, schema.org shippingDetails), else, for suppliers without rules of their own, from
+    the buy box around the add-to-cart control. A rate in another currency than the price's is
+    not this page's price's shipping: none."""
+    stated = next(
+        ((r.shipping, r.shipping_currency, r.source) for r in found.computed() if r.shipping is not None), None
+    )
+    if stated is None and not selector_list(selectors, "shipping"):
+        control, _ = structured.cart()
+        near = shipping_near(control, site_currency=site_currency, default_dollar=default_dollar) if control else None
+        if near is not None:
+            stated = (*near, sources.HEURISTICS)
+    if stated is None:
+        return
+    amount, currency, source = stated
+    if amount > 0 and currency and result.currency and currency.upper() != result.currency:
+        return
+    result.shipping_hint = take("shipping_hint", amount, source)
+    result.shipping_free = amount == 0
 
 
 def _canonical_url(finder, selectors, metas, url) -> str | None:

@@ -52,3 +52,5 @@ class Reading:
     condition_stated: bool = False  # the source names an offer as used / refurbished / open box
     variant_found: bool = False  # the source read the variant the page's URL selects
     variant_missing: bool = False
+    shipping: Decimal | None = None  # what the source says shipping costs (0 = free); a hint
+    shipping_currency: str | None = None

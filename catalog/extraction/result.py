@@ -33,6 +33,8 @@ class Extraction:
     price_is_range: the page shows a price range (variants), which is not a price.
     asin: the supplier's product id as the page states it (on Amazon the selected child ASIN);
     sources["asin"] is "url" when it was read only from a URL (canonical, og:url, the fetched URL).
+    shipping_hint: what the page says shipping costs, in the price's currency (0 with shipping_free
+    when it says free delivery); a hint shown to sellers, never a cost.
     """
 
     title: str | None = None
@@ -49,6 +51,8 @@ class Extraction:
     gtin: str | None = None  # the item's GTIN / EAN / UPC when the page states one
     mpn: str | None = None  # the manufacturer's part number when the page states one
     brand: str | None = None  # the brand when the page states one
+    shipping_hint: Decimal | None = None
+    shipping_free: bool = False
     variant_unselected: bool = False  # the page offers variants and none is selected (Amazon's parent page)
     blocked: bool = False
     layout_unrecognised: bool = False

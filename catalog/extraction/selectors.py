@@ -7,7 +7,8 @@ may end in "@attribute" to read an attribute instead of the text ("#acrPopover@t
 
 Fields: title, description, price, currency, availability, rating, reviews_count, images,
 product_id (a link to the product page is read for the id in it), canonical_url, gtin, mpn,
-brand, and two markers: blocked (any match means the page is a block page) and variant_unselected
+brand, shipping (a statement of what shipping costs, a hint: catalog.extraction.shipping), and
+two markers: blocked (any match means the page is a block page) and variant_unselected
 (any match means the page offers variants and none is selected, e.g. Amazon's "To buy, select
 Size" buy box on a parent product).
 """
@@ -24,6 +25,7 @@ from .heuristics import image_urls_from_attribute
 from .numbers import currency_in, parse_count, parse_price, parse_rating
 from .phrases import IN_STOCK, is_add_to_cart, read_availability, schema_availability
 from .reading import Reading
+from .shipping import read_shipping
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ FIELDS = (
     "gtin",
     "mpn",
     "brand",
+    "shipping",
     "blocked",
     "variant_unselected",
 )
@@ -266,6 +269,11 @@ def reading_from_selectors(
     stock = first_value("availability", read_stock)
     if stock:
         found.availability, found.stock = stock
+    shipping = first_value(
+        "shipping", lambda text: read_shipping(text, site_currency=site_currency, default_dollar=default_dollar)
+    )
+    if shipping is not None:
+        found.shipping, found.shipping_currency = shipping
     found.rating = first_value("rating", parse_rating)
     found.reviews_count = first_value("reviews_count", parse_count)
     for spec in selector_list(selectors, "images"):

@@ -18,6 +18,7 @@ from .heuristics import largest_image_url
 from .numbers import currency_in, decimal_value, money, parse_count, parse_rating
 from .phrases import IN_STOCK, LOW_STOCK, OUT_OF_STOCK, condition_not_new, schema_availability
 from .reading import Reading
+from .shipping import offer_shipping
 
 logger = logging.getLogger(__name__)
 
@@ -209,6 +210,7 @@ def offers_summary(
     is_range = read = sale = False
     new_offers = used_offers = 0
     condition_stated = False
+    shipping = None
     for offer in offers:
         price, currency, offer_range, offer_read, offer_not_buy, offer_sale = _offer_price(
             offer, site_currency=site_currency, default_dollar=default_dollar
@@ -228,6 +230,8 @@ def offers_summary(
                 not_buy.add(money(price))
             continue
         new_offers += 1
+        if shipping is None:
+            shipping = offer_shipping(offer)
         read = read or offer_read
         is_range = is_range or offer_range
         sale = sale or offer_sale
@@ -263,6 +267,7 @@ def offers_summary(
         "sale": sale and price is not None,
         "not_new": used_offers > 0 and new_offers == 0,
         "condition_stated": condition_stated,
+        "shipping": shipping,
     }
 
 
@@ -402,6 +407,8 @@ def reading_from_product(
         condition_stated=summary["condition_stated"],
         variant_found=variant_found,
         variant_missing=variant_missing,
+        shipping=summary["shipping"][0] if summary["shipping"] else None,
+        shipping_currency=summary["shipping"][1] if summary["shipping"] else None,
     )
 
 

@@ -9,6 +9,7 @@ from .follow import (
     listings_follow,
     listings_push_pending,
     store_reprice,
+    supplier_reprice,
 )
 from .listings import (
     ALREADY_LISTED_MESSAGE,
@@ -65,7 +66,15 @@ from .purchases import (
     order_profit,
 )
 from .pushing import automatic_push_block
-from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, rates_refresh, rates_remembered
+from .rates import (
+    RatesRefresh,
+    RatesUnavailable,
+    convert,
+    product_cost,
+    product_unit_cost,
+    rates_refresh,
+    rates_remembered,
+)
 from .shipping import (
     ShipRow,
     lines_to_ship,
@@ -143,6 +152,7 @@ __all__ = [
     "StoreSettingsError",
     "automation_switch_set",
     "store_reprice",
+    "supplier_reprice",
     "store_settings_update",
     "BLOCKED_MESSAGE",
     "EBAY_TRAFFIC_WAIT",
@@ -179,6 +189,7 @@ __all__ = [
     "listings_push_pending",
     "listings_publish_start",
     "product_cost",
+    "product_unit_cost",
     "rates_refresh",
     "rates_remembered",
     "seller_yesterday",

@@ -224,6 +224,12 @@ def store_reprice(*, store) -> list[ListingChange]:
     return _follow_listings(Listing.objects.live().filter(store_account=store))
 
 
+def supplier_reprice(*, supplier) -> list[ListingChange]:
+    """Make every live listing of a supplier site's products follow again (staff changed what buying
+    there costs: its default shipping or sales tax), without reading the pages again."""
+    return _follow_listings(Listing.objects.live().filter(product__supplier=supplier))
+
+
 # --- Targets --------------------------------------------------------------------------------
 
 

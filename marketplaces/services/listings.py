@@ -30,13 +30,13 @@ from marketplaces.clients import (
     sku_for,
 )
 from marketplaces.models import Listing, ListingStatus, StatusReason, StoreAccount
-from marketplaces.pricing import listing_quantity, listing_quote, quote_for_price
+from marketplaces.pricing import Quote, UnitCost, listing_quantity, listing_quote, quote_for_price
 from monitoring.records import audit_record
 
 from .blocklist import BLOCKED_MESSAGE, blocklist_match, blocklist_match_listing
 from .follow import NOT_CONVERTED_MESSAGE, listing_target, listings_follow
 from .pushing import connection_block, revision_block, revisions_count
-from .rates import product_cost
+from .rates import product_cost, product_unit_cost
 from .stores import store_mark_needs_reauth
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ class ListingPreview:
     """What listing a product on a store would give: for the listing form, before anything is saved.
 
     Money is in the store's currency. `price` is None when it cannot be worked out (see `message`).
+    `cost` is the unit cost (supplier price + shipping + tax); `unit` holds its parts (in the
+    supplier's currency) and `quote` the fees, returns allowance and landed cost at the price.
     """
 
     product_id: int
@@ -115,6 +117,8 @@ class ListingPreview:
     out_of_stock: bool
     blocked_by: str | None
     message: str
+    unit: UnitCost | None = None
+    quote: Quote | None = None
 
     @property
     def can_price(self) -> bool:
@@ -129,7 +133,8 @@ def listing_preview(product, store: StoreAccount, *, price: Decimal | None = Non
     """
     product = product_as_seen_by(product=product, user=store.user)
     supplier_currency = product.currency or getattr(product.supplier, "currency", "") or ""
-    cost = product_cost(product, currency=store.currency)
+    unit = product_unit_cost(product, currency=store.currency)
+    cost = None if unit is None else unit.amount
     quote, message = None, ""
     if cost is None:
         message = (
@@ -138,9 +143,9 @@ def listing_preview(product, store: StoreAccount, *, price: Decimal | None = Non
             else NOT_CONVERTIBLE_REASON.format(source=supplier_currency or "?", target=store.currency)
         )
     elif price is not None:
-        quote = quote_for_price(cost=cost, price=Decimal(price), store=store)
+        quote = quote_for_price(cost=unit, price=Decimal(price), store=store)
     else:
-        quote = listing_quote(cost=cost, store=store)
+        quote = listing_quote(cost=unit, store=store)
     if quote is None and price is not None:
         price = Decimal(price)
     below = quote is not None and quote.margin_percent < store.min_margin_percent
@@ -167,6 +172,8 @@ def listing_preview(product, store: StoreAccount, *, price: Decimal | None = Non
         out_of_stock=out_of_stock,
         blocked_by=blocklist_match(user=store.user, texts=[product.title, product.description]),
         message=message,
+        unit=unit,
+        quote=quote,
     )
 
 
@@ -320,7 +327,7 @@ def listing_data_for(listing: Listing) -> ListingData:
         currency=store.currency,
         quantity=listing.quantity_available,
         image_urls=tuple(product.images or ()),
-        cost=product_cost(product, currency=store.currency),
+        cost=product_cost(product_as_seen_by(product=product, user=listing.user_id), currency=store.currency),
         publish_settings={**(store.publish_defaults or {}), **(listing.publish_settings or {})},
     )
 

@@ -4,6 +4,7 @@ listings of a sold product from overselling."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections import defaultdict
@@ -16,13 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import PriceHistory
+from catalog.services import product_as_seen_by
 from marketplaces.clients import SKU_PREFIX as OUR_SKU_PREFIX
 from marketplaces.clients import NeedsReauth, OrderLine, RemoteOrder, adapter_for
 from marketplaces.models import Listing, Order, OrderState, Sale, StoreAccount
 from monitoring.records import audit_record
 
 from .follow import ListingChange, Plan, plan_finish, plan_sending, plans_execute
-from .rates import convert
+from .rates import product_unit_cost
 from .stores import store_mark_needs_reauth
 
 logger = logging.getLogger(__name__)
@@ -82,24 +84,34 @@ class OrdersSync:
         }
 
 
-def unit_cost_at(product, *, at: datetime, currency: str) -> Decimal | None:
-    """The supplier's price of `product` at `at`, in `currency` (None when unknown or not convertible).
+def unit_cost_at(product, *, at: datetime, currency: str, user=None) -> Decimal | None:
+    """The unit cost (marketplaces.pricing: supplier price + shipping + tax) of `product` when it sold
+    at `at`, in `currency`; None when unknown or not convertible.
 
-    The last price recorded at or before `at`; before the first recorded change, that change's
-    old price; with no history, the product's price now.
+    The supplier's price is the last one recorded at or before `at`; before the first recorded
+    change, that change's old price; with no history, the product's price now. Shipping and tax are
+    the ones known now (no history is kept of them). With `user`, that seller's own values are in
+    force: their shipping, and their own price in place of the recorded one.
     """
-    history = product.price_history.filter(new_price__isnull=False)
-    row = history.filter(recorded_at__lte=at).order_by("-recorded_at", "-pk").first()
-    if row is not None:
-        price, source = row.new_price, row.currency
+    seen = product_as_seen_by(product=product, user=user) if user is not None else product
+    override = getattr(seen, "override", None)
+    if override is not None and override.price is not None:
+        price, source = seen.price, seen.currency
     else:
-        later: PriceHistory | None = history.filter(recorded_at__gt=at).order_by("recorded_at", "pk").first()
-        if later is not None and later.old_price is not None:
-            price, source = later.old_price, later.currency
+        history = product.price_history.filter(new_price__isnull=False)
+        row = history.filter(recorded_at__lte=at).order_by("-recorded_at", "-pk").first()
+        if row is not None:
+            price, source = row.new_price, row.currency
         else:
-            price, source = product.price, product.currency
-    source = source or product.currency or getattr(product.supplier, "currency", "") or currency
-    return convert(price, from_currency=source, to_currency=currency)
+            later: PriceHistory | None = history.filter(recorded_at__gt=at).order_by("recorded_at", "pk").first()
+            if later is not None and later.old_price is not None:
+                price, source = later.old_price, later.currency
+            else:
+                price, source = product.price, product.currency
+    then = copy.copy(seen)
+    then.price, then.currency = price, source or product.currency
+    unit = product_unit_cost(then, currency=currency)
+    return None if unit is None else unit.amount
 
 
 def _listing_for(line: OrderLine, *, by_pk: dict[int, Listing], by_external: dict[str, Listing]) -> Listing | None:
@@ -284,7 +296,7 @@ def _line_keep(store, order, line: OrderLine, sales, by_pk, by_external, sold, r
             line_id=line.line_id,
             unit_cost=None
             if listing is None
-            else unit_cost_at(listing.product, at=line.ordered_at, currency=store.currency),
+            else unit_cost_at(listing.product, at=line.ordered_at, currency=store.currency, user=listing.user_id),
             **fields,
         )
         result.new_sales += 1

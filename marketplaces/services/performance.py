@@ -1,11 +1,12 @@
 """Daily listing performance: sales, money and traffic of each listing of a store for one day.
 
-Sales, revenue, cost and fees are sums of the imported Sale rows of the day (in the seller's
-time zone); the cost is what the seller recorded paying where they did, else the supplier's price
-at the time of sale. Views and clicks come from where each marketplace reports them: eBay's traffic
-report, Etsy's cumulative view count (the day's views are the difference from the day before),
-nothing on Shopify. The marketplaces' quotas are shared by the whole application and spent on
-price and stock pushes first: when not enough is left, statistics wait and the store says why.
+Sales, revenue, cost, fees and the returns allowance are sums of the imported Sale rows of the day
+(in the seller's time zone); the cost is what the seller recorded paying where they did, else
+the unit cost (supplier price + shipping + tax) at the time of sale. Views and clicks come from
+where each marketplace reports them: eBay's traffic report, Etsy's cumulative view count (the
+day's views are the difference from the day before), nothing on Shopify. The marketplaces'
+quotas are shared by the whole application and spent on price and stock pushes first: when not
+enough is left, statistics wait and the store says why.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from marketplaces.clients import MarketplaceError, NeedsReauth, QuotaExhausted, 
 from marketplaces.clients.ebay import TRAFFIC_MAX_LISTINGS, TRAFFIC_USAGE
 from marketplaces.clients.etsy import daily_quota_remaining
 from marketplaces.models import DataSource, Listing, MarketplaceData, Sale, StoreAccount
-from marketplaces.pricing import fees_for
+from marketplaces.pricing import sale_charges
 
 from .pushing import is_demo_store
 from .rates import convert
@@ -174,7 +175,10 @@ def _views_fields(listing: Listing, row, source: str, day: date) -> dict:
 
 
 def _money_of_day(store: StoreAccount, sales: list[Sale]) -> tuple[dict, list[str]]:
-    units, revenue, cost, fees = 0, ZERO, ZERO, ZERO
+    """The day's sales, revenue, cost of goods (what the seller recorded paying, else the unit cost
+    when it sold), fees (the marketplace's own where given, else the store's rates; the payment
+    fee) and returns allowance, in the store's currency (marketplaces.pricing.sale_charges)."""
+    units, revenue, cost, fees, returns = 0, ZERO, ZERO, ZERO, ZERO
     unknown_cost = unconverted = 0
     for sale in sales:
         unit_price = convert(sale.unit_price, from_currency=sale.currency, to_currency=store.currency)
@@ -189,11 +193,12 @@ def _money_of_day(store: StoreAccount, sales: list[Sale]) -> tuple[dict, list[st
             unknown_cost += 1
         else:
             cost += sale.unit_cost * sale.quantity
+        own_fee = None
         if sale.fees is not None:
-            fee = convert(sale.fees, from_currency=sale.currency, to_currency=store.currency)
-            fees += fee if fee is not None else fees_for(unit_price, store) * sale.quantity
-        else:
-            fees += fees_for(unit_price, store) * sale.quantity
+            own_fee = convert(sale.fees, from_currency=sale.currency, to_currency=store.currency)
+        charges = sale_charges(unit_price=unit_price, quantity=sale.quantity, store=store, marketplace_fee=own_fee)
+        fees += charges.fees
+        returns += charges.returns
     notes = []
     if unknown_cost:
         notes.append(ngettext(*COST_UNKNOWN_NOTE, unknown_cost).format(count=unknown_cost))
@@ -204,7 +209,8 @@ def _money_of_day(store: StoreAccount, sales: list[Sale]) -> tuple[dict, list[st
         "revenue": revenue,
         "cost_of_goods_sold": cost,
         "fees": fees,
-        "profit": MarketplaceData.profit_of(revenue, cost, fees),
+        "returns_allowance": returns,
+        "profit": MarketplaceData.profit_of(revenue, cost, fees, returns),
     }
     return money, notes
 

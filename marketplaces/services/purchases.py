@@ -15,13 +15,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 
 from catalog.models import Availability
+from catalog.services import product_as_seen_by
 from marketplaces.models import Order, OrderState, Sale
-from marketplaces.pricing import fees_for
+from marketplaces.pricing import sale_charges
 from monitoring.records import audit_record
 
 from .orders import order_state_set
 from .performance import listing_day_money_refresh, sale_day
-from .rates import convert
+from .rates import convert, product_cost
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -29,7 +30,10 @@ NOT_TO_BUY_MESSAGE = "This order is {state}: only an order still to buy can be m
 COSTS_CANCELLED_MESSAGE = "This order is cancelled: there is no cost to record."
 NO_RATE_MESSAGE = "No exchange rate from {source} to {target} is kept: enter the costs in {target}."
 OUT_OF_STOCK_WARNING = "{title}: the supplier's latest reading is out of stock."
-PRICE_UP_WARNING = "{title}: the supplier now asks {now} {currency}; the listing's price assumed {then} {currency}."
+PRICE_UP_WARNING = (
+    "{title}: one unit now costs {now} {currency} at the supplier (price, shipping and tax); "
+    "the listing's price assumed {then} {currency}."
+)
 UNREADABLE_URL_WARNING = "{title}: the supplier's page address is not a web address; open it from the product page."
 
 
@@ -77,7 +81,7 @@ def order_buy_lines(order: Order, lines: list[Sale]) -> list[BuyLine]:
         warnings = []
         if product.availability == Availability.OUT_OF_STOCK or product.stock == 0:
             warnings.append(OUT_OF_STOCK_WARNING.format(title=title))
-        now_cost = convert(product.price, from_currency=product.currency or store.currency, to_currency=store.currency)
+        now_cost = product_cost(product_as_seen_by(product=product, user=order.user_id), currency=store.currency)
         if now_cost is not None and line.unit_cost is not None and now_cost > line.unit_cost:
             warnings.append(
                 PRICE_UP_WARNING.format(title=title, now=now_cost, then=line.unit_cost, currency=store.currency)
@@ -227,14 +231,18 @@ def order_costs_record(
 @dataclass(frozen=True)
 class OrderProfit:
     """What one order earns, in the store's currency: what the buyer paid less what the goods cost
-    (what the seller recorded paying, else the supplier's price when it sold) and the fees."""
+    (what the seller recorded paying, else the unit cost when it sold), the marketplace and payment
+    fees and the returns allowance (marketplaces.pricing.sale_charges)."""
 
     currency: str
     revenue: Decimal
     cost: Decimal | None  # None: not known (a line with no supplier price, or no exchange rate)
     cost_is_actual: bool
-    fees: Decimal
+    fees: Decimal  # marketplace + payment fees
     profit: Decimal | None
+    marketplace_fees: Decimal = Decimal("0")
+    payment_fees: Decimal = Decimal("0")
+    returns_allowance: Decimal = Decimal("0")
 
     @property
     def margin_percent(self) -> Decimal | None:
@@ -244,11 +252,11 @@ class OrderProfit:
 
 
 def order_profit(order: Order, lines: list[Sale]) -> OrderProfit:
-    """The order's profit with today's fee model: the marketplace's own fee where it gives one,
-    else the store's fee percent and fixed fee per line."""
+    """The order's profit with today's fee model: the marketplace's own fee where it gives one, else
+    the store's marketplace fee per unit; the store's payment fee and returns allowance per unit."""
     store = order.store_account
     currency = store.currency
-    revenue = fees = Decimal("0")
+    revenue = marketplace_fees = payment_fees = returns = Decimal("0")
     estimated_cost: Decimal | None = Decimal("0")
     actual_known = True
     actual = Decimal("0")
@@ -259,10 +267,13 @@ def order_profit(order: Order, lines: list[Sale]) -> OrderProfit:
         if unit_price is None:
             return OrderProfit(currency, Decimal("0"), None, False, Decimal("0"), None)
         revenue += unit_price * line.quantity
-        fee = None
+        own_fee = None
         if line.fees is not None:
-            fee = convert(line.fees, from_currency=line.currency or currency, to_currency=currency)
-        fees += fee if fee is not None else fees_for(unit_price, store) * line.quantity
+            own_fee = convert(line.fees, from_currency=line.currency or currency, to_currency=currency)
+        charges = sale_charges(unit_price=unit_price, quantity=line.quantity, store=store, marketplace_fee=own_fee)
+        marketplace_fees += charges.marketplace_fee
+        payment_fees += charges.payment_fee
+        returns += charges.returns
         if line.actual_cost is None:
             actual_known = False
         else:
@@ -271,7 +282,16 @@ def order_profit(order: Order, lines: list[Sale]) -> OrderProfit:
             estimated_cost = None if line.unit_cost is None else estimated_cost + line.unit_cost * line.quantity
     use_actual = actual_known and order.actual_cost() is not None
     cost = actual if use_actual else estimated_cost
-    profit = None if cost is None else revenue - cost - fees
+    fees = marketplace_fees + payment_fees
+    profit = None if cost is None else revenue - cost - fees - returns
     return OrderProfit(
-        currency=currency, revenue=revenue, cost=cost, cost_is_actual=use_actual, fees=fees, profit=profit
+        currency=currency,
+        revenue=revenue,
+        cost=cost,
+        cost_is_actual=use_actual,
+        fees=fees,
+        profit=profit,
+        marketplace_fees=marketplace_fees,
+        payment_fees=payment_fees,
+        returns_allowance=returns,
     )

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import transaction
 
 from marketplaces.models import ExchangeRate
+from marketplaces.pricing import UnitCost
+from marketplaces.pricing import product_unit_cost as product_unit_cost_of
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +93,22 @@ def convert(amount: Decimal | None, *, from_currency: str, to_currency: str) -> 
     return (Decimal(amount) * target_rate / source_rate).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def convert_amount(amount: Decimal, source: str, target: str) -> Decimal | None:
+    """`convert` as marketplaces.pricing's Converter: (amount, from, to)."""
+    return convert(amount, from_currency=source, to_currency=target)
+
+
+def product_unit_cost(product, *, currency: str) -> UnitCost | None:
+    """The unit cost of a product (supplier price + shipping + tax, marketplaces.pricing) with its
+    parts, converted to `currency` with the kept rates; None when the price is not known. Pass the
+    product as the seller sees it (catalog's product_as_seen_by) for their own price and shipping."""
+    return product_unit_cost_of(product, currency=currency, convert=convert_amount)
+
+
 def product_cost(product, *, currency: str) -> Decimal | None:
-    """The supplier's price of a product in `currency` (None: price unknown or not convertible)."""
-    source = product.currency or getattr(product.supplier, "currency", "") or currency
-    return convert(product.price, from_currency=source, to_currency=currency)
+    """The unit cost of a product in `currency` (None: price unknown or not convertible)."""
+    unit = product_unit_cost(product, currency=currency)
+    return None if unit is None else unit.amount
 
 
 def parse_ecb_rates(content: bytes) -> tuple[date, dict[str, Decimal]]:

@@ -13,14 +13,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from marketplaces.clients import NEEDS_REAUTH_MESSAGE, MarketplaceError, TokenSet, adapter_for, apply_tokens
-from marketplaces.models import AutomationSwitch, StoreAccount
-from marketplaces.pricing import listing_quote
+from marketplaces.models import SALE_PERCENTAGES_TOO_HIGH, AutomationSwitch, StoreAccount
+from marketplaces.pricing import Quote, listing_quote, unit_cost_for
 from monitoring.records import alert_clear, alert_raise, audit_record, job_start, task_enqueue
+
+from .rates import convert_amount
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +36,25 @@ ACCESS_EXPIRY_WARNING = timedelta(days=1)
 
 @dataclass(frozen=True)
 class FeeDefaults:
-    """A marketplace's documented fees for a new store: percent of the price plus a fixed amount."""
+    """A marketplace's documented fees for a new store, each a percent of the price plus a fixed
+    amount: the marketplace's own (`fee_*`) and the payment processor's (`payment_fee_*`)."""
 
     marketplace: str
     fee_percent: Decimal
     fee_fixed: Decimal
     as_of: str
     note: str
+    payment_fee_percent: Decimal = Decimal("0.00")
+    payment_fee_fixed: Decimal = Decimal("0.00")
+
+    def as_changes(self) -> dict:
+        """The store settings these fees set (for store_settings_update)."""
+        return {
+            "fee_percent": self.fee_percent,
+            "fee_fixed": self.fee_fixed,
+            "payment_fee_percent": self.payment_fee_percent,
+            "payment_fee_fixed": self.payment_fee_fixed,
+        }
 
 
 def store_fee_defaults(marketplace: str) -> FeeDefaults:
@@ -55,6 +69,8 @@ def store_fee_defaults(marketplace: str) -> FeeDefaults:
         fee_fixed=Decimal(str(values["fee_fixed"])),
         as_of=values.get("as_of", ""),
         note=values.get("note", ""),
+        payment_fee_percent=Decimal(str(values.get("payment_fee_percent", "0.00"))),
+        payment_fee_fixed=Decimal(str(values.get("payment_fee_fixed", "0.00"))),
     )
 
 
@@ -261,6 +277,9 @@ PRICING_FIELDS = (
     "markup_fixed",
     "fee_percent",
     "fee_fixed",
+    "payment_fee_percent",
+    "payment_fee_fixed",
+    "returns_percent",
     "min_margin_percent",
     "price_ending",
     "default_quantity",
@@ -298,6 +317,19 @@ PRICING_LIMITS = {
         Decimal("0"), Decimal("100"), "Fees are a percentage from 0 up to (not including) 100.", inclusive=False
     ),
     "fee_fixed": Limit(Decimal("0"), Decimal("1000"), "The fixed fee is an amount from 0 to 1000."),
+    "payment_fee_percent": Limit(
+        Decimal("0"),
+        Decimal("100"),
+        "The payment fee is a percentage from 0 up to (not including) 100.",
+        inclusive=False,
+    ),
+    "payment_fee_fixed": Limit(Decimal("0"), Decimal("1000"), "The fixed payment fee is an amount from 0 to 1000."),
+    "returns_percent": Limit(
+        Decimal("0"),
+        Decimal("100"),
+        "The returns allowance is a percentage from 0 up to (not including) 100.",
+        inclusive=False,
+    ),
     "min_margin_percent": Limit(Decimal("0"), Decimal("90"), "The minimum margin is a percentage from 0 to 90."),
     "price_ending": Limit(Decimal("0"), Decimal("0.99"), "A price ending is cents: from 0.00 to 0.99."),
     "default_quantity": Limit(Decimal("0"), Decimal("10000"), "The quantity listed is a number from 0 to 10000."),
@@ -308,6 +340,8 @@ PRICING_LIMITS = {
     ),
 }
 MAX_BELOW_DEFAULT = "The maximum quantity cannot be below the quantity listed when stock is unknown."
+# The fees and the returns allowance are parts of the sale price: together they leave something.
+SALE_PERCENT_FIELDS = ("fee_percent", "payment_fee_percent", "returns_percent")
 PRICING_UNUSABLE = "The store's pricing settings cannot be used, so nothing was repriced: {problems}"
 
 
@@ -333,6 +367,10 @@ def store_pricing_problems(values: dict) -> dict[str, list[str]]:
     default, maximum = values.get("default_quantity"), values.get("max_quantity")
     if default is not None and maximum is not None and "max_quantity" not in problems and maximum < default:
         problems.setdefault("max_quantity", []).append(MAX_BELOW_DEFAULT)
+    parts = [values.get(name) for name in SALE_PERCENT_FIELDS]
+    checkable = not any(name in problems for name in SALE_PERCENT_FIELDS) and all(p not in (None, "") for p in parts)
+    if checkable and sum((Decimal(str(part)) for part in parts), Decimal("0")) >= 100:
+        problems.setdefault(NON_FIELD_ERRORS, []).append(SALE_PERCENTAGES_TOO_HIGH)
     return problems
 
 
@@ -473,7 +511,9 @@ def store_state(store: StoreAccount, *, now: datetime | None = None) -> StoreSta
 
 @dataclass(frozen=True)
 class PreviewRow:
-    """One line of the pricing preview: what a sale at our price earns for a given cost."""
+    """One line of the pricing preview: what a sale at our price earns for a given product. `cost` is
+    its unit cost, `fees` the marketplace and payment fees, `profit` what is left after the landed
+    cost; `quote` holds every part (None when no price can be worked out: see `note`)."""
 
     label: str
     cost: Decimal | None
@@ -483,24 +523,34 @@ class PreviewRow:
     margin_percent: Decimal | None
     below_minimum: bool
     note: str = ""
+    quote: Quote | None = None
+    min_margin: Decimal | None = None
 
 
 def store_preview_rows(*, store: StoreAccount, preview_store: StoreAccount, user) -> list[PreviewRow]:
-    """The price our rules give a sample cost and, when the seller lists on this store, one of their
-    products' real cost, under the settings in `preview_store` (unsaved): the store page's and the
-    API's preview."""
+    """The price our rules give a sample supplier price (no shipping, no tax) and, when the seller
+    lists on this store, one of their products' real unit cost, under the settings in
+    `preview_store` (unsaved): the store page's and the API's preview."""
     from .listings import listing_preview
 
-    quote = listing_quote(cost=SAMPLE_COST, store=preview_store)
+    sample = unit_cost_for(
+        price=SAMPLE_COST,
+        currency=preview_store.currency,
+        store_currency=preview_store.currency,
+        convert=convert_amount,
+    )
+    quote = listing_quote(cost=sample, store=preview_store)
     rows = [
         PreviewRow(
-            label=f"A product costing {SAMPLE_COST} {preview_store.currency}",
+            label=f"A product costing {SAMPLE_COST} {preview_store.currency}, no shipping or tax",
             cost=quote.cost,
             price=quote.price,
             fees=quote.fees,
             profit=quote.profit,
             margin_percent=quote.margin_percent,
             below_minimum=quote.margin_percent < preview_store.min_margin_percent,
+            quote=quote,
+            min_margin=preview_store.min_margin_percent,
         )
     ]
     listing = (
@@ -513,7 +563,7 @@ def store_preview_rows(*, store: StoreAccount, preview_store: StoreAccount, user
         preview = listing_preview(listing.product, preview_store)
         rows.append(
             PreviewRow(
-                label=f"{listing.title[:60]} (supplier {preview.supplier_price} {preview.supplier_currency})",
+                label=listing.title[:60],
                 cost=preview.cost,
                 price=preview.price,
                 fees=preview.fees,
@@ -521,6 +571,8 @@ def store_preview_rows(*, store: StoreAccount, preview_store: StoreAccount, user
                 margin_percent=preview.margin_percent,
                 below_minimum=preview.below_min_margin,
                 note="" if preview.can_price else preview.message,
+                quote=preview.quote,
+                min_margin=preview_store.min_margin_percent,
             )
         )
     return rows

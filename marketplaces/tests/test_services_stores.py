@@ -69,11 +69,17 @@ def audit_text(store):
     return json.dumps([[row.old_value, row.new_value, row.notes] for row in rows], default=str)
 
 
-def test_fee_defaults_follow_the_marketplaces_documented_fees():
+def test_fee_defaults_follow_the_marketplaces_documented_fees_split_into_marketplace_and_payment():
     ebay, shopify, etsy = (store_fee_defaults(m) for m in ("ebay", "shopify", "etsy"))
-    assert (ebay.fee_percent, ebay.fee_fixed) == (Decimal("13.60"), Decimal("0.40"))
-    assert (shopify.fee_percent, shopify.fee_fixed) == (Decimal("2.90"), Decimal("0.30"))
-    assert (etsy.fee_percent, etsy.fee_fixed) == (Decimal("9.50"), Decimal("0.45"))
+
+    def parts(fees):
+        return fees.fee_percent, fees.fee_fixed, fees.payment_fee_percent, fees.payment_fee_fixed
+
+    # eBay's final value fee includes payment processing; Shopify takes nothing per sale itself and
+    # Shopify Payments 2.9 % + 30¢; Etsy 6.5 % + the 20¢ listing renewal, payment 3 % + 25¢.
+    assert parts(ebay) == (Decimal("13.60"), Decimal("0.40"), Decimal("0.00"), Decimal("0.00"))
+    assert parts(shopify) == (Decimal("0.00"), Decimal("0.00"), Decimal("2.90"), Decimal("0.30"))
+    assert parts(etsy) == (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25"))
     assert ebay.as_of and "per-order fee" in ebay.note
     with pytest.raises(ValueError):
         store_fee_defaults("amazon")

@@ -44,10 +44,10 @@ def product(user):
 
 
 def shown(page):
-    return {
-        field: re.sub(r"<[^>]+>", " ", value).split()[0]
-        for field, value in re.findall(r'<dd data-field="(\w+)">(.*?)</dd>', page, re.S)
-    }
+    """The first word of each part the preview shows, by its name (data-part)."""
+    found = re.findall(r'<dd data-part="(\w+)">(.*?)</dd>', page, re.S)
+    found += re.findall(r'<small [^>]*data-part="(\w+)">(.*?)</small>', page, re.S)
+    return {field: re.sub(r"<[^>]+>", " ", value).split()[0] for field, value in found}
 
 
 def test_the_form_shows_price_fees_profit_margin_and_quantity_first(seller_client, store, product):
@@ -57,9 +57,16 @@ def test_the_form_shows_price_fees_profit_margin_and_quantity_first(seller_clien
     assert response.status_code == 200
     # ((20 × 1.3) + 0.30) / 0.8675 = 30.32 → 30.99; fees 30.99 × 13.25% + 0.30 = 4.41; profit 6.58; 21.23%
     assert shown(page) == {
-        "cost": "20.00",
+        "supplier_price": "20.00",
+        "shipping": "0.00",
+        "shipping_source": "none",
+        "tax": "0.00",
+        "unit_cost": "20.00",
         "price": "30.99",
-        "fees": "4.41",
+        "marketplace_fee": "4.41",
+        "payment_fee": "0.00",
+        "returns": "0.00",
+        "landed_cost": "24.41",
         "profit": "6.58",
         "margin": "21.23%",
         "quantity": "10",  # 50 in stock − 2 kept back, at most 10
@@ -79,14 +86,9 @@ def test_htmx_refreshes_only_the_preview_for_the_store_and_price(seller_client, 
     page = response.content.decode()
     assert page.lstrip().startswith('<article id="listing-preview"') and "<html" not in page
     # 25.00 × 9.5% + 0.45 = 2.825 → 2.83; profit 25 − 2.83 − 20 = 2.17; 8.68%
-    assert shown(page) == {
-        "cost": "20.00",
-        "price": "25.00",
-        "fees": "2.83",
-        "profit": "2.17",
-        "margin": "8.68%",
-        "quantity": "10",
-    }
+    parts = shown(page)
+    assert (parts["unit_cost"], parts["price"], parts["marketplace_fee"]) == ("20.00", "25.00", "2.83")
+    assert (parts["profit"], parts["margin"], parts["quantity"]) == ("2.17", "8.68%", "10")
     assert "under the store minimum" in page
 
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from django.urls import reverse
 
+from catalog.forms import OVERRIDE_EMPTY
 from catalog.models import PriceHistory, ProductOverride
 from catalog.services import product_apply
 from catalog.tests.factories import ProductFactory
@@ -79,7 +80,7 @@ def test_bad_own_values_are_shown_again_with_the_error(seller_client, listing, p
     page = response.content.decode()
     assert 'value="-5"' in page and 'value="typo"' in page and "greater than or equal to 0.01" in page
     response = seller_client.post(url("product_override", product), {"note": "nothing"})
-    assert "Enter a price, a stock quantity, or both." in response.content.decode()
+    assert OVERRIDE_EMPTY in response.content.decode()
     assert not ProductOverride.objects.exists()
 
 
@@ -163,3 +164,25 @@ def _reading(**fields):
     from catalog.extraction import Extraction
 
     return Extraction(**{"currency": "USD", **fields})
+
+
+def test_a_sellers_own_shipping_reprices_only_their_listings_at_once(ebay, seller_client, listing, product):
+    other = live_listing(ebay_store(), product, price=Decimal("30.99"))
+
+    response = seller_client.post(url("product_override", product), {"shipping": "6.00", "note": "ships from China"})
+
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    other.refresh_from_db()
+    # unit cost 20.00 + 6.00: (26.00 × 1.30 + 0.30) / 0.8675 = 39.31 → 39.99
+    assert listing.price == listing_quote(cost=Decimal("26.00"), store=listing.store_account).price == Decimal("39.99")
+    assert other.price == Decimal("30.99")
+    own = ProductOverride.objects.get(user=listing.user, product=product)
+    assert (own.price, own.stock, own.shipping) == (None, None, Decimal("6.00"))
+    assert AuditLog.objects.get(action="override_set").new_value["shipping"] == "6.00"
+
+
+def test_a_negative_own_shipping_is_shown_again_with_the_error(seller_client, listing, product):
+    response = seller_client.post(url("product_override", product), {"shipping": "-1"})
+    assert response.status_code == 400
+    assert 'value="-1"' in response.content.decode() and not ProductOverride.objects.exists()

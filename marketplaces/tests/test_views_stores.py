@@ -9,10 +9,10 @@ import respx
 from django.urls import reverse
 from django.utils.html import escape
 
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import ProductFactory, SupplierFactory
 from marketplaces.forms import SETTINGS_FIELDS, StorePricingForm
-from marketplaces.models import StoreAccount
-from marketplaces.services import MAX_BELOW_DEFAULT, PRICING_LIMITS
+from marketplaces.models import SALE_PERCENTAGES_TOO_HIGH, StoreAccount
+from marketplaces.services import MAX_BELOW_DEFAULT, PRICING_LIMITS, StoreSettingsError, store_settings_update
 from marketplaces.tests.doubles import EBAY_API, ebay_account_defaults, isolated_cache
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
 from marketplaces.tests.spec import spec_route
@@ -42,15 +42,15 @@ def settings_data(store, **changes):
     return {**data, **{name: str(value) for name, value in changes.items()}}
 
 
-def preview_cells(html):
-    """(price, fees, profit, margin) of each preview row, as shown."""
-    rows = re.findall(r'<tr class="preview-row">(.*?)</tr>', html, re.S)
+def preview_cells(html, parts=("price", "marketplace_fee", "profit", "margin")):
+    """The named parts of each preview row, as shown (their first word)."""
+    rows = re.findall(r'<section class="preview-row">(.*?)</section>', html, re.S)
     cells = []
     for row in rows:
         values = {}
-        for field in ("price", "fees", "profit", "margin"):
-            cell = re.search(rf'data-field="{field}">(.*?)</td>', row, re.S).group(1)
-            values[field] = re.sub(r"<[^>]+>", " ", cell).split()[0]
+        for part in parts:
+            cell = re.search(rf'data-part="{part}">(.*?)</(?:dd|small)>', row, re.S).group(1)
+            values[part] = re.sub(r"<[^>]+>", " ", cell).split()[0]
         cells.append(values)
     return cells
 
@@ -71,8 +71,8 @@ def test_the_preview_shows_exact_numbers_for_the_sample_and_a_real_product(selle
     # 10 × 1.5 + 0.30 = 15.30; ÷ 0.9 = 17.00 → next .99 = 17.99; fees 1.799 + 0.30 = 2.10; profit 5.89; 5.89 / 17.99
     # 20 × 1.5 + 0.30 = 30.30; ÷ 0.9 = 33.67 → 33.99; fees 3.399 + 0.30 = 3.70; profit 10.29; 10.29 / 33.99
     assert preview_cells(html) == [
-        {"price": "17.99", "fees": "2.10", "profit": "5.89", "margin": "32.74%"},
-        {"price": "33.99", "fees": "3.70", "profit": "10.29", "margin": "30.27%"},
+        {"price": "17.99", "marketplace_fee": "2.10", "profit": "5.89", "margin": "32.74%"},
+        {"price": "33.99", "marketplace_fee": "3.70", "profit": "10.29", "margin": "30.27%"},
     ]
     store.refresh_from_db()
     assert store.markup_percent == Decimal("30.00")  # a preview saves nothing
@@ -99,7 +99,12 @@ def test_the_preview_of_a_negative_markup_says_why_it_is_refused_and_shows_the_l
     assert html.lstrip().startswith('<div id="pricing-preview"')
     assert escape(PRICING_LIMITS["markup_percent"].message) in html
     # 10 × 0.5 = 5.00; ÷ 0.9 = 5.56 → 5.99; fees 0.60; profit 5.99 − 0.60 − 10 = −4.61
-    assert preview_cells(html)[0] == {"price": "5.99", "fees": "0.60", "profit": "-4.61", "margin": "-76.96%"}
+    assert preview_cells(html)[0] == {
+        "price": "5.99",
+        "marketplace_fee": "0.60",
+        "profit": "-4.61",
+        "margin": "-76.96%",
+    }
 
 
 def test_the_preview_of_a_markup_under_minus_100_shows_a_price_under_zero(seller_client, store):
@@ -166,12 +171,26 @@ def test_bad_settings_come_back_with_the_input_and_the_allowed_range(seller_clie
 
 def test_the_documented_fees_are_shown_dated_and_can_be_taken(seller_client, store):
     html = seller_client.get(reverse("marketplaces:store_detail", args=[store.pk])).content.decode()
-    assert "13.60% + 0.40 per sale" in html and "as of 2026-01" in html and "per-order fee" in html
+    assert "marketplace 13.60% + 0.40, payment 0.00% + 0.00 per sale" in html
+    assert "as of 2026-01" in html and "per-order fee" in html
 
     seller_client.post(reverse("marketplaces:store_settings", args=[store.pk]), {"apply_fee_defaults": "1"})
 
     store.refresh_from_db()
     assert (store.fee_percent, store.fee_fixed) == (Decimal("13.60"), Decimal("0.40"))
+    assert (store.payment_fee_percent, store.payment_fee_fixed) == (Decimal("0.00"), Decimal("0.00"))
+
+
+def test_taking_etsys_documented_fees_sets_its_marketplace_and_payment_parts(seller_client, user):
+    store = StoreAccountFactory(user=user, marketplace="etsy", fee_percent=Decimal("9.50"), fee_fixed=Decimal("0.45"))
+    html = seller_client.get(reverse("marketplaces:store_detail", args=[store.pk])).content.decode()
+    assert "marketplace 6.50% + 0.20, payment 3.00% + 0.25 per sale" in html
+
+    seller_client.post(reverse("marketplaces:store_settings", args=[store.pk]), {"apply_fee_defaults": "1"})
+
+    store.refresh_from_db()
+    fees = (store.fee_percent, store.fee_fixed, store.payment_fee_percent, store.payment_fee_fixed)
+    assert fees == (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25"))
 
 
 def test_automation_pause_with_htmx_swaps_the_card(seller_client, store):
@@ -296,3 +315,63 @@ def test_sync_now_of_another_sellers_store_is_404(client, other_user):
     store = shopify_store()
     client.force_login(other_user)
     assert client.post(reverse("marketplaces:store_sync", args=[store.pk])).status_code == 404
+
+
+def test_the_preview_shows_the_payment_fee_returns_allowance_and_the_products_shipping_and_tax(seller_client, store):
+    supplier = SupplierFactory(default_shipping=Decimal("5.00"), sales_tax_percent=Decimal("10"))
+    ListingFactory(store_account=store, product=ProductFactory(supplier=supplier, price=Decimal("20.00")))
+    typed = settings_data(
+        store,
+        markup_percent="30",
+        markup_fixed="0",
+        fee_percent="10",
+        fee_fixed="0.30",
+        payment_fee_percent="2.90",
+        payment_fee_fixed="0.30",
+        returns_percent="2",
+        price_ending="0.99",
+    )
+
+    html = seller_client.get(reverse(URL_PREVIEW, args=[store.pk]), typed, headers={"HX-Request": "true"}).content
+
+    names = ("supplier_price", "shipping", "tax", "unit_cost", "price", "payment_fee", "returns", "landed_cost")
+    sample, real = preview_cells(html.decode(), parts=names)
+    # the sample: 10.00, nothing else; (10 × 1.3 + 0.60) / 0.851 = 15.98 → 15.99
+    assert sample == {
+        "supplier_price": "10.00",
+        "shipping": "0.00",
+        "tax": "0.00",
+        "unit_cost": "10.00",
+        "price": "15.99",
+        "payment_fee": "0.76",  # 15.99 × 2.9 % + 0.30 = 0.7637
+        "returns": "0.32",  # 15.99 × 2 % = 0.3198
+        "landed_cost": "12.98",  # 10.00 + 1.90 + 0.76 + 0.32
+    }
+    # the product: (20.00 + 5.00) × 1.10 = 27.50; (27.50 × 1.3 + 0.60) / 0.851 = 42.71 → 42.99
+    assert (real["shipping"], real["tax"], real["unit_cost"], real["price"]) == ("5.00", "2.50", "27.50", "42.99")
+
+
+def test_fees_and_returns_that_take_the_whole_price_are_refused_and_nothing_is_saved(seller_client, store):
+    typed = settings_data(store, fee_percent="60", payment_fee_percent="30", returns_percent="10")
+
+    response = seller_client.post(reverse("marketplaces:store_settings", args=[store.pk]), typed)
+
+    assert response.status_code == 200
+    assert SALE_PERCENTAGES_TOO_HIGH in response.context["pricing_form"].non_field_errors()
+    assert 'value="30"' in response.content.decode()
+    store.refresh_from_db()
+    assert (store.fee_percent, store.payment_fee_percent, store.returns_percent) == (
+        Decimal("13.25"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
+
+
+def test_the_settings_service_refuses_them_too_whatever_calls_it(store, user):
+    with pytest.raises(StoreSettingsError) as refused:
+        store_settings_update(
+            store=store, changes={"returns_percent": Decimal("90")}, acting_user=user
+        )  # 13.25 + 0 + 90 ≥ 100
+    assert refused.value.errors == {"__all__": [SALE_PERCENTAGES_TOO_HIGH]}
+    store.refresh_from_db()
+    assert store.returns_percent == Decimal("0.00")

@@ -4,6 +4,7 @@ listing a tracked product on a store."""
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from catalog.services import product_as_seen_by
 from config.charts import time_chart
 from config.csv_export import csv_response
 from config.sorting import sort_links
@@ -33,14 +35,16 @@ from marketplaces.forms import (
     listing_publish_settings_save,
 )
 from marketplaces.models import ListingStatus
+from marketplaces.pricing import quote_for_price
 from marketplaces.services import (
     BLOCKED_MESSAGE,
     NOT_PENDING_MESSAGE,
     ListingActionError,
     ListingError,
-    convert,
     listing_preview,
     listing_set_price_lock,
+    product_cost,
+    product_unit_cost,
 )
 from marketplaces.services.performance import PERFORMANCE_CSV_HEADER, performance_csv_cells
 from monitoring.models import AuditLog
@@ -271,10 +275,13 @@ def _audit_rows(listing):
     return AuditLog.objects.filter(owner=listing.user, resource_type="listing", resource_id=str(listing.pk))
 
 
-def price_series(listing) -> dict:
-    """Listing price (from its audit rows) against the supplier's price converted to the store's
-    currency (PriceHistory, at the rates kept now): two stepped series on one time axis."""
+def price_series(listing, *, seen=None) -> dict:
+    """Listing price (from its audit rows) against the unit cost (supplier price + shipping + tax)
+    in the store's currency: the supplier's recorded prices (PriceHistory) with the shipping and tax
+    known now, at the rates kept now; two stepped series on one time axis. `seen` is the product as
+    the listing's seller sees it (their own shipping and price in force)."""
     store, product = listing.store_account, listing.product
+    seen = seen or product
     listing_points = []
     for at, new_value in (
         _audit_rows(listing).order_by("timestamp", "pk").values_list("timestamp", "new_value")[:CHART_POINTS]
@@ -295,7 +302,10 @@ def price_series(listing) -> dict:
     for row in reversed(rows):
         if row.new_price is None:
             continue
-        cost = convert(row.new_price, from_currency=row.currency or product.currency, to_currency=store.currency)
+        then = copy.copy(seen)
+        then.price, then.currency = row.new_price, row.currency or product.currency
+        unit = product_unit_cost(then, currency=store.currency)
+        cost = None if unit is None else unit.amount
         if cost is None:
             unconverted = True
             continue
@@ -303,7 +313,7 @@ def price_series(listing) -> dict:
     times = sorted({at for at, _ in listing_points} | {at for at, _ in cost_points})
     by_listing, by_cost = dict(listing_points), dict(cost_points)
     table = [(at, by_listing.get(at), by_cost.get(at)) for at in times]
-    current_cost = convert(product.price, from_currency=product.currency, to_currency=store.currency)
+    current_cost = product_cost(seen, currency=store.currency)
     now = timezone.now()
     chart = time_chart(
         [
@@ -314,7 +324,7 @@ def price_series(listing) -> dict:
                 "points": [*listing_points, (now, listing.price)] if listing_points else [],
             },
             {
-                "label": f"Supplier cost ({store.currency})",
+                "label": f"Unit cost ({store.currency})",
                 "color": "#c05621",
                 "stepped": True,
                 "points": [*cost_points, (now, current_cost)] if cost_points else [],
@@ -389,6 +399,9 @@ def _detail_context(request, listing, *, settings_form=None, lock_form=None) -> 
         )
     if lock_form is None:
         lock_form = PriceLockForm(initial={"locked": listing.price_locked, "price": listing.price})
+    seen = product_as_seen_by(product=listing.product, user=listing.user)
+    unit = product_unit_cost(seen, currency=store.currency)
+    known = unit is not None and unit.amount is not None
     return {
         "listing": listing,
         "store": store,
@@ -403,8 +416,21 @@ def _detail_context(request, listing, *, settings_form=None, lock_form=None) -> 
         "can_publish": listing.status == ListingStatus.PENDING,
         "is_demo_store": store.user.is_demo,
         "recorded_pushes": list(listing.recorded_pushes.order_by("-created_at", "-pk")[:SYNC_LOG_ROWS]),
-        **price_series(listing),
+        "cost_quote": quote_for_price(cost=unit, price=listing.price, store=store) if known else None,
+        "cost_unknown": "" if known else _cost_unknown(seen, store),
+        **price_series(listing, seen=seen),
     }
+
+
+COST_PRICE_UNKNOWN = "The supplier's price is not known yet, so neither is the unit cost."
+COST_NOT_CONVERTED = "The unit cost in {source} cannot be converted to {target}: no exchange rate is kept."
+
+
+def _cost_unknown(seen, store) -> str:
+    if seen.price is None:
+        return COST_PRICE_UNKNOWN
+    source = seen.currency or seen.supplier.currency or "?"
+    return COST_NOT_CONVERTED.format(source=source, target=store.currency)
 
 
 @login_required

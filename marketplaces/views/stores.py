@@ -282,8 +282,7 @@ def store_connect(request):
                     environment=data["environment"],
                     shop_domain=data["shop_domain"],
                     is_connected=False,
-                    fee_percent=fees.fee_percent,
-                    fee_fixed=fees.fee_fixed,
+                    **fees.as_changes(),
                 )
                 audit_record(
                     acting_user=request.user,
@@ -468,7 +467,7 @@ def store_settings(request, pk):
         fees = store_fee_defaults(store.marketplace)
         store_settings_update(
             store=store,
-            changes={"fee_percent": fees.fee_percent, "fee_fixed": fees.fee_fixed},
+            changes=fees.as_changes(),
             acting_user=request.user,
             request=request,
         )

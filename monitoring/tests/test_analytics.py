@@ -387,3 +387,24 @@ def test_rates_convert_amount_times_target_over_source():
     assert table.convert(Decimal("85.00"), "GBP", "USD") == Decimal("110.00")
     assert table.convert(Decimal("5.00"), "", "USD") == Decimal("5.00")  # blank: already in the target
     assert table.convert(Decimal("5.00"), "JPY", "USD") is None
+
+
+def test_at_risk_margins_use_the_landed_cost_with_the_sellers_own_shipping(user, other_user):
+    from catalog.services import product_override_set
+    from catalog.tests.factories import SupplierFactory
+
+    store = StoreAccountFactory(user=user, min_margin_percent=Decimal("10.00"))  # 13.25 % + 0.30
+    shipped = SupplierFactory(default_shipping=Decimal("7.00"), sales_tax_percent=Decimal("0"))
+    # 30.99 − 4.41 fees − 20.00 = 21 % on the bare price; with the site's 7.00 shipping it loses money
+    product = {"product__supplier": shipped, "product__price": Decimal("20.00"), "product__currency": "USD"}
+    losing = ListingFactory(store_account=store, price=Decimal("30.99"), **product)
+    own = ListingFactory(store_account=store, price=Decimal("30.99"), **product)
+    product_override_set(user=user, product=own.product, price=None, stock=None, shipping=Decimal("0"))
+    # another seller's own shipping for the losing product changes nothing here
+    product_override_set(user=other_user, product=losing.product, price=None, stock=None, shipping=Decimal("0"))
+
+    at_risk = figures(user).at_risk
+
+    assert [item["id"] for item in at_risk["low_margin"]] == [losing.pk]
+    [item] = at_risk["low_margin"]
+    assert (item["cost"], item["landed_cost"], item["margin_percent"]) == ("27.00", "31.41", "-1.36")
