@@ -386,6 +386,14 @@ class OverrideSerializer(serializers.Serializer):
     )
     currency = serializers.CharField(read_only=True)
     stock = serializers.IntegerField(allow_null=True, required=False, help_text="0 means out of stock.")
+    shipping = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        required=False,
+        help_text="Your shipping per unit in the product's currency (0 for free), part of your unit cost; "
+        "left out of a PUT, the one you set before is kept.",
+    )
     note = serializers.CharField(allow_blank=True, required=False, max_length=300)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
@@ -400,13 +408,15 @@ class ProductOverrideView(ProductQueryMixin, SellerAPIView):
             raise NotFound(NO_OVERRIDE_MESSAGE)
         return override
 
-    @extend_schema(operation_id="products_override_retrieve", summary="Your own price and stock", tags=["products"])
+    @extend_schema(
+        operation_id="products_override_retrieve", summary="Your own price, stock and shipping", tags=["products"]
+    )
     def get(self, request, pk):
         return Response(OverrideSerializer(self._override(request, self.get_object())).data)
 
     @extend_schema(
         operation_id="products_override_set",
-        summary="Set your own price and/or stock",
+        summary="Set your own price, stock and/or shipping",
         description=(
             "In force for your listings only (they follow at once), until you clear it or the supplier's value "
             "changes. The shared product and its history are untouched."
@@ -417,9 +427,12 @@ class ProductOverrideView(ProductQueryMixin, SellerAPIView):
     )
     def put(self, request, pk):
         product = self.get_object()
-        raw = request.data if isinstance(request.data, dict) else {}
+        raw = dict(request.data) if isinstance(request.data, dict) else {}
+        if "shipping" not in raw:  # a script that does not know shipping keeps the seller's
+            existing = services.product_override_for(user=request.user, product=product)
+            raw["shipping"] = existing.shipping if existing else None
         form = ProductOverrideForm(
-            {key: "" if raw.get(key) is None else raw.get(key) for key in ("price", "stock", "note")}
+            {key: "" if raw.get(key) is None else raw.get(key) for key in ("price", "stock", "shipping", "note")}
         )
         data = form_cleaned(form)
         override = services.product_override_set(
@@ -427,6 +440,7 @@ class ProductOverrideView(ProductQueryMixin, SellerAPIView):
             product=product,
             price=data["price"],
             stock=data["stock"],
+            shipping=data["shipping"],
             note=data["note"],
             request=request,
         )

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from catalog import services
+from catalog.forms import OVERRIDE_EMPTY
 from catalog.models import Availability, ProductOverride
 from catalog.services import LIMIT_REACHED_MESSAGE, RefreshOutcome
 from catalog.tests.factories import PriceHistoryFactory, ProductFactory, StockHistoryFactory, SupplierFactory
@@ -246,7 +247,19 @@ def test_own_values_are_checked_as_on_the_product_page(seller_api, user, values,
     if field:
         assert body["errors"][0]["pointer"] == f"#/{field}"
     else:
-        assert body["detail"] == "Enter a price, a stock quantity, or both."
+        assert body["detail"] == OVERRIDE_EMPTY
+
+
+def test_own_shipping_is_set_and_kept_by_a_put_that_leaves_it_out(seller_api, user):
+    product = ProductFactory(price=Decimal("20.00"))
+    user.tracked_products.add(product)
+
+    saved = seller_api.put(detail(product, "override/"), {"shipping": "4.50"})
+    assert saved.status_code == 200 and saved.json()["shipping"] == "4.50" and saved.json()["price"] is None
+    again = seller_api.put(detail(product, "override/"), {"price": "18.00"})
+
+    assert (again.json()["price"], again.json()["shipping"]) == ("18.00", "4.50")
+    assert ProductOverride.objects.get(user=user, product=product).shipping == Decimal("4.50")
 
 
 def test_untracking_follows_the_pages_rule_for_listed_products(seller_api, user):

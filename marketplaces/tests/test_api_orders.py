@@ -302,6 +302,9 @@ def test_the_profit_is_the_order_pages_estimate_then_what_was_paid(seller_api, s
         "cost": "20.00",
         "cost_is_actual": False,
         "fees": f"{page.fees:.2f}",
+        "marketplace_fees": f"{page.marketplace_fees:.2f}",
+        "payment_fees": f"{page.payment_fees:.2f}",
+        "returns_allowance": f"{page.returns_allowance:.2f}",
         "profit": f"{page.profit:.2f}",
         "margin_percent": f"{page.margin_percent:.2f}",
     }
