@@ -128,6 +128,7 @@ APPLY_BOOKKEEPING = [
     "wrong_product_count",
     "last_error",
     "refresh_claimed_until",
+    "refresh_status",
     "retry_not_before",
     "updated_at",
 ]
@@ -198,6 +199,7 @@ def _reading_changes(product: Product, extraction, *, reason: str, now):
         product.follow_pending = True
     if outcome.changed_fields:
         outcome.status = "updated"
+    product.refresh_status = outcome.status
     product.last_scraped_at = now
     product.failure_count = 0
     product.wrong_product_count = 0
@@ -316,11 +318,12 @@ def product_apply(*, product: Product, extraction, reason: str = "scrape", now=N
     return products_apply([(product, extraction)], reason=reason, now=now)[0]
 
 
+@transaction.atomic
 def product_hold(*, product: Product, extraction, reason: str, now=None) -> RefreshOutcome:
     """Keep a doubtful reading aside (visible to the seller) without acting on it."""
     now = now or timezone.now()
     HeldReading.objects.create(product=product, reading=extraction_as_dict(extraction), reason=reason[:300])
-    Product.objects.filter(pk=product.pk).update(last_scraped_at=now, refresh_claimed_until=None)
+    Product.objects.filter(pk=product.pk).update(last_scraped_at=now, refresh_claimed_until=None, refresh_status="held")
     return RefreshOutcome(product_id=product.pk, status="held", currency=product.currency, message=reason)
 
 
@@ -366,12 +369,14 @@ def product_record_failure(
     product.failure_count += 1
     product.last_error = message
     product.refresh_claimed_until = None
+    product.refresh_status = status
     product.retry_not_before = now + failure_backoff(product.failure_count, retry_after)
     # An UPDATE, not save(): a product deleted meanwhile is no error of this round's.
     Product.objects.filter(pk=product.pk).update(
         failure_count=F("failure_count") + 1,
         last_error=product.last_error,
         refresh_claimed_until=None,
+        refresh_status=status,
         retry_not_before=product.retry_not_before,
         updated_at=now,
     )
@@ -505,9 +510,15 @@ def products_due(now=None):
     return Product.objects.live().filter(due, claimable, not_backing_off).distinct()
 
 
-def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
+def products_claim(
+    *, limit: int, product_ids=None, now=None, job_id: int | None = None, fresh: bool = True
+) -> list[Product]:
     """Claim up to `limit` due products (and any whose follow-up a stopped worker left unfinished),
-    or the given ones, for this worker; rows another worker holds are skipped."""
+    or the given ones, for this worker; rows another worker holds are skipped.
+
+    For a round (`job_id`, its Job): first the products still claimed for it, which a worker that
+    died left unread; then (unless not `fresh`: its time is up) products it has not taken yet, so
+    a round reads each product once."""
     now = now or timezone.now()
     claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
     if product_ids is not None:  # a seller asked: no waiting out a failure backoff
@@ -516,13 +527,47 @@ def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
         unfinished = Q(follow_pending=True, is_archived=False) & claimable
         candidates = Product.objects.filter(Q(pk__in=products_due(now).values("pk")) | unfinished)
     with transaction.atomic():
-        ids = list(
-            candidates.order_by(F("last_scraped_at").asc(nulls_first=True), "pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
+        ids = []
+        if job_id is not None:
+            ids = list(
+                Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:limit]
+            )
+            candidates = candidates.exclude(refresh_job_id=job_id)
+        if fresh and len(ids) < limit:
+            ids += list(
+                candidates.order_by(F("last_scraped_at").asc(nulls_first=True), "pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[: limit - len(ids)]
+            )
+        Product.objects.filter(pk__in=ids).update(
+            refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION, refresh_job_id=job_id
         )
-        Product.objects.filter(pk__in=ids).update(refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION)
     return list(Product.objects.filter(pk__in=ids).select_related("supplier", "supplier__family"))
+
+
+def products_claims_renew(*, job_id: int, now=None) -> int:
+    """Extend the claims a round still holds (one statement, whatever their number): renewed with
+    its Job's heartbeat, so a live worker never loses its batch however slow the sites are."""
+    now = now or timezone.now()
+    return Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False).update(
+        refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION
+    )
+
+
+def products_claims_release(*, product_ids) -> int:
+    """Give up claims on products left unread (a round stopped early or ran out of time): due
+    still, they go to the next batch or round."""
+    return Product.objects.filter(pk__in=product_ids, refresh_claimed_until__isnull=False).update(
+        refresh_claimed_until=None, refresh_job_id=None
+    )
+
+
+def round_products_done(*, job_id: int):
+    """The products a round finished (read and written, or its failure recorded)."""
+    return Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=True)
 
 
 # --- Suppliers ------------------------------------------------------------------------------

@@ -1,17 +1,19 @@
 from celery import shared_task
+from django.conf import settings
 
 from .alerts import service_alerts_check
 from .cycle import TRACKING_JOB_TYPE, cycle_run
 from .jobs import failure_recorded, job_task, recorded_task
 from .models import Job, Notification
 from .notifications import notification_deliver, notifications_queue, notifications_send_digests, notifications_sweep
-from .records import job_start, jobs_sweep
+from .records import job_start, jobs_alive, jobs_sweep
 from .retention import retention_prune
 
 
 @recorded_task(type="sweep_jobs")
 def jobs_sweep_task():
-    """Periodic: re-enqueue Jobs whose task was lost, so no seller waits on a dead worker."""
+    """Every JOB_SWEEP_SECONDS: resume stale Jobs on another worker and send those whose wait is
+    over, so no seller waits on a dead worker (records.jobs_sweep)."""
     return jobs_sweep()
 
 
@@ -76,7 +78,11 @@ def tracking_cycle_task(job):
 
 @shared_task(name="monitoring.tasks.tracking_cycle_start")
 def tracking_cycle_start():
-    """Beat: start a tracking round as a system Job unless the last one is still going."""
-    if Job.objects.filter(user=None, type=TRACKING_JOB_TYPE).unfinished().exists():
-        return None
-    return job_start(tracking_cycle_task, type=TRACKING_JOB_TYPE).pk
+    """Beat: start tracking rounds as system Jobs until TRACK_PARALLEL_ROUNDS are going. A round
+    whose worker died (a stale heartbeat) does not count: the sweep resumes it, and the next round
+    does not wait for that."""
+    going = len(jobs_alive(Job.objects.filter(user=None, type=TRACKING_JOB_TYPE)))
+    started = [
+        job_start(tracking_cycle_task, type=TRACKING_JOB_TYPE).pk for _ in range(settings.TRACK_PARALLEL_ROUNDS - going)
+    ]
+    return started
