@@ -17,7 +17,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Tier
-from monitoring.records import alert_clear, alert_raise, audit_record, audit_values
+from monitoring.records import (
+    CONTINUE,
+    DATABASE_LOST,
+    alert_clear,
+    alert_raise,
+    audit_record,
+    audit_values,
+    job_out_of_time,
+    job_progress,
+)
 
 from .extraction import extract
 from .fetching import Blocked, FetchError, UnsafeURL, fetch_page
@@ -860,13 +869,23 @@ def csv_rows_parse(data: bytes) -> list[dict]:
     return rows
 
 
-def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict:
-    """Add each row in turn, with progress on the Job; every row's outcome is in the result."""
-    from monitoring.records import job_progress
+def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict | str:
+    """Add each row in turn, with progress on the Job; every row's outcome is in the result.
 
-    outcomes, counts = [], {"added": 0, "tracking": 0, "already_tracked": 0, "error": 0}
-    job_progress(job, done=0, total=len(rows))
-    for index, row in enumerate(rows, start=1):
+    In batches: when the delivery's time is up (monitoring.records.job_out_of_time) the rows done so
+    far are saved on the Job and CONTINUE returned; the next delivery goes on from there. A worker
+    lost in a batch makes the next delivery add that batch's rows again, which tracks nothing twice
+    (a row added before shows as already tracked)."""
+    state = dict(job.checkpoint) or {
+        "next": 0,
+        "counts": {"added": 0, "tracking": 0, "already_tracked": 0, "error": 0},
+        "rows": [],
+    }
+    counts, outcomes = state["counts"], state["rows"]
+    if not state["next"]:
+        job_progress(job, done=0, total=len(rows))
+    for index in range(state["next"], len(rows)):
+        row = rows[index]
         if not row["text"]:
             result = AddResult("error", CSV_EMPTY_ROW)
         else:
@@ -874,13 +893,20 @@ def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict:
                 result = product_add(
                     user=user, text=row["text"], supplier_hint=row.get("supplier", ""), read_now=read_now
                 )
+            except DATABASE_LOST:
+                raise  # not this row's fault: the Job goes on from its last batch on a new connection
             except Exception as exc:  # noqa: BLE001 - one row's failure is that row's, the others go on
                 logger.exception("Adding row %s failed", row.get("row"))
                 result = AddResult("error", ROW_FAILED.format(error=f"{type(exc).__name__}: {exc}"))
         counts[result.status] += 1
         outcomes.append({**row, "status": result.status, "message": result.message, "product_id": result.product_id})
-        if index % 25 == 0 or index == len(rows):
-            job_progress(job, done=index)
+        done = index + 1
+        if done < len(rows) and job_out_of_time(job):
+            state["next"] = done
+            job_progress(job, done=done, checkpoint=state)
+            return CONTINUE
+        if done % 25 == 0 or done == len(rows):
+            job_progress(job, done=done)
     return {**counts, "rows": outcomes}
 
 

@@ -33,9 +33,8 @@ from catalog.services import (
 )
 from marketplaces.services import listings_follow
 from monitoring.alerts import alerts_for_listing_changes, alerts_for_refresh
-from monitoring.jobs import job_out_of_time
 from monitoring.notifications import notifications_queue
-from monitoring.records import CONTINUE, JobCancelled, job_progress
+from monitoring.records import CONTINUE, JobCancelled, job_out_of_time, job_progress
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ def cycle_run(*, job, product_ids=None):
     A scheduled round keeps claiming batches while products are due, for up to
     TRACK_ROUND_SECONDS from its start, so a large catalogue is not limited to one batch per beat
     tick. After each batch the round's checkpoint is saved on its Job; when this delivery's time
-    is up (monitoring.jobs.job_out_of_time) it returns CONTINUE and a new delivery carries on.
+    is up (monitoring.records.job_out_of_time) it returns CONTINUE and a new delivery carries on.
     """
     state = dict(job.checkpoint or {}) or {
         "started": timezone.now().isoformat(),

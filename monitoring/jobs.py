@@ -14,17 +14,17 @@ import time
 import uuid
 from contextlib import contextmanager
 
-import psycopg
 from celery import shared_task
 from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .models import AlertType, Job, JobStatus, Severity
 from .notifications import notifications_queue, notify_job_complete
 from .records import (
     CONTINUE,
+    DATABASE_LOST,
     JobCancelled,
     TransientError,
     alert_clear,
@@ -44,9 +44,6 @@ ERROR_MAX_LENGTH = 1000
 OUR_APPS = frozenset({"accounts", "catalog", "config", "marketplaces", "monitoring"})
 # Celery's own control flow (a retry is scheduled, the message is dropped): not failures.
 CONTROL_FLOW = (Retry, Ignore, Reject)
-# The database connection went away (PostgreSQL restarted or ended the session, a network cut):
-# not the Job's failure. psycopg's own errors come from the statements written through it directly.
-CONNECTION_LOST = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 HEARTBEAT_STOP_WAIT = 5.0  # seconds the task waits for a beat in progress when it ends
 
 
@@ -139,12 +136,6 @@ def lease_token() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def job_out_of_time(job: Job) -> bool:
-    """Whether this delivery has used its JOB_BATCH_SECONDS: after the batch in hand, save the
-    checkpoint and return CONTINUE."""
-    return time.monotonic() >= getattr(job, "run_until", float("inf"))
-
-
 def job_task(*, alert: bool = False, **task_options):
     """Decorate `fn(job) -> dict` into a Celery task taking a Job id.
 
@@ -197,7 +188,7 @@ def _run(fn, job: Job, *, alert: bool):
         return None
     except SoftTimeLimitExceeded:
         return _finish(job, JobStatus.FAILED, error=TIME_LIMIT_MESSAGE, alert=alert)
-    except CONNECTION_LOST as exc:
+    except DATABASE_LOST as exc:
         return _connection_lost(job, exc, alert=alert)
     except Exception as exc:
         logger.exception("Job %s (%s) failed", job.pk, job.type)

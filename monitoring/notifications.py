@@ -604,8 +604,18 @@ def _record_failure(notification, attempt: int, metadata: dict, exc: DeliveryErr
     return DeliveryOutcome("failed" if final else "retry", retry_in=retry_in, error=error)
 
 
+def _parked_and_due(metadata: dict, now) -> bool:
+    """A retry whose wait was too long for a countdown (notification_deliver_task left it on the
+    row), now due."""
+    if not metadata.get("next_attempt_at") or not metadata.get("last_attempt_at"):
+        return False
+    due, last = datetime.fromisoformat(metadata["next_attempt_at"]), datetime.fromisoformat(metadata["last_attempt_at"])
+    return due <= now and (due - last).total_seconds() > settings.TASK_COUNTDOWN_MAX
+
+
 def notifications_sweep(*, now=None) -> list[int]:
-    """Enqueue again deliveries whose task was lost (never picked up, or its retry long overdue).
+    """Enqueue again deliveries whose task was lost (never picked up, or its retry long overdue),
+    and those whose retry waited on the row (longer than a countdown may) and is due.
 
     Safe to over-enqueue: delivery is idempotent. Returns the Notification ids enqueued.
     """
@@ -624,7 +634,7 @@ def notifications_sweep(*, now=None) -> list[int]:
             continue
         due = metadata.get("next_attempt_at") or metadata.get("last_attempt_at")
         try:
-            overdue = due is None or datetime.fromisoformat(due) < late
+            overdue = due is None or datetime.fromisoformat(due) < late or _parked_and_due(metadata, now)
         except (TypeError, ValueError):
             overdue = True
         if overdue:

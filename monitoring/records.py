@@ -8,11 +8,13 @@ This module imports no other app's services (DESIGN.md: the one exception to the
 
 import logging
 import random
+import time
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,6 +28,9 @@ JOB_LOST_MESSAGE = "The worker running this job stopped and it was retried too o
 JOB_LEASE_LOST_MESSAGE = "Another worker took this job over."
 BACKGROUND_UNAVAILABLE = "Background work is unavailable right now; try again in a minute."
 JOB_NOT_PICKED_UP = "No worker picked this job up in time."
+# The database connection went away (PostgreSQL restarted or ended the session, a network cut):
+# not the work's fault. psycopg's own errors come from the statements written through it directly.
+DATABASE_LOST = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 # What sending to an unreachable broker raises (Celery wraps connection errors in kombu's).
 BROKER_UNREACHABLE = (BrokerOperationalError, OSError)
 RETRY_BACKOFF_CAP = 600  # seconds; a Job waits as next_retry_at, sent by the sweep, never in the broker
@@ -181,6 +186,12 @@ def job_retry(job: Job) -> Job:
     )
     transaction.on_commit(lambda: job_enqueue(new_job))
     return new_job
+
+
+def job_out_of_time(job: Job) -> bool:
+    """Whether this delivery of the Job has used its JOB_BATCH_SECONDS (job.run_until, set by
+    monitoring.jobs.job_task): after the batch in hand, save the checkpoint and return CONTINUE."""
+    return time.monotonic() >= getattr(job, "run_until", float("inf"))
 
 
 def job_stale_after(job_type: str) -> timedelta:

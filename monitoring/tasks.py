@@ -27,7 +27,8 @@ def notification_deliver_task(self, notification_id):
     """Deliver one Notification (email, SMS or webhook); retried with backoff while the failure may pass.
 
     Attempts are counted on the row (NOTIFICATION_MAX_ATTEMPTS), so a redelivered or duplicated
-    message never sends twice nor tries forever.
+    message never sends twice nor tries forever. A wait longer than TASK_COUNTDOWN_MAX never sits
+    in the broker: notifications_sweep sends the delivery when it is due.
     """
 
     def owner():
@@ -36,9 +37,9 @@ def notification_deliver_task(self, notification_id):
 
     with failure_recorded(type="deliver_notification", users=owner, params={"notification_id": notification_id}):
         outcome = notification_deliver(notification_id=notification_id)
-        if outcome.status == "retry":
+        if outcome.status == "retry" and outcome.retry_in <= settings.TASK_COUNTDOWN_MAX:
             raise self.retry(countdown=outcome.retry_in)
-        return outcome.status
+        return outcome.status  # a longer wait (a Retry-After) is kept on the row for notifications_sweep
     return None
 
 

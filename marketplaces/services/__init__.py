@@ -36,6 +36,7 @@ from .performance import (
     seller_yesterday,
     store_performance_import,
     store_statistics_catch_up,
+    store_statistics_days,
 )
 from .pushing import automatic_push_block
 from .rates import RatesRefresh, RatesUnavailable, convert, product_cost, rates_refresh
@@ -119,6 +120,7 @@ __all__ = [
     "store_publish_defaults_fetch",
     "store_set_automation_paused",
     "store_statistics_catch_up",
+    "store_statistics_days",
     "store_sync",
     "store_sync_skip_reason",
     "unit_cost_at",
