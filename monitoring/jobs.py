@@ -201,7 +201,8 @@ def _connection_lost(job: Job, exc: BaseException, *, alert: bool):
     delivery, which carries on from its checkpoint. When the database is still unreachable the
     error goes up and the Job, unrenewed, goes stale: the sweep resumes it once the database is back."""
     logger.warning("Job %s (%s) lost its database connection (%s); handing it on", job.pk, job.type, exc)
-    connection.close()
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()  # the next statement opens a new one
     if job.retry_count >= settings.JOB_MAX_RETRIES:
         return _finish(job, JobStatus.FAILED, error=error_words(exc), alert=alert)
     job_hand_on(job, retry=True)

@@ -106,9 +106,10 @@ def store_sync(
             progress["error"] = f"orders: {exc.message}"
         if stop():
             return None
-    while "error" not in progress and progress.get("delisted_after", 0) is not None:
+    progress.setdefault("delisted_after", 0)  # None once every listing was asked about
+    while "error" not in progress and progress["delisted_after"] is not None:
         try:
-            found, last = store_delisted_find_batch(store, after=progress.get("delisted_after", 0))
+            found, last = store_delisted_find_batch(store, after=progress["delisted_after"], limit=DELISTED_BATCH)
         except MarketplaceError as exc:
             progress["error"] = f"orders: {exc.message}"
             found, last = [], None
@@ -155,10 +156,10 @@ def store_delisted_find(store: StoreAccount, *, adapter=None) -> list[int]:
 
 
 def store_delisted_find_batch(
-    store: StoreAccount, *, after: int = 0, limit: int | None = DELISTED_BATCH, adapter=None
+    store: StoreAccount, *, after: int = 0, limit: int | None = None, adapter=None
 ) -> tuple[list[int], int | None]:
-    """store_delisted_find for the next `limit` published listings after the id `after`: returns
-    (the ids delisted, the last id asked about, None when no listing is left to ask about)."""
+    """store_delisted_find for the next `limit` (None: all) published listings after the id
+    `after`: returns (the ids delisted, the last id asked about, None when none is left to ask)."""
     adapter = adapter or adapter_for(store)
     published = (
         Listing.objects.live()
