@@ -5,7 +5,8 @@ database write happens in the calling thread, a few statements per batch
 (catalog.services.products_apply, which writes a failed batch again product by product).
 Each product fails alone: an exception while reading, recording or following up one product is
 that product's failure, and every claim not released by a write is released at the end (except
-when another delivery took the round over: its claims are the new holder's). With a deadline, no
+when another delivery took the round over, or the database connection was lost: the round is
+carried on elsewhere and its claims go with it). With a deadline, no
 product is started after it: the claims of those left are released for the next batch.
 Reading starts with a thread per CPU; threads are added, up to the concurrency
 asked for, while readings keep the writer waiting (slow sites, a rate limit): when pages come
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from monitoring.records import JobLeaseLost
+from monitoring.records import DATABASE_LOST, JobLeaseLost
 
 from .models import Product
 from .services import (
@@ -93,10 +94,10 @@ def products_refresh(
     finished: set[int] = set()
 
     def written(product, outcome):
-        finished.add(product.pk)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(product, outcome)
+        finished.add(product.pk)  # a claim kept for a follow-up that never ran is released below
 
     def flush():
         batch, batch_notes = good[:], notes[:]
@@ -109,13 +110,15 @@ def products_refresh(
     def record(product, reading):
         try:
             outcome = product_reading_record(product=product, reading=reading)
+        except DATABASE_LOST:
+            raise  # our connection, not the product: the round carries on elsewhere
         except Exception as exc:  # noqa: BLE001 - one product's failure must not stop the others
             logger.exception("Recording the reading of product %s failed", product.pk)
             outcome = product_record_failure(product=product, status="failed", message=f"{type(exc).__name__}: {exc}")
         written(product, outcome)
 
     first_waiting = last_reading = time.monotonic()
-    taken_over = False
+    keep_claims = False
     try:
         for _ in products:
             while True:
@@ -145,15 +148,16 @@ def products_refresh(
             else:
                 record(product, reading)
         flush()
-    except JobLeaseLost:
-        taken_over = True
+    except (JobLeaseLost, *DATABASE_LOST):
+        # Taken over, or our connection lost: the claims stay the round's, for whoever carries it on.
+        keep_claims = True
         raise
     finally:
         stop.set()
         for reader in readers:
             reader.join()
         left = [product.pk for product in products if product.pk not in finished]
-        if left and not taken_over:  # stopped early, or out of time: let the next batch or round have them
+        if left and not keep_claims:  # stopped early, or out of time: let the next batch or round have them
             try:
                 products_claims_release(product_ids=left)
             except Exception:  # noqa: BLE001 - the claims lapse by themselves; keep the first error

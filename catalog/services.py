@@ -213,9 +213,16 @@ def _reading_changes(product: Product, extraction, *, reason: str, now):
     product.failure_count = 0
     product.wrong_product_count = 0
     product.last_error = ""
-    product.refresh_claimed_until = None
+    product.refresh_claimed_until = _claim_after_write(product)
     product.retry_not_before = None
     return outcome, rows
+
+
+def _claim_after_write(product: Product):
+    """A product's claim ends with the statement that writes its reading, unless a follow-up is
+    pending (its listings, its alerts): then the follow-up's own last statement ends it
+    (product_follow_up_done), so no other worker reads the product meanwhile."""
+    return product.refresh_claimed_until if product.follow_pending else None
 
 
 def products_apply(readings, *, reason: str = "scrape", now=None) -> list[RefreshOutcome]:
@@ -230,6 +237,10 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
     try:
         with transaction.atomic():
             return _products_write(readings, reason=reason, now=now)
+    except DATABASE_LOST:
+        # Not a bad row: the connection went (maybe after the commit). Writing again here could
+        # apply a reading twice; the round carries on elsewhere and reads again what is unwritten.
+        raise
     except Exception as exc:  # noqa: BLE001 - one bad row must not lose the batch
         if len(readings) > 1:
             logger.warning("A batch of %s readings failed (%s); writing them one by one", len(readings), exc)
@@ -242,6 +253,8 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
         try:
             with transaction.atomic():  # its own savepoint (deferred constraints are checked on leaving it)
                 [outcome] = _products_write([(product, extraction)], reason=reason, now=now)
+        except DATABASE_LOST:
+            raise
         except Exception as exc:  # noqa: BLE001
             product.__dict__.update(state)
             outcome = _write_failed(product, exc, now=now)
@@ -332,7 +345,10 @@ def product_hold(*, product: Product, extraction, reason: str, now=None) -> Refr
     """Keep a doubtful reading aside (visible to the seller) without acting on it."""
     now = now or timezone.now()
     HeldReading.objects.create(product=product, reading=extraction_as_dict(extraction), reason=reason[:300])
-    Product.objects.filter(pk=product.pk).update(last_scraped_at=now, refresh_claimed_until=None, refresh_status="held")
+    product.refresh_claimed_until = _claim_after_write(product)
+    Product.objects.filter(pk=product.pk).update(
+        last_scraped_at=now, refresh_claimed_until=product.refresh_claimed_until, refresh_status="held"
+    )
     return RefreshOutcome(product_id=product.pk, status="held", currency=product.currency, message=reason)
 
 
@@ -377,14 +393,14 @@ def product_record_failure(
     message = clean_text(message, 1000) or status
     product.failure_count += 1
     product.last_error = message
-    product.refresh_claimed_until = None
+    product.refresh_claimed_until = _claim_after_write(product)
     product.refresh_status = status
     product.retry_not_before = now + failure_backoff(product.failure_count, retry_after)
     # An UPDATE, not save(): a product deleted meanwhile is no error of this round's.
     Product.objects.filter(pk=product.pk).update(
         failure_count=F("failure_count") + 1,
         last_error=product.last_error,
-        refresh_claimed_until=None,
+        refresh_claimed_until=product.refresh_claimed_until,
         refresh_status=status,
         retry_not_before=product.retry_not_before,
         updated_at=now,
@@ -525,9 +541,10 @@ def products_claim(
     """Claim up to `limit` due products (and any whose follow-up a stopped worker left unfinished),
     or the given ones, for this worker; rows another worker holds are skipped.
 
-    For a round (`job_id`, its Job): first the products still claimed for it, which a worker that
-    died left unread; then (unless not `fresh`: its time is up) products it has not taken yet, so
-    a round reads each product once."""
+    For a round (`job_id`, its Job): first the products still claimed for it and not yet written,
+    which a worker that died left unread; then (unless not `fresh`: its time is up) products it has
+    not taken yet, so a round reads each product once. Claiming clears refresh_status: the write
+    sets it again, so it tells the products the round wrote from those it has yet to read."""
     now = now or timezone.now()
     claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
     if product_ids is not None:  # a seller asked: no waiting out a failure backoff
@@ -539,7 +556,7 @@ def products_claim(
         ids = []
         if job_id is not None:
             ids = list(
-                Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False)
+                Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False, refresh_status="")
                 .order_by("pk")
                 .select_for_update(skip_locked=True)
                 .values_list("pk", flat=True)[:limit]
@@ -552,7 +569,7 @@ def products_claim(
                 .values_list("pk", flat=True)[: limit - len(ids)]
             )
         Product.objects.filter(pk__in=ids).update(
-            refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION, refresh_job_id=job_id
+            refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION, refresh_job_id=job_id, refresh_status=""
         )
     return list(Product.objects.filter(pk__in=ids).select_related("supplier", "supplier__family"))
 
@@ -574,9 +591,17 @@ def products_claims_release(*, product_ids) -> int:
     )
 
 
+def products_claims_end(*, job_id: int) -> int:
+    """End every claim a round still holds (at its end: follow-ups its dead worker left are the next
+    round's, through follow_pending)."""
+    return Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False).update(
+        refresh_claimed_until=None
+    )
+
+
 def round_products_done(*, job_id: int):
     """The products a round finished (read and written, or its failure recorded)."""
-    return Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=True)
+    return Product.objects.filter(refresh_job_id=job_id).exclude(refresh_status="")
 
 
 # --- Suppliers ------------------------------------------------------------------------------

@@ -28,13 +28,21 @@ from catalog.services import (
     RefreshOutcome,
     product_overrides_expire,
     products_claim,
+    products_claims_end,
     products_claims_renew,
     round_products_done,
 )
 from marketplaces.services import listings_follow
 from monitoring.alerts import alerts_for_listing_changes, alerts_for_refresh
 from monitoring.notifications import notifications_queue
-from monitoring.records import CONTINUE, JobCancelled, job_out_of_time, job_progress
+from monitoring.records import (
+    CONTINUE,
+    DATABASE_LOST,
+    JobCancelled,
+    JobLeaseLost,
+    job_out_of_time,
+    job_progress,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +97,8 @@ def round_refreshed(result: dict) -> int:
 def product_follow_up(*, product: Product, outcome: RefreshOutcome) -> list:
     """After a refresh: seller overrides whose scraped value changed end, the product's listings
     follow, then the alert rules run, then their notifications are queued; last, the product's
-    follow_pending mark is cleared (a worker stopped before that leaves it for the next round, and
-    every step is safe to run again)."""
+    follow_pending mark is cleared with the product's claim (a worker stopped before that leaves it
+    for the next round, and every step is safe to run again)."""
     alerts = product_overrides_expire(product=product) if outcome.changed or product.follow_pending else []
     changes = (
         listings_follow(product=product, outcome=outcome)
@@ -100,8 +108,8 @@ def product_follow_up(*, product: Product, outcome: RefreshOutcome) -> list:
     alerts += alerts_for_refresh(product=product, outcome=outcome)
     alerts += alerts_for_listing_changes(changes=changes)
     notifications_queue(alerts=[alert for alert in alerts if getattr(alert, "is_new", False)])
-    if product.follow_pending:
-        Product.objects.filter(pk=product.pk).update(follow_pending=False)
+    if product.follow_pending:  # done: the claim the reading's write kept for it ends too
+        Product.objects.filter(pk=product.pk).update(follow_pending=False, refresh_claimed_until=None)
         product.follow_pending = False
     return changes
 
@@ -128,7 +136,7 @@ def _failure(product: Product, status: str, reason: str) -> dict:
 def _round_tally(job_id: int) -> tuple[int, int]:
     """(products the round has taken, products it finished), from the products themselves."""
     tally = Product.objects.filter(refresh_job_id=job_id).aggregate(
-        total=Count("pk"), done=Count("pk", filter=Q(refresh_claimed_until__isnull=True))
+        total=Count("pk"), done=Count("pk", filter=~Q(refresh_status=""))
     )
     return tally["total"], tally["done"]
 
@@ -142,65 +150,85 @@ def cycle_run(*, job, product_ids=None):
     tick. After each batch the round's checkpoint is saved on its Job; when this delivery's time
     is up (monitoring.records.job_out_of_time) it returns CONTINUE and a new delivery carries on.
     """
-    state = dict(job.checkpoint or {}) or {
-        "started": timezone.now().isoformat(),
-        "outcomes": [],  # the products' detail rows, up to TRACK_RESULT_ROWS
-        "follow_ups": [],  # follow-ups that failed (their failure rows, up to TRACK_RESULT_ROWS)...
-        "follow_ups_failed": 0,  # ...and how many
-        "vanished": [],  # failure rows of products deleted while the round read them (no row to count)
-    }
-    round_ends = datetime.fromisoformat(state["started"]) + timedelta(seconds=settings.TRACK_ROUND_SECONDS)
-    outcomes, follow_ups = state["outcomes"], state["follow_ups"]
+    round_ = _Round(job, product_ids)
     lease = getattr(job, "lease", None)
     if lease is not None:  # the heartbeat keeps this round's claims too, one statement a beat
         lease.renewers.append(lambda: products_claims_renew(job_id=job.pk))
-    deadline = getattr(job, "run_until", None)
-    deadline = None if deadline is None or deadline == float("inf") else deadline
-    done = 0
-    last_progress = time.monotonic()
-    batch_failures: dict[int, dict] = {}
+    try:
+        return round_.run()
+    except JobCancelled as exc:
+        if not isinstance(exc, JobLeaseLost):  # cancelled: nothing of this round stays claimed
+            products_claims_end(job_id=job.pk)
+        raise
 
-    def follow(product, outcome):
-        nonlocal done, last_progress
-        done += 1
-        if len(outcomes) < settings.TRACK_RESULT_ROWS:
-            outcomes.append(outcome.as_dict())
+
+class _Round:
+    """This delivery's part of a round, and the round's checkpoint (saved on its Job after each batch)."""
+
+    def __init__(self, job, product_ids):
+        self.job, self.product_ids = job, product_ids
+        self.state = dict(job.checkpoint or {}) or {
+            "started": timezone.now().isoformat(),
+            "outcomes": [],  # the products' detail rows, up to TRACK_RESULT_ROWS
+            "follow_ups": [],  # follow-ups that failed (their failure rows, up to TRACK_RESULT_ROWS)...
+            "follow_ups_failed": 0,  # ...and how many
+            "vanished": [],  # failure rows of products deleted while the round read them (no row to count)
+        }
+        self.ends = datetime.fromisoformat(self.state["started"]) + timedelta(seconds=settings.TRACK_ROUND_SECONDS)
+        deadline = getattr(job, "run_until", None)
+        self.deadline = None if deadline is None or deadline == float("inf") else deadline
+        self.done = 0
+        self.batch_failures: dict[int, dict] = {}
+        self.last_progress = time.monotonic()
+
+    def run(self):
+        while True:
+            fresh = self.product_ids is not None or timezone.now() < self.ends
+            products = products_claim(
+                limit=settings.TRACK_BATCH_SIZE, product_ids=self.product_ids, job_id=self.job.pk, fresh=fresh
+            )
+            total, self.done = _round_tally(self.job.pk)
+            job_progress(self.job, done=self.done, total=total)
+            written = products_refresh(
+                products, concurrency=settings.TRACK_CONCURRENCY, on_outcome=self.follow, deadline=self.deadline
+            )
+            unread = len(products) - len(written)
+            if self.batch_failures:  # a failure can be a product deleted meanwhile: it has no row to count
+                remaining = set(Product.objects.filter(pk__in=self.batch_failures).values_list("pk", flat=True))
+                self.state["vanished"] += [row for pk, row in self.batch_failures.items() if pk not in remaining]
+                self.batch_failures.clear()
+            job_progress(self.job, done=self.done, checkpoint=self.state)
+            last_batch = self.product_ids is not None or len(products) < settings.TRACK_BATCH_SIZE or not fresh
+            if last_batch and not unread:
+                break
+            if job_out_of_time(self.job):
+                return CONTINUE
+        products_claims_end(job_id=self.job.pk)  # follow-ups a dead worker left: the next round's
+        return _round_result(self.job.pk, self.state)
+
+    def follow(self, product, outcome):
+        """Once a product's reading is written: note it, and make its listings follow."""
+        self.done += 1
+        state = self.state
+        if len(state["outcomes"]) < settings.TRACK_RESULT_ROWS:
+            state["outcomes"].append(outcome.as_dict())
         if outcome.status in FAILED_STATUSES:
-            batch_failures[product.pk] = _failure(product, outcome.status, outcome.message)
+            self.batch_failures[product.pk] = _failure(product, outcome.status, outcome.message)
         if _needs_follow_up(product, outcome):
             try:
                 product_follow_up(product=product, outcome=outcome)
-            except JobCancelled:
-                raise
+            except (JobCancelled, *DATABASE_LOST):
+                raise  # a stop, or our database connection lost (the Job carries on elsewhere): not the product's
             except Exception as exc:  # noqa: BLE001 - one product's follow-up must not stop the round
                 logger.exception("Following up product %s failed", product.pk)
                 reason = FOLLOW_UP_FAILED_MESSAGE.format(error=f"{type(exc).__name__}: {exc}")
+                Product.objects.filter(pk=product.pk).update(refresh_claimed_until=None)  # the next round's
                 state["follow_ups_failed"] += 1
-                if len(follow_ups) < settings.TRACK_RESULT_ROWS:
-                    follow_ups.append(_failure(product, FOLLOW_UP_FAILED, reason))
-        if time.monotonic() - last_progress > PROGRESS_EVERY:
-            job_progress(job, done=done)  # raises JobCancelled when the user cancelled
-            last_progress = time.monotonic()
-
-    while True:
-        fresh = product_ids is not None or timezone.now() < round_ends
-        products = products_claim(limit=settings.TRACK_BATCH_SIZE, product_ids=product_ids, job_id=job.pk, fresh=fresh)
-        total, done = _round_tally(job.pk)
-        job_progress(job, done=done, total=total)
-        written = products_refresh(
-            products, concurrency=settings.TRACK_CONCURRENCY, on_outcome=follow, deadline=deadline
-        )
-        unread = len(products) - len(written)
-        if batch_failures:  # a failure can be a product deleted meanwhile: it has no row to count
-            remaining = set(Product.objects.filter(pk__in=batch_failures).values_list("pk", flat=True))
-            state["vanished"] += [row for pk, row in batch_failures.items() if pk not in remaining]
-            batch_failures.clear()
-        job_progress(job, done=done, checkpoint=state)
-        if not unread and (product_ids is not None or len(products) < settings.TRACK_BATCH_SIZE or not fresh):
-            break
-        if job_out_of_time(job):
-            return CONTINUE
-    return _round_result(job.pk, state)
+                if len(state["follow_ups"]) < settings.TRACK_RESULT_ROWS:
+                    state["follow_ups"].append(_failure(product, FOLLOW_UP_FAILED, reason))
+        if time.monotonic() - self.last_progress > PROGRESS_EVERY:
+            job_progress(self.job, done=self.done)  # raises JobCancelled when the user cancelled
+            self.last_progress = time.monotonic()
 
 
 def _round_result(job_id: int, state: dict) -> dict:
