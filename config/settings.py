@@ -377,6 +377,25 @@ TASK_COUNTDOWN_MAX = 300  # seconds
 JOB_DEADLINE = timedelta(minutes=15)
 # Automatic retries: a wait asked for, a worker lost or a lost database connection; then it fails.
 JOB_MAX_RETRIES = 3
+
+
+def liveness_problem() -> str | None:
+    """The first of the bounds above that the settings break, as one line (None when they hold)."""
+    shortest = min(JOB_STALE_AFTER.values()).total_seconds()
+    if JOB_HEARTBEAT_SECONDS < 1 or shortest < JOB_HEARTBEAT_SECONDS * 3:
+        return "JOB_HEARTBEAT_SECONDS must be at least 1 and at most a third of the shortest JOB_STALE_AFTER."
+    longest = max(JOB_STALE_AFTER.values()).total_seconds()
+    if REFRESH_CLAIM_DURATION.total_seconds() < longest + 2 * JOB_SWEEP_SECONDS:
+        return "REFRESH_CLAIM_DURATION must outlast a stale round until the sweep resumes it."
+    if not 0 < JOB_BATCH_SECONDS <= CELERY_TASK_SOFT_TIME_LIMIT / 4:
+        return "JOB_BATCH_SECONDS must be positive and well inside the tasks' time limit."
+    if CELERY_TASK_TIME_LIMIT + TASK_COUNTDOWN_MAX >= BROKER_VISIBILITY_TIMEOUT:
+        return "A task's time limit and the longest countdown must fit inside the broker's visibility timeout."
+    return None
+
+
+if problem := liveness_problem():
+    raise ImproperlyConfigured(problem)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "monitoring.tasks.jobs_sweep_task", "schedule": float(JOB_SWEEP_SECONDS)},
     "tracking-cycle": {"task": "monitoring.tasks.tracking_cycle_start", "schedule": 300.0},

@@ -103,3 +103,12 @@ def test_production_defaults_to_no_debug_and_requires_two_factor_for_staff(produ
 
     assert result.returncode == 0, result.stderr
     assert "False True" in result.stdout.splitlines()
+
+
+def test_liveness_settings_that_would_run_a_live_job_twice_are_refused():
+    result = manage("check", JOB_HEARTBEAT_SECONDS="100", JOB_STALE_AFTER_TRACKING_SECONDS="120")
+
+    assert result.returncode != 0
+    assert "JOB_HEARTBEAT_SECONDS must be at least 1 and at most a third of the shortest JOB_STALE_AFTER." in (
+        result.stderr
+    )

@@ -296,8 +296,6 @@ class Command(BaseCommand):
         if options["as_worker"]:
             run_counted_worker(options["as_worker"])
             return
-        if connection.vendor != "postgresql" or not settings.REDIS_URL:
-            raise CommandError(NEEDS_SERVICES)
         try:
             counts = [int(part) for part in options["processes"].split(",")]
         except ValueError:
@@ -306,6 +304,8 @@ class Command(BaseCommand):
             raise CommandError("--processes, --products and --limit must be positive.")
         if not (0 <= options["changed"] <= 1 and 0 <= options["shop_share"] <= 1) or options["shop_limit"] < 1:
             raise CommandError("--changed and --shop-share are shares between 0 and 1; --shop-limit is positive.")
+        if connection.vendor != "postgresql" or not settings.REDIS_URL:
+            raise CommandError(NEEDS_SERVICES)
         try:
             expected = material_path("pages/expected.json")
         except MaterialMissing as exc:
