@@ -211,7 +211,8 @@ def _connection_lost(job: Job, exc: BaseException, *, alert: bool):
 
 def _finish(job, status, *, result=None, error=None, alert=False):
     """Record the outcome unless the user cancelled the job meanwhile."""
-    fields = {"status": status, "completed_at": timezone.now(), "next_retry_at": None}
+    # The checkpoint was for carrying on; the result (or the error) is what stays.
+    fields = {"status": status, "completed_at": timezone.now(), "next_retry_at": None, "checkpoint": {}}
     if result is not None:
         fields.update(result=result, error_message=None, progress_done=max(job.progress_done, job.progress_total))
     if error is not None:

@@ -123,7 +123,7 @@ def test_work_in_batches_is_handed_on_and_each_batch_is_done_once(monkeypatch):
     job.refresh_from_db()
     assert CALLS == [1, 2, 3]
     assert (job.status, job.result, job.retry_count) == (JobStatus.SUCCESS, {"done": 3}, 0)
-    assert (job.progress_done, job.progress_total) == (3, 3)
+    assert (job.progress_done, job.progress_total, job.checkpoint) == (3, 3, {})
 
 
 def test_a_delivery_from_the_broker_has_a_batch_time_and_one_run_here_has_none(settings):
