@@ -215,7 +215,7 @@ def test_refresh_now_with_the_broker_down_shows_the_message_in_place(browser_pag
     product = ProductFactory(title="Blue kettle", images=[])  # no picture from a host this machine cannot reach
     seller.tracked_products.add(product)
     page.goto(page.base + "/accounts/login/")
-    page.fill("input[name=username]", "outage@example.com")
+    page.fill("input[name=login]", "outage@example.com")
     page.fill("input[name=password]", "correct-horse-battery")
     page.click("form [type=submit]")
     page.wait_for_load_state()
