@@ -35,7 +35,7 @@ PRODUCTS = 36
 PAGE_DELAY = 0.25  # seconds each page takes, so a round lasts long enough to be cut
 STALE_AFTER = 4  # seconds without a heartbeat before a round is stale (the workers' and the sweep's)
 WORKER_START = 60  # seconds a worker may take to start and pick its first task up on a busy machine
-RECOVERY = 40  # seconds from the kill until every product of the round is applied
+RECOVERY = 60  # seconds from the kill until every product of the round is applied
 WORKER_ENV = {
     "JOB_HEARTBEAT_SECONDS": "1",
     "JOB_STALE_AFTER_TRACKING_SECONDS": str(STALE_AFTER),
