@@ -152,8 +152,15 @@ class Product(models.Model):
     # Consecutive failed refreshes; the seller is warned past a threshold (catalog issue).
     failure_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    # Set while a worker refreshes the product, so no other worker claims it meanwhile.
+    # Set while a worker refreshes the product, so no other worker claims it meanwhile (renewed
+    # with the heartbeat of the round that holds it).
     refresh_claimed_until = models.DateTimeField(null=True, blank=True)
+    # The round (a monitoring Job's id; no foreign key: the catalog knows nothing of Jobs) that
+    # claimed it last, and the outcome of its last refresh (RefreshOutcome.status), written in the
+    # statement that releases the claim: a round resumed after its worker died takes back exactly
+    # the products still claimed for it, never reads again one it finished, and counts them all.
+    refresh_job_id = models.BigIntegerField(null=True, blank=True)
+    refresh_status = models.CharField(max_length=20, blank=True)
     # After failed reads the schedule waits until then (a seller's "refresh now" does not).
     retry_not_before = models.DateTimeField(null=True, blank=True)
     # A change was applied whose follow-up (listings, alerts) has not finished yet; the next
@@ -208,6 +215,7 @@ class Product(models.Model):
             models.Index(fields=["last_scraped_at"], name="product_last_scraped_idx"),
             models.Index(fields=["is_archived", "last_scraped_at"], name="product_due_idx"),
             models.Index(fields=["gtin"], name="product_gtin_idx", condition=~models.Q(gtin="")),
+            models.Index(fields=["refresh_job_id"], name="product_refresh_job_idx"),
         ]
 
     def __str__(self):

@@ -4,7 +4,10 @@ The threads only fetch, parse and check (network waits and lexbor parsing overla
 database write happens in the calling thread, a few statements per batch
 (catalog.services.products_apply, which writes a failed batch again product by product).
 Each product fails alone: an exception while reading, recording or following up one product is
-that product's failure, and every claim not released by a write is released at the end.
+that product's failure, and every claim not released by a write is released at the end (except
+when another delivery took the round over, or the database connection was lost: the round is
+carried on elsewhere and its claims go with it). With a deadline, no
+product is started after it: the claims of those left are released for the next batch.
 Reading starts with a thread per CPU; threads are added, up to the concurrency
 asked for, while readings keep the writer waiting (slow sites, a rate limit): when pages come
 fast, more threads would only take turns at the CPUs and the interpreter lock.
@@ -19,6 +22,8 @@ from collections.abc import Callable
 
 from django.db import connection
 
+from monitoring.records import DATABASE_LOST, JobLeaseLost
+
 from .models import Product
 from .services import (
     RefreshOutcome,
@@ -26,6 +31,7 @@ from .services import (
     product_reading_record,
     product_record_failure,
     products_apply,
+    products_claims_release,
 )
 
 logger = logging.getLogger(__name__)
@@ -34,14 +40,23 @@ APPLY_WAIT = 1.0  # ...or once the first of them has waited this many seconds fo
 GROW_AFTER = 0.1  # seconds without a reading before another reading thread starts
 
 
-def _reader(todo: queue.Queue, done: queue.Queue, stop: threading.Event):
+def _reader(todo: queue.Queue, done: queue.Queue, stop: threading.Event, deadline: float | None):
     try:
         while not stop.is_set():
             try:
                 product = todo.get_nowait()
             except queue.Empty:
                 return
-            done.put((product, product_read_guarded(product=product)))
+            if deadline is not None and time.monotonic() >= deadline:
+                done.put((product, None))  # not started: left for the next batch
+                continue
+            reading = product_read_guarded(product=product)
+            if reading.kind == "failed" and connection.errors_occurred:
+                # Our database connection broke (the proxy list or the rate limit lives there), not
+                # the supplier's page: read it again on a new connection.
+                connection.close()
+                reading = product_read_guarded(product=product)
+            done.put((product, reading))
     finally:
         connection.close()  # this thread's own connection
 
@@ -51,12 +66,14 @@ def products_refresh(
     *,
     concurrency: int,
     on_outcome: Callable[[Product, RefreshOutcome], None] | None = None,
+    deadline: float | None = None,
 ) -> list[RefreshOutcome]:
     """Refresh the products: read in up to `concurrency` threads, write in batches in this thread.
 
     `on_outcome(product, outcome)` runs in this thread once the product's reading is written (the
     caller's next steps, which isolate their own failures); an exception it raises (a cancelled
     Job) stops the readers and comes out of here, after the claims still held are released.
+    No product is started after `deadline` (time.monotonic()); those are released unread.
     """
     todo, done, stop = queue.Queue(), queue.Queue(), threading.Event()
     for product in products:
@@ -65,7 +82,7 @@ def products_refresh(
     most = max(1, min(concurrency, len(products)))
 
     def start_reader():
-        reader = threading.Thread(target=_reader, args=(todo, done, stop), daemon=True)
+        reader = threading.Thread(target=_reader, args=(todo, done, stop, deadline), daemon=True)
         reader.start()
         readers.append(reader)
 
@@ -77,10 +94,10 @@ def products_refresh(
     finished: set[int] = set()
 
     def written(product, outcome):
-        finished.add(product.pk)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(product, outcome)
+        finished.add(product.pk)  # a claim kept for a follow-up that never ran is released below
 
     def flush():
         batch, batch_notes = good[:], notes[:]
@@ -93,12 +110,15 @@ def products_refresh(
     def record(product, reading):
         try:
             outcome = product_reading_record(product=product, reading=reading)
+        except DATABASE_LOST:
+            raise  # our connection, not the product: the round carries on elsewhere
         except Exception as exc:  # noqa: BLE001 - one product's failure must not stop the others
             logger.exception("Recording the reading of product %s failed", product.pk)
             outcome = product_record_failure(product=product, status="failed", message=f"{type(exc).__name__}: {exc}")
         written(product, outcome)
 
     first_waiting = last_reading = time.monotonic()
+    keep_claims = False
     try:
         for _ in products:
             while True:
@@ -116,6 +136,8 @@ def products_refresh(
                         start_reader()  # the readers are waiting on the network: overlap more
                         last_reading = now
             last_reading = time.monotonic()
+            if reading is None:  # past the deadline: left unread
+                continue
             if reading.kind == "good":
                 if not good:
                     first_waiting = time.monotonic()
@@ -126,14 +148,18 @@ def products_refresh(
             else:
                 record(product, reading)
         flush()
+    except (JobLeaseLost, *DATABASE_LOST):
+        # Taken over, or our connection lost: the claims stay the round's, for whoever carries it on.
+        keep_claims = True
+        raise
     finally:
         stop.set()
         for reader in readers:
             reader.join()
         left = [product.pk for product in products if product.pk not in finished]
-        if left:  # stopped early (cancelled, or the database went away): let the next round have them
+        if left and not keep_claims:  # stopped early, or out of time: let the next batch or round have them
             try:
-                Product.objects.filter(pk__in=left).update(refresh_claimed_until=None)
+                products_claims_release(product_ids=left)
             except Exception:  # noqa: BLE001 - the claims lapse by themselves; keep the first error
                 logger.exception("Releasing the claims of %s products failed", len(left))
     return outcomes

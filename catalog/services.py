@@ -18,7 +18,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Tier
-from monitoring.records import alert_clear, alert_raise, audit_record, audit_values
+from monitoring.records import (
+    CONTINUE,
+    DATABASE_LOST,
+    alert_clear,
+    alert_raise,
+    audit_record,
+    audit_values,
+    job_out_of_time,
+    job_progress,
+)
 
 from . import demo_shop
 from .extraction import extract
@@ -131,6 +140,7 @@ APPLY_BOOKKEEPING = [
     "wrong_product_count",
     "last_error",
     "refresh_claimed_until",
+    "refresh_status",
     "retry_not_before",
     "updated_at",
 ]
@@ -205,13 +215,21 @@ def _reading_changes(product: Product, extraction, *, reason: str, now):
         product.follow_pending = True
     if outcome.changed_fields:
         outcome.status = "updated"
+    product.refresh_status = outcome.status
     product.last_scraped_at = now
     product.failure_count = 0
     product.wrong_product_count = 0
     product.last_error = ""
-    product.refresh_claimed_until = None
+    product.refresh_claimed_until = _claim_after_write(product)
     product.retry_not_before = None
     return outcome, rows
+
+
+def _claim_after_write(product: Product):
+    """A product's claim ends with the statement that writes its reading, unless a follow-up is
+    pending (its listings, its alerts): then the follow-up's own last statement ends it
+    (product_follow_up_done), so no other worker reads the product meanwhile."""
+    return product.refresh_claimed_until if product.follow_pending else None
 
 
 def products_apply(readings, *, reason: str = "scrape", now=None) -> list[RefreshOutcome]:
@@ -226,6 +244,10 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
     try:
         with transaction.atomic():
             return _products_write(readings, reason=reason, now=now)
+    except DATABASE_LOST:
+        # Not a bad row: the connection went (maybe after the commit). Writing again here could
+        # apply a reading twice; the round carries on elsewhere and reads again what is unwritten.
+        raise
     except Exception as exc:  # noqa: BLE001 - one bad row must not lose the batch
         if len(readings) > 1:
             logger.warning("A batch of %s readings failed (%s); writing them one by one", len(readings), exc)
@@ -238,6 +260,8 @@ def products_apply(readings, *, reason: str = "scrape", now=None) -> list[Refres
         try:
             with transaction.atomic():  # its own savepoint (deferred constraints are checked on leaving it)
                 [outcome] = _products_write([(product, extraction)], reason=reason, now=now)
+        except DATABASE_LOST:
+            raise
         except Exception as exc:  # noqa: BLE001
             product.__dict__.update(state)
             outcome = _write_failed(product, exc, now=now)
@@ -323,11 +347,15 @@ def product_apply(*, product: Product, extraction, reason: str = "scrape", now=N
     return products_apply([(product, extraction)], reason=reason, now=now)[0]
 
 
+@transaction.atomic
 def product_hold(*, product: Product, extraction, reason: str, now=None) -> RefreshOutcome:
     """Keep a doubtful reading aside (visible to the seller) without acting on it."""
     now = now or timezone.now()
     HeldReading.objects.create(product=product, reading=extraction_as_dict(extraction), reason=reason[:300])
-    Product.objects.filter(pk=product.pk).update(last_scraped_at=now, refresh_claimed_until=None)
+    product.refresh_claimed_until = _claim_after_write(product)
+    Product.objects.filter(pk=product.pk).update(
+        last_scraped_at=now, refresh_claimed_until=product.refresh_claimed_until, refresh_status="held"
+    )
     return RefreshOutcome(product_id=product.pk, status="held", currency=product.currency, message=reason)
 
 
@@ -372,13 +400,15 @@ def product_record_failure(
     message = clean_text(message, 1000) or status
     product.failure_count += 1
     product.last_error = message
-    product.refresh_claimed_until = None
+    product.refresh_claimed_until = _claim_after_write(product)
+    product.refresh_status = status
     product.retry_not_before = now + failure_backoff(product.failure_count, retry_after)
     # An UPDATE, not save(): a product deleted meanwhile is no error of this round's.
     Product.objects.filter(pk=product.pk).update(
         failure_count=F("failure_count") + 1,
         last_error=product.last_error,
-        refresh_claimed_until=None,
+        refresh_claimed_until=product.refresh_claimed_until,
+        refresh_status=status,
         retry_not_before=product.retry_not_before,
         updated_at=now,
     )
@@ -523,9 +553,16 @@ def products_waiting(now=None) -> bool:
     return products_due(now).exists() or unfinished.exists()
 
 
-def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
+def products_claim(
+    *, limit: int, product_ids=None, now=None, job_id: int | None = None, fresh: bool = True
+) -> list[Product]:
     """Claim up to `limit` due products (and any whose follow-up a stopped worker left unfinished),
-    or the given ones, for this worker; rows another worker holds are skipped."""
+    or the given ones, for this worker; rows another worker holds are skipped.
+
+    For a round (`job_id`, its Job): first the products still claimed for it and not yet written,
+    which a worker that died left unread; then (unless not `fresh`: its time is up) products it has
+    not taken yet, so a round reads each product once. Claiming clears refresh_status: the write
+    sets it again, so it tells the products the round wrote from those it has yet to read."""
     now = now or timezone.now()
     claimable = Q(refresh_claimed_until__isnull=True) | Q(refresh_claimed_until__lt=now)
     if product_ids is not None:  # a seller asked: no waiting out a failure backoff
@@ -534,13 +571,55 @@ def products_claim(*, limit: int, product_ids=None, now=None) -> list[Product]:
         unfinished = Q(follow_pending=True, is_archived=False) & claimable
         candidates = Product.objects.filter(Q(pk__in=products_due(now).values("pk")) | unfinished)
     with transaction.atomic():
-        ids = list(
-            candidates.order_by(F("last_scraped_at").asc(nulls_first=True), "pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
+        ids = []
+        if job_id is not None:
+            ids = list(
+                Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False, refresh_status="")
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:limit]
+            )
+            candidates = candidates.exclude(refresh_job_id=job_id)
+        if fresh and len(ids) < limit:
+            ids += list(
+                candidates.order_by(F("last_scraped_at").asc(nulls_first=True), "pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[: limit - len(ids)]
+            )
+        Product.objects.filter(pk__in=ids).update(
+            refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION, refresh_job_id=job_id, refresh_status=""
         )
-        Product.objects.filter(pk__in=ids).update(refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION)
     return list(Product.objects.filter(pk__in=ids).select_related("supplier", "supplier__family"))
+
+
+def products_claims_renew(*, job_id: int, now=None) -> int:
+    """Extend the claims a round still holds (one statement, whatever their number): renewed with
+    its Job's heartbeat, so a live worker never loses its batch however slow the sites are."""
+    now = now or timezone.now()
+    return Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False).update(
+        refresh_claimed_until=now + settings.REFRESH_CLAIM_DURATION
+    )
+
+
+def products_claims_release(*, product_ids) -> int:
+    """Give up claims on products left unread (a round stopped early or ran out of time): due
+    still, they go to the next batch or round."""
+    return Product.objects.filter(pk__in=product_ids, refresh_claimed_until__isnull=False).update(
+        refresh_claimed_until=None, refresh_job_id=None
+    )
+
+
+def products_claims_end(*, job_id: int) -> int:
+    """End every claim a round still holds (at its end: follow-ups its dead worker left are the next
+    round's, through follow_pending)."""
+    return Product.objects.filter(refresh_job_id=job_id, refresh_claimed_until__isnull=False).update(
+        refresh_claimed_until=None
+    )
+
+
+def round_products_done(*, job_id: int):
+    """The products a round finished (read and written, or its failure recorded)."""
+    return Product.objects.filter(refresh_job_id=job_id).exclude(refresh_status="")
 
 
 # --- Suppliers ------------------------------------------------------------------------------
@@ -907,13 +986,23 @@ def csv_rows_parse(data: bytes) -> list[dict]:
     return rows
 
 
-def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict:
-    """Add each row in turn, with progress on the Job; every row's outcome is in the result."""
-    from monitoring.records import job_progress
+def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict | str:
+    """Add each row in turn, with progress on the Job; every row's outcome is in the result.
 
-    outcomes, counts = [], {"added": 0, "tracking": 0, "already_tracked": 0, "error": 0}
-    job_progress(job, done=0, total=len(rows))
-    for index, row in enumerate(rows, start=1):
+    In batches: when the delivery's time is up (monitoring.records.job_out_of_time) the rows done so
+    far are saved on the Job and CONTINUE returned; the next delivery goes on from there. A worker
+    lost in a batch makes the next delivery add that batch's rows again, which tracks nothing twice
+    (a row added before shows as already tracked)."""
+    state = dict(job.checkpoint) or {
+        "next": 0,
+        "counts": {"added": 0, "tracking": 0, "already_tracked": 0, "error": 0},
+        "rows": [],
+    }
+    counts, outcomes = state["counts"], state["rows"]
+    if not state["next"]:
+        job_progress(job, done=0, total=len(rows))
+    for index in range(state["next"], len(rows)):
+        row = rows[index]
         if not row["text"]:
             result = AddResult("error", CSV_EMPTY_ROW)
         else:
@@ -921,13 +1010,20 @@ def products_import(*, job, user, rows: list[dict], read_now: bool) -> dict:
                 result = product_add(
                     user=user, text=row["text"], supplier_hint=row.get("supplier", ""), read_now=read_now
                 )
+            except DATABASE_LOST:
+                raise  # not this row's fault: the Job goes on from its last batch on a new connection
             except Exception as exc:  # noqa: BLE001 - one row's failure is that row's, the others go on
                 logger.exception("Adding row %s failed", row.get("row"))
                 result = AddResult("error", ROW_FAILED.format(error=f"{type(exc).__name__}: {exc}"))
         counts[result.status] += 1
         outcomes.append({**row, "status": result.status, "message": result.message, "product_id": result.product_id})
-        if index % 25 == 0 or index == len(rows):
-            job_progress(job, done=index)
+        done = index + 1
+        if done < len(rows) and job_out_of_time(job):
+            state["next"] = done
+            job_progress(job, done=done, checkpoint=state)
+            return CONTINUE
+        if done % 25 == 0 or done == len(rows):
+            job_progress(job, done=done)
     return {**counts, "rows": outcomes}
 
 

@@ -263,16 +263,20 @@ READING_TITLE_MIN_OVERLAP = 0.5
 WRONG_PRODUCT_PAUSE_AFTER = env.int("WRONG_PRODUCT_PAUSE_AFTER", default=3)
 # After this many failed refreshes in a row the seller is told the product cannot be read.
 SCRAPE_FAILURE_THRESHOLD = env.int("SCRAPE_FAILURE_THRESHOLD", default=5)
-# How long a worker holds the products it claimed for refresh.
+# How long a worker holds the products it claimed for refresh: renewed with its round's heartbeat,
+# and long enough that a round resumed after its worker died finds its products still its own.
 REFRESH_CLAIM_DURATION = timedelta(minutes=10)
 # One tracking round claims at most this many products and reads up to this many at a time
 # (catalog.refreshing starts a thread per CPU and adds threads while sites are slow).
 TRACK_BATCH_SIZE = env.int("TRACK_BATCH_SIZE", default=500)
 TRACK_CONCURRENCY = env.int("TRACK_CONCURRENCY", default=8)
 TRACK_RESULT_ROWS = 1000  # outcomes kept in the Job result
-# A scheduled round claims batch after batch while products are due, for up to this long (well
-# inside the beat interval and the task's time limits).
+# A scheduled round claims batch after batch while products are due, for up to this long (inside
+# the beat interval; its deliveries hand over every JOB_BATCH_SECONDS).
 TRACK_ROUND_SECONDS = env.int("TRACK_ROUND_SECONDS", default=240)
+# How many scheduled rounds run at once, each in its own worker process, claiming from the same due
+# products (README, "Scale out": one per worker process the catalogue needs).
+TRACK_PARALLEL_ROUNDS = env.int("TRACK_PARALLEL_ROUNDS", default=1)
 # A product that keeps failing waits longer each time, up to this.
 REFRESH_BACKOFF_MAX = timedelta(hours=6)
 
@@ -317,7 +321,10 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Arbitrage Monitor <noreply@localhost>")
 
 # --- Celery -------------------------------------------------------------------------------
+BROKER_VISIBILITY_TIMEOUT = 3600  # seconds
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# Its own queue name lets a test or a benchmark run workers beside others on one Redis database.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 if not REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker"),
@@ -333,10 +340,8 @@ if not REDIS_URL:
     for _folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
-    # A task that waits longer than this in Redis is handed to another worker; every task's
-    # hard time limit is far below it, so no task runs twice because of it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,  # see "Liveness and recovery" below
         "socket_connect_timeout": SERVICE_CONNECT_TIMEOUT,
     }
 # Sending a task to a broker that is down fails within seconds (monitoring.records.task_enqueue
@@ -356,15 +361,75 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# --- Liveness and recovery ---
+# A worker can die at any moment (kill -9, out of memory, a lost machine), and the broker does not
+# bring its work back soon: with acks_late and reject_on_worker_lost a killed worker's task stays
+# unacknowledged in Redis until the visibility timeout (an hour) and then reaches whichever worker
+# restores it, while the filesystem broker of the embedded default deletes a message when a worker
+# takes it, so nothing ever comes back there. Recovery therefore belongs to the Job row, not the
+# broker:
+# - A running Job holds a lease: the delivery running it (lease_token) renews heartbeat_at every
+#   JOB_HEARTBEAT_SECONDS from a timer thread, whatever the task is doing (a healthy round may wait
+#   minutes for a rate-limit slot), and in the same beat renews its product claims, one statement
+#   for all of them. A Job whose heartbeat is older than its type's JOB_STALE_AFTER is stale: the
+#   sweep (every JOB_SWEEP_SECONDS) hands it to another worker, which carries on from the Job's
+#   checkpoint; a stale round never blocks the next one. A delivered task whose Job another worker
+#   holds with a fresh heartbeat exits at once, so the broker's late redelivery and the sweep never
+#   run one Job twice. Tracking, after a kill: stale within 2 min, resumed within 3 (+ a free worker).
+# - Long work runs in batches of about JOB_BATCH_SECONDS, each saved on the Job (checkpoint,
+#   progress) when it ends and tracking's product claims released in the statement that writes
+#   each product: a resumed Job redoes at most the batch in hand, and never what was written. A
+#   delivery that has used its JOB_BATCH_SECONDS hands the Job on to a new delivery of the same
+#   task, so every task ends far inside its time limits, which are far inside the visibility
+#   timeout: Redis never hands a running task to a second worker, and a slow supplier or a CSV of
+#   100,000 rows never runs into a time limit.
+# - Waiting never happens in the broker. A countdown task sits unacknowledged in a worker until
+#   it is due, so one longer than the visibility timeout would be delivered twice, and a worker
+#   dying meanwhile loses it for the timeout. A Job's retry (backoff or Retry-After, up to 10
+#   minutes) is next_retry_at, sent by the sweep when due; other tasks' countdowns stay under
+#   TASK_COUNTDOWN_MAX and longer waits are left to their own sweep or schedule.
+# - PostgreSQL dropping a worker's connections is a lost connection, not a failure: the task
+#   closes it, hands the Job to a new delivery at once (counted as a retry) and carries on; the
+#   heartbeat thread opens a fresh connection at every beat.
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=20)
+JOB_STALE_AFTER = {
+    "*": timedelta(seconds=env.int("JOB_STALE_AFTER_SECONDS", default=300)),
+    "track_products": timedelta(seconds=env.int("JOB_STALE_AFTER_TRACKING_SECONDS", default=120)),
+    "refresh_product": timedelta(seconds=env.int("JOB_STALE_AFTER_TRACKING_SECONDS", default=120)),
+}
+JOB_SWEEP_SECONDS = env.int("JOB_SWEEP_SECONDS", default=60)
+JOB_BATCH_SECONDS = env.int("JOB_BATCH_SECONDS", default=60)
+TASK_COUNTDOWN_MAX = 300  # seconds
+# A pending Job whose task no worker picked up this long after it was sent is sent again (the
+# message was lost: a worker killed with it prefetched, a broker that lost its data).
+JOB_DEADLINE = timedelta(minutes=15)
+# Automatic retries: a wait asked for, a worker lost or a lost database connection; then it fails.
+JOB_MAX_RETRIES = 3
+
+
+def liveness_problem() -> str | None:
+    """The first of the bounds above that the settings break, as one line (None when they hold)."""
+    shortest = min(JOB_STALE_AFTER.values()).total_seconds()
+    if JOB_HEARTBEAT_SECONDS < 1 or shortest < JOB_HEARTBEAT_SECONDS * 3:
+        return "JOB_HEARTBEAT_SECONDS must be at least 1 and at most a third of the shortest JOB_STALE_AFTER."
+    longest = max(JOB_STALE_AFTER.values()).total_seconds()
+    if REFRESH_CLAIM_DURATION.total_seconds() < longest + 2 * JOB_SWEEP_SECONDS:
+        return "REFRESH_CLAIM_DURATION must outlast a stale round until the sweep resumes it."
+    if not 0 < JOB_BATCH_SECONDS <= CELERY_TASK_SOFT_TIME_LIMIT / 4:
+        return "JOB_BATCH_SECONDS must be positive and well inside the tasks' time limit."
+    if CELERY_TASK_TIME_LIMIT + TASK_COUNTDOWN_MAX >= BROKER_VISIBILITY_TIMEOUT:
+        return "A task's time limit and the longest countdown must fit inside the broker's visibility timeout."
+    return None
+
+
+if problem := liveness_problem():
+    raise ImproperlyConfigured(problem)
 CELERY_BEAT_SCHEDULE = {
-    "jobs-sweep": {"task": "monitoring.tasks.jobs_sweep_task", "schedule": 300.0},
+    "jobs-sweep": {"task": "monitoring.tasks.jobs_sweep_task", "schedule": float(JOB_SWEEP_SECONDS)},
     # Every minute in development, so the demo shop's products (due every DEMO_SHOP_REFRESH_INTERVAL)
     # are followed live; a tick with nothing due starts no round.
     "tracking-cycle": {"task": "monitoring.tasks.tracking_cycle_start", "schedule": 300.0 if PRODUCTION else 60.0},
 }
-# A Job still running this long after it started is taken as lost and re-enqueued.
-JOB_DEADLINE = timedelta(minutes=35)
-JOB_MAX_RETRIES = 3
 # A pending Job no worker picked up within this is not followed ("Refresh now" starts another).
 JOB_PICKUP_TIMEOUT = timedelta(minutes=2)
 # Each worker records that it is alive this often (the service-health page shows it).

@@ -8,6 +8,7 @@ import logging
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 
 from accounts.models import User
 from catalog.models import Product, Supplier
@@ -25,20 +26,20 @@ from marketplaces.services import (
     store_performance_import,
     store_pricing_check,
     store_reprice,
-    store_statistics_catch_up,
+    store_statistics_days,
     store_sync,
     store_sync_skip_reason,
     supplier_reprice,
 )
 from monitoring.analytics import analytics_invalidate
 from monitoring.jobs import failure_recorded, job_task, recorded_task
-from monitoring.records import job_progress, job_start, task_enqueue
+from monitoring.records import CONTINUE, job_out_of_time, job_progress, job_start, task_enqueue
 
 logger = logging.getLogger(__name__)
 
-# Waits longer than this are left to the next scheduled run rather than parked in the broker.
-LONGEST_RETRY_WAIT = 300
-RATES_RETRY_WAIT = 1800
+# Waits longer than settings.TASK_COUNTDOWN_MAX are left to the next scheduled run rather than
+# parked in the broker (config/settings.py, "Liveness and recovery").
+RATES_RETRY_WAIT = 300
 
 
 def schedulable_stores():
@@ -165,7 +166,7 @@ def store_orders_sync_task(self, store_id):
             return {"error": exc.message}
         except Retryable as exc:
             wait = exc.retry_after if exc.retry_after is not None else 60
-            if wait <= LONGEST_RETRY_WAIT and self.request.retries < self.max_retries:
+            if wait <= settings.TASK_COUNTDOWN_MAX and self.request.retries < self.max_retries:
                 raise self.retry(countdown=wait, exc=exc) from exc
             StoreAccount.objects.filter(pk=store.pk).update(last_error=exc.message)
             return {"error": exc.message}
@@ -187,23 +188,39 @@ def stores_orders_sync_task():
 @job_task()
 def store_performance_import_task(job):
     """Import a store's daily performance (params {"store_id", "day"?}); without a day, every day
-    since the last complete import up to the seller's yesterday."""
+    since the last complete import up to the seller's yesterday. One day per batch: each day done
+    is saved on the Job, and a delivery out of time hands on to the next."""
     store = StoreAccount.objects.select_related("user").get(pk=job.params["store_id"])
     skipped = store_sync_skip_reason(store)
     if skipped:
         return {"skipped": skipped}
-    day = job.params.get("day")
-    imports = [store_performance_import(store, date.fromisoformat(day))] if day else store_statistics_catch_up(store)
+    state = dict(job.checkpoint) or {"days": [job.params["day"]] if job.params.get("day") else None, "imports": []}
+    if state["days"] is None:
+        state["days"] = [day.isoformat() for day in store_statistics_days(store)]
+    for day in state["days"][len(state["imports"]) :]:
+        state["imports"].append(store_performance_import(store, date.fromisoformat(day)).as_dict())
+        job_progress(job, done=len(state["imports"]), total=len(state["days"]), checkpoint=state)
+        if len(state["imports"]) < len(state["days"]) and job_out_of_time(job):
+            return CONTINUE
     analytics_invalidate(store.user)  # the dashboard recomputes from the new rows
-    return {"imports": [item.as_dict() for item in imports]}
+    return {"imports": state["imports"]}
 
 
 @job_task(alert=True)
 def store_sync_task(job):
     """A seller's "sync now": the store's new orders, listings removed on the marketplace, and
-    yesterday's performance (params {"store_id"})."""
+    yesterday's performance (params {"store_id"}), in steps saved on the Job: a delivery out of
+    time, or a worker lost, carries on from the last step done."""
     store = StoreAccount.objects.select_related("user").get(pk=job.params["store_id"])
-    result = store_sync(store)
+    progress = dict(job.checkpoint)
+
+    def step_done() -> bool:
+        job_progress(job, done=0, checkpoint=progress)
+        return job_out_of_time(job)
+
+    result = store_sync(store, progress=progress, on_step=step_done)
+    if result is None:
+        return CONTINUE
     analytics_invalidate(store.user)
     if result.error:
         raise RuntimeError(result.line())

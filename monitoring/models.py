@@ -189,6 +189,16 @@ class Job(models.Model):
     next_retry_at = models.DateTimeField(null=True, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # The lease (DESIGN: Jobs hold a lease). The delivery running it now (empty: nobody; the next
+    # delivery takes it) and when that worker last said it is alive: renewed on a timer while the
+    # task runs, so it proves the worker lives, not that it made progress. Older than its type's
+    # JOB_STALE_AFTER, the Job is stale: the sweep hands it to another worker.
+    lease_token = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the broker, so the sweep tells a lost message from a queued one.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # What the next delivery carries on from: long work runs in batches, each saved here when done.
+    checkpoint = models.JSONField(default=dict, blank=True)
 
     objects = JobQuerySet.as_manager()
 
@@ -202,6 +212,8 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["user", "status", "type"], name="job_user_status_type_idx"),
             models.Index(fields=["created_at"], name="job_created_idx"),
+            # The sweep (every minute) and the schedule look only at unfinished Jobs.
+            models.Index(fields=["type"], name="job_unfinished_idx", condition=Q(status__in=["pending", "running"])),
         ]
 
     def __str__(self):

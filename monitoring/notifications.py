@@ -490,7 +490,7 @@ def notification_send_test(*, channel: NotificationChannel, now=None) -> tuple[N
         notification.body = _webhook_body(notification, NotificationType.TEST, message=text)
         notification.save(update_fields=["body"])
     outcome = notification_deliver(notification_id=notification.pk, now=now)
-    if outcome.status == "retry":
+    if outcome.status == "retry" and outcome.retry_in <= settings.TASK_COUNTDOWN_MAX:  # longer: the sweep's
         from .tasks import notification_deliver_task
 
         transaction.on_commit(
@@ -656,8 +656,18 @@ def _record_failure(notification, attempt: int, metadata: dict, exc: DeliveryErr
     return DeliveryOutcome("failed" if final else "retry", retry_in=retry_in, error=error)
 
 
+def _parked_and_due(metadata: dict, now) -> bool:
+    """A retry whose wait was too long for a countdown (notification_deliver_task left it on the
+    row), now due."""
+    if not metadata.get("next_attempt_at") or not metadata.get("last_attempt_at"):
+        return False
+    due, last = datetime.fromisoformat(metadata["next_attempt_at"]), datetime.fromisoformat(metadata["last_attempt_at"])
+    return due <= now and (due - last).total_seconds() > settings.TASK_COUNTDOWN_MAX
+
+
 def notifications_sweep(*, now=None) -> list[int]:
-    """Enqueue again deliveries whose task was lost (never picked up, or its retry long overdue).
+    """Enqueue again deliveries whose task was lost (never picked up, or its retry long overdue),
+    and those whose retry waited on the row (longer than a countdown may) and is due.
 
     Safe to over-enqueue: delivery is idempotent. Returns the Notification ids enqueued.
     """
@@ -676,7 +686,7 @@ def notifications_sweep(*, now=None) -> list[int]:
             continue
         due = metadata.get("next_attempt_at") or metadata.get("last_attempt_at")
         try:
-            overdue = due is None or datetime.fromisoformat(due) < late
+            overdue = due is None or datetime.fromisoformat(due) < late or _parked_and_due(metadata, now)
         except (TypeError, ValueError):
             overdue = True
         if overdue:

@@ -1,17 +1,22 @@
 """Record keeping used by every app: Jobs a person can follow and AuditLog rows, and the one
-place that sends work to the broker (task_enqueue, job_enqueue).
+place that sends work to the broker (task_enqueue, job_enqueue). The Job row owns recovery: the
+lease a running Job holds (job_lease_take, job_heartbeat, job_hand_on) and the sweep that hands a
+stale Job to another worker (jobs_sweep); config/settings.py, "Liveness and recovery", says why.
 
 This module imports no other app's services (DESIGN.md: the one exception to the layering).
 """
 
 import logging
 import random
+import time
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
@@ -20,16 +25,30 @@ from .models import Alert, AuditLog, Job, JobStatus, WorkerHeartbeat
 logger = logging.getLogger(__name__)
 JOB_CANCELLED_MESSAGE = "Cancelled by the user."
 JOB_LOST_MESSAGE = "The worker running this job stopped and it was retried too often."
+JOB_LEASE_LOST_MESSAGE = "Another worker took this job over."
 BACKGROUND_UNAVAILABLE = "Background work is unavailable right now; try again in a minute."
 JOB_NOT_PICKED_UP = "No worker picked this job up in time."
+# The database connection went away (PostgreSQL restarted or ended the session, a network cut):
+# not the work's fault. psycopg's own errors come from the statements written through it directly.
+DATABASE_LOST = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 # What sending to an unreachable broker raises (Celery wraps connection errors in kombu's).
 BROKER_UNREACHABLE = (BrokerOperationalError, OSError)
-RETRY_BACKOFF_CAP = 600  # seconds: far below the broker's visibility timeout
+RETRY_BACKOFF_CAP = 600  # seconds; a Job waits as next_retry_at, sent by the sweep, never in the broker
 SECRET_FIELDS = frozenset({"api_key", "api_secret", "oauth_token", "oauth_refresh_token", "password", "webhook_secret"})
 
 
 class JobCancelled(Exception):
     """Raised inside a running job when its user cancelled it."""
+
+
+class JobLeaseLost(JobCancelled):
+    """Raised inside a running job another delivery took over (this worker's heartbeat had gone
+    stale): stop at once and leave the Job, and the work it holds, to the new holder."""
+
+
+# What a Job's function returns when it saved its checkpoint and has more to do: the Job is handed
+# on to a new delivery of its task (monitoring.jobs.job_task).
+CONTINUE = "continue"
 
 
 class TransientError(Exception):
@@ -69,6 +88,7 @@ def job_enqueue(job: Job, task=None) -> bool:
     from celery import current_app
 
     if task_enqueue(task or current_app.tasks[job.task_name], job.pk):
+        Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(enqueued_at=timezone.now())
         return True
     now = timezone.now()
     Job.objects.filter(pk=job.pk).unfinished().update(
@@ -119,17 +139,22 @@ def job_abandon(job: Job, *, error: str = JOB_NOT_PICKED_UP) -> bool:
     return bool(abandoned)
 
 
-def job_progress(job: Job, *, done: int, total: int | None = None) -> None:
-    """Save progress; raise JobCancelled if the user cancelled the job meanwhile."""
+def job_progress(job: Job, *, done: int, total: int | None = None, checkpoint: dict | None = None) -> None:
+    """Save progress (and, at the end of a batch, the checkpoint the next delivery carries on from);
+    raise JobCancelled if the user cancelled the job meanwhile, JobLeaseLost if another delivery
+    took it over."""
+    fields = {"progress_done": done}
     job.progress_done = done
-    fields = ["progress_done"]
     if total is not None:
-        job.progress_total = total
-        fields.append("progress_total")
-    updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        **{field: getattr(job, field) for field in fields}
-    )
-    if not updated:
+        job.progress_total = fields["progress_total"] = total
+    if checkpoint is not None:
+        job.checkpoint = fields["checkpoint"] = checkpoint
+    ours = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING)
+    if job.lease_token:
+        ours = ours.filter(lease_token=job.lease_token)
+    if not ours.update(**fields):
+        if Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
+            raise JobLeaseLost(JOB_LEASE_LOST_MESSAGE)
         raise JobCancelled(JOB_CANCELLED_MESSAGE)
 
 
@@ -163,31 +188,160 @@ def job_retry(job: Job) -> Job:
     return new_job
 
 
-def jobs_sweep(now=None) -> dict:
-    """Re-enqueue jobs whose task was lost (stuck past their deadline); fail those retried too often."""
+def job_out_of_time(job: Job) -> bool:
+    """Whether this delivery of the Job has used its JOB_BATCH_SECONDS (job.run_until, set by
+    monitoring.jobs.job_task): after the batch in hand, save the checkpoint and return CONTINUE."""
+    return time.monotonic() >= getattr(job, "run_until", float("inf"))
+
+
+def job_stale_after(job_type: str) -> timedelta:
+    """How old a running Job's heartbeat may be before the Job counts as stale (JOB_STALE_AFTER)."""
+    limits = settings.JOB_STALE_AFTER
+    return limits.get(job_type, limits["*"])
+
+
+def _last_sign(job: Job):
+    return job.heartbeat_at or job.started_at or job.created_at
+
+
+def job_is_stale(job: Job, *, now=None) -> bool:
+    """A running Job whose worker has not renewed its heartbeat within its type's limit."""
     now = now or timezone.now()
-    deadline = now - settings.JOB_DEADLINE
-    stuck = Job.objects.filter(
-        # running too long: the worker died
-        Q(status=JobStatus.RUNNING, started_at__lt=deadline)
-        # waiting for a retry long past its time, or never picked up
-        | Q(status=JobStatus.PENDING, next_retry_at__lt=now - timedelta(minutes=5))
-        | Q(status=JobStatus.PENDING, next_retry_at__isnull=True, created_at__lt=deadline)
-    ).exclude(task_name="")
-    requeued, failed = [], []
-    for job in stuck:
-        if job.retry_count >= settings.JOB_MAX_RETRIES:
-            Job.objects.filter(pk=job.pk).update(
-                status=JobStatus.FAILED, error_message=JOB_LOST_MESSAGE, completed_at=now, next_retry_at=None
-            )
-            failed.append(job.pk)
-            continue
-        Job.objects.filter(pk=job.pk).update(
-            status=JobStatus.PENDING, retry_count=job.retry_count + 1, next_retry_at=None, started_at=None
+    return job.status == JobStatus.RUNNING and _last_sign(job) < now - job_stale_after(job.type)
+
+
+def jobs_alive(jobs, *, now=None) -> list[Job]:
+    """Of these Jobs, the unfinished ones that are not stale (pending, or running with a fresh
+    heartbeat): a stale one never blocks new work, the sweep resumes it."""
+    now = now or timezone.now()
+    return [job for job in jobs.unfinished() if not job_is_stale(job, now=now)]
+
+
+def job_lease_take(job_id: int, *, token: str, now=None) -> Job | None:
+    """Take the Job for the delivery `token`, renewing its heartbeat: a pending Job whose wait is
+    over, a running Job nobody holds (handed on), or one whose holder's heartbeat is stale. None —
+    the delivery exits at once — when it is finished, waits for its retry time, or another worker
+    holds it with a fresh heartbeat: the broker's late redelivery and the sweep never run one Job
+    twice."""
+    now = now or timezone.now()
+    job_type = Job.objects.filter(pk=job_id).values_list("type", flat=True).first()
+    if job_type is None:
+        return None
+    stale_before = now - job_stale_after(job_type)
+    free = (
+        Q(status=JobStatus.PENDING, next_retry_at__isnull=True)
+        | Q(status=JobStatus.PENDING, next_retry_at__lte=now)
+        | Q(status=JobStatus.RUNNING, lease_token="")
+        | Q(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)
+    )
+    taken = Job.objects.filter(free, pk=job_id).update(
+        status=JobStatus.RUNNING,
+        lease_token=token,
+        heartbeat_at=now,
+        next_retry_at=None,
+        started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),
+    )
+    return Job.objects.get(pk=job_id) if taken else None
+
+
+def job_heartbeat(job_id: int, *, token: str, now=None) -> bool:
+    """Renew the heartbeat of a Job the delivery `token` holds; False when it holds it no more."""
+    return bool(
+        Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, lease_token=token).update(
+            heartbeat_at=now or timezone.now()
         )
-        transaction.on_commit(lambda job=job: job_enqueue(job))
-        requeued.append(job.pk)
-    return {"requeued": requeued, "failed": failed}
+    )
+
+
+def job_hand_on(job: Job, *, retry: bool = False) -> bool:
+    """Release this delivery's lease on a running Job and send a new delivery of its task, which
+    carries on from the checkpoint; with `retry`, that counts as an automatic retry. When the broker
+    cannot be reached the Job stays running unheld, and the sweep sends it once it looks stale."""
+    fields = {"lease_token": "", "heartbeat_at": timezone.now()}
+    if retry:
+        fields["retry_count"] = F("retry_count") + 1
+    released = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token).update(**fields)
+    if not released:
+        return False
+    job.lease_token = ""
+    from celery import current_app
+
+    if task_enqueue(current_app.tasks[job.task_name], job.pk):
+        Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
+    return True
+
+
+def job_retry_later(job: Job, *, error: str, wait: float) -> bool:
+    """Put a running Job back to pending until `wait` seconds from now (an automatic retry): the
+    sweep sends it when that time comes, so the wait never sits in the broker."""
+    return bool(
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token).update(
+            status=JobStatus.PENDING,
+            retry_count=F("retry_count") + 1,
+            next_retry_at=timezone.now() + timedelta(seconds=wait),
+            error_message=error,
+            lease_token="",
+            heartbeat_at=None,
+        )
+    )
+
+
+def jobs_sweep(now=None) -> dict:
+    """Every JOB_SWEEP_SECONDS: resume stale running Jobs (their worker died, or the delivery they
+    were handed on to was lost) on another worker, send pending Jobs whose wait is over, send
+    again those whose message no worker picked up within JOB_DEADLINE; a Job that needed this more
+    than JOB_MAX_RETRIES times fails."""
+    now = now or timezone.now()
+    unfinished = Job.objects.unfinished().exclude(task_name="")
+    requeued, retried, failed = [], [], []
+
+    def again(job, *, lease_token=None):
+        """Count one more retry and send it; or fail it when it has had its share."""
+        if lease_token is None:
+            ours = Job.objects.filter(pk=job.pk, status=JobStatus.PENDING, enqueued_at=job.enqueued_at)
+        else:
+            ours = Job.objects.filter(
+                pk=job.pk, status=JobStatus.RUNNING, lease_token=lease_token, heartbeat_at=job.heartbeat_at
+            )
+        if job.retry_count >= settings.JOB_MAX_RETRIES:
+            if ours.update(
+                status=JobStatus.FAILED, error_message=JOB_LOST_MESSAGE, completed_at=now, next_retry_at=None
+            ):
+                failed.append(job.pk)
+            return
+        fields = {"retry_count": job.retry_count + 1, "next_retry_at": None}
+        if lease_token is not None:  # resumed where it stopped: still running, held by nobody
+            fields.update(lease_token="", heartbeat_at=now)
+        if ours.update(**fields):  # unless its worker renewed the heartbeat or took it meanwhile
+            transaction.on_commit(lambda: job_enqueue(job))
+            requeued.append(job.pk)
+
+    shortest = min(settings.JOB_STALE_AFTER.values())
+    running = unfinished.filter(status=JobStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=now - shortest) | Q(heartbeat_at__isnull=True)
+    )
+    for job in running:
+        if job_is_stale(job, now=now):
+            again(job, lease_token=job.lease_token)
+
+    # A wait (next_retry_at) that is over, not sent since: send it (the retry was counted already).
+    for job in unfinished.filter(status=JobStatus.PENDING, next_retry_at__lte=now).filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("next_retry_at"))
+    ):
+        if Job.objects.filter(pk=job.pk, status=JobStatus.PENDING, enqueued_at=job.enqueued_at).update(enqueued_at=now):
+            transaction.on_commit(lambda job=job: job_enqueue(job))
+            retried.append(job.pk)
+
+    # Sent (or made) long ago and never picked up: the message was lost.
+    lost = (
+        unfinished.filter(status=JobStatus.PENDING)
+        .filter(Q(next_retry_at__isnull=True) | Q(enqueued_at__gte=F("next_retry_at")))
+        .annotate(sent_at=Coalesce("enqueued_at", "created_at"))
+        .filter(sent_at__lt=now - settings.JOB_DEADLINE)
+    )
+    for job in lost:
+        again(job)
+    return {"requeued": requeued, "retried": retried, "failed": failed}
 
 
 def worker_heartbeat_record(*, hostname: str, pid: int | None = None, starting: bool = False, now=None):

@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 
 from catalog.services import products_waiting
 
@@ -7,13 +8,14 @@ from .cycle import TRACKING_JOB_TYPE, cycle_run
 from .jobs import failure_recorded, job_task, recorded_task
 from .models import Job, Notification
 from .notifications import notification_deliver, notifications_queue, notifications_send_digests, notifications_sweep
-from .records import job_start, jobs_sweep
+from .records import job_start, jobs_alive, jobs_sweep
 from .retention import retention_prune
 
 
 @recorded_task(type="sweep_jobs")
 def jobs_sweep_task():
-    """Periodic: re-enqueue Jobs whose task was lost, so no seller waits on a dead worker."""
+    """Every JOB_SWEEP_SECONDS: resume stale Jobs on another worker and send those whose wait is
+    over, so no seller waits on a dead worker (records.jobs_sweep)."""
     return jobs_sweep()
 
 
@@ -27,7 +29,8 @@ def notification_deliver_task(self, notification_id):
     """Deliver one Notification (email, SMS or webhook); retried with backoff while the failure may pass.
 
     Attempts are counted on the row (NOTIFICATION_MAX_ATTEMPTS), so a redelivered or duplicated
-    message never sends twice nor tries forever.
+    message never sends twice nor tries forever. A wait longer than TASK_COUNTDOWN_MAX never sits
+    in the broker: notifications_sweep sends the delivery when it is due.
     """
 
     def owner():
@@ -36,9 +39,9 @@ def notification_deliver_task(self, notification_id):
 
     with failure_recorded(type="deliver_notification", users=owner, params={"notification_id": notification_id}):
         outcome = notification_deliver(notification_id=notification_id)
-        if outcome.status == "retry":
+        if outcome.status == "retry" and outcome.retry_in <= settings.TASK_COUNTDOWN_MAX:
             raise self.retry(countdown=outcome.retry_in)
-        return outcome.status
+        return outcome.status  # a longer wait (a Retry-After) is kept on the row for notifications_sweep
     return None
 
 
@@ -86,10 +89,13 @@ def tracking_cycle_task(job):
 
 @shared_task(name="monitoring.tasks.tracking_cycle_start")
 def tracking_cycle_start():
-    """Beat: start a tracking round as a system Job unless the last one is still going or nothing
-    is waiting (no product due, no follow-up left unfinished): an idle tick leaves no Job behind."""
-    if Job.objects.filter(user=None, type=TRACKING_JOB_TYPE).unfinished().exists():
-        return None
-    if not products_waiting():
-        return None
-    return job_start(tracking_cycle_task, type=TRACKING_JOB_TYPE).pk
+    """Beat: start tracking rounds as system Jobs until TRACK_PARALLEL_ROUNDS are going, when anything
+    is waiting (a product due, a follow-up left unfinished): an idle tick leaves no Job behind. A round
+    whose worker died (a stale heartbeat) does not count: the sweep resumes it, and the next round
+    does not wait for that."""
+    going = len(jobs_alive(Job.objects.filter(user=None, type=TRACKING_JOB_TYPE)))
+    if going >= settings.TRACK_PARALLEL_ROUNDS or not products_waiting():
+        return []
+    return [
+        job_start(tracking_cycle_task, type=TRACKING_JOB_TYPE).pk for _ in range(settings.TRACK_PARALLEL_ROUNDS - going)
+    ]

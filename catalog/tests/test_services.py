@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from catalog.models import HeldReading, PriceHistory, StockHistory
+from catalog.models import HeldReading, PriceHistory, Product, StockHistory
 from catalog.services import (
     ProductAddError,
     product_apply,
@@ -193,3 +193,29 @@ def test_a_product_backing_off_waits_for_the_schedule_but_not_for_refresh_now():
     assert product not in products_due(NOW)
     assert products_claim(limit=5, now=NOW) == []
     assert [p.pk for p in products_claim(limit=5, product_ids=[product.pk], now=NOW)] == [product.pk]
+
+
+def test_a_written_product_whose_follow_up_is_pending_stays_claimed_until_it_is_done():
+    from monitoring.cycle import product_follow_up
+
+    seller = UserFactory()
+    product = ProductFactory(last_scraped_at=None, price=Decimal("20.00"), currency="USD")
+    unchanged = ProductFactory(last_scraped_at=None, price=Decimal("20.00"), currency="USD")
+    seller.tracked_products.add(product, unchanged)
+    claimed, same = sorted(
+        products_claim(limit=5, product_ids=[product.pk, unchanged.pk], job_id=41), key=lambda p: p.pk
+    )
+
+    outcome = product_apply(product=claimed, extraction=reading(price=Decimal("24.00"), currency="USD"))
+    product_apply(product=same, extraction=reading(price=Decimal("20.00"), currency="USD"))
+
+    assert Product.objects.get(pk=unchanged.pk).refresh_claimed_until is None  # nothing left to do for it
+    written = Product.objects.get(pk=product.pk)
+    assert written.follow_pending and written.refresh_claimed_until is not None and written.refresh_status == "updated"
+    Product.objects.filter(pk=product.pk).update(last_scraped_at=None)  # even were it due again
+    assert products_claim(limit=5, job_id=42) == []  # another round never reads it while its listings follow
+
+    product_follow_up(product=claimed, outcome=outcome)
+
+    written.refresh_from_db()
+    assert not written.follow_pending and written.refresh_claimed_until is None

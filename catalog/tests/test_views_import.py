@@ -170,6 +170,23 @@ def test_a_good_file_with_bad_rows_tracks_the_good_rows_and_reports_the_bad(
     assert "Added: 2" in page and "Not added: 2" in page
 
 
+def test_a_file_imported_over_several_deliveries_adds_each_row_once(
+    seller_client, user, django_capture_on_commit_callbacks, monkeypatch
+):
+    from catalog import services
+
+    monkeypatch.setattr(services, "job_out_of_time", lambda job: True)  # each delivery does one row
+    content = b"asin,supplier\nB00FLYWNYQ,\nB07H57DNVV,amazon.de\nB01LW7X0JJ,\n"
+
+    response = post_csv(seller_client, content, django_capture_on_commit_callbacks)
+
+    job = Job.objects.get(user=user)
+    assert response.status_code == 302 and job.status == "success"
+    assert [(row["row"], row["status"]) for row in job.result["rows"]] == [(2, "added"), (3, "added"), (4, "added")]
+    assert (job.result["added"], job.progress_done, job.progress_total, job.retry_count) == (3, 3, 3, 0)
+    assert user.tracked_products.count() == 3
+
+
 def test_htmx_upload_gets_the_progress_fragment(seller_client, user, django_capture_on_commit_callbacks):
     response = post_csv(
         seller_client, b"asin\nB00FLYWNYQ\n", django_capture_on_commit_callbacks, **{"HX-Request": "true"}

@@ -153,3 +153,12 @@ def test_the_embedded_broker_keeps_its_control_exchange_under_var(tmp_path):
     folder = Path(result.stdout.strip().splitlines()[-1])
     assert folder == BASE_DIR / "var" / "broker-control" and folder.is_dir()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_liveness_settings_that_would_run_a_live_job_twice_are_refused():
+    result = manage("check", JOB_HEARTBEAT_SECONDS="100", JOB_STALE_AFTER_TRACKING_SECONDS="120")
+
+    assert result.returncode != 0
+    assert "JOB_HEARTBEAT_SECONDS must be at least 1 and at most a third of the shortest JOB_STALE_AFTER." in (
+        result.stderr
+    )

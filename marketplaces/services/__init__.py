@@ -48,6 +48,7 @@ from .performance import (
     seller_yesterday,
     store_performance_import,
     store_statistics_catch_up,
+    store_statistics_days,
 )
 from .privacy import (
     ebay_buyer_erase,
@@ -202,6 +203,7 @@ __all__ = [
     "store_publish_defaults_fetch",
     "store_set_automation_paused",
     "store_statistics_catch_up",
+    "store_statistics_days",
     "store_sync",
     "store_sync_skip_reason",
     "unit_cost_at",

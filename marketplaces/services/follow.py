@@ -730,6 +730,8 @@ def _retry_later(*, product_id: int, plans: list[Plan], attempt: int) -> None:
     from marketplaces.tasks import listings_follow_task
 
     countdown = int(max(waits))
+    if countdown > settings.TASK_COUNTDOWN_MAX:
+        return  # too long to wait in the broker: the change waits in pending_changes for the hourly push
     transaction.on_commit(
         lambda: task_enqueue(listings_follow_task, product_id, attempt=attempt + 1, countdown=countdown)
     )

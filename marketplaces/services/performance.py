@@ -272,23 +272,23 @@ def listing_day_money_refresh(listing: Listing, day: date) -> MarketplaceData:
     return row
 
 
+def store_statistics_days(store: StoreAccount, *, until: date | None = None, now=None) -> list[date]:
+    """The days a catch-up imports: every day since the last whole import up to `until` (default:
+    the seller's yesterday), at most MARKETPLACE_STATS_CATCH_UP_DAYS days."""
+    until = until or seller_yesterday(store, now=now)
+    if store.stats_synced_on is None:
+        return [until]  # a new store starts with its last day, not a week of quota
+    if store.stats_synced_on >= until:
+        return []
+    oldest = until - timedelta(days=settings.MARKETPLACE_STATS_CATCH_UP_DAYS - 1)
+    first = max(oldest, store.stats_synced_on + timedelta(days=1))
+    return [first + timedelta(days=offset) for offset in range((until - first).days + 1)]
+
+
 def store_statistics_catch_up(store: StoreAccount, *, until: date | None = None, now=None) -> list[PerformanceImport]:
     """Import every day since the last whole import up to `until` (default: the seller's yesterday),
     at most MARKETPLACE_STATS_CATCH_UP_DAYS days: days that waited for a quota get their turn."""
-    until = until or seller_yesterday(store, now=now)
-    if store.stats_synced_on is None:
-        first = until  # a new store starts with its last day, not a week of quota
-    elif store.stats_synced_on >= until:
-        return []
-    else:
-        oldest = until - timedelta(days=settings.MARKETPLACE_STATS_CATCH_UP_DAYS - 1)
-        first = max(oldest, store.stats_synced_on + timedelta(days=1))
-    imports = []
-    day = first
-    while day <= until:
-        imports.append(store_performance_import(store, day, now=now))
-        day += timedelta(days=1)
-    return imports
+    return [store_performance_import(store, day, now=now) for day in store_statistics_days(store, until=until, now=now)]
 
 
 # --- Performance as CSV (the listing page's download and the API's) ----------------------------

@@ -131,7 +131,7 @@ def test_a_failing_push_or_sync_job_alerts_its_seller(
 
 def test_a_failing_statistics_import_is_a_failed_job_without_an_alert(django_capture_on_commit_callbacks, monkeypatch):
     store = ebay_store()
-    monkeypatch.setattr(tasks, "store_statistics_catch_up", raising(RuntimeError(BOOM)))
+    monkeypatch.setattr(tasks, "store_performance_import", raising(RuntimeError(BOOM)))
 
     job = run_job(
         django_capture_on_commit_callbacks,

@@ -137,3 +137,74 @@ def test_the_daily_rates_task_stores_the_ecb_rates():
 
     assert result == {"as_of": "2026-03-02", "currencies": 3}
     assert ExchangeRate.objects.get(currency="USD").per_eur == Decimal("1.0812")
+
+
+# --- Long work in batches (a delivery out of time hands the Job on; each step is done once) -----
+
+
+@pytest.fixture
+def every_delivery_out_of_time(monkeypatch):
+    from marketplaces import tasks
+
+    monkeypatch.setattr(tasks, "job_out_of_time", lambda job: True)
+
+
+def shopify_product_state(gid, *, sku):
+    variant = {"id": f"{gid}/variant", "sku": sku, "price": "30.99", "inventoryQuantity": 5}
+    return {"product": {"id": gid, "status": "ACTIVE", "variants": {"nodes": [variant]}}}
+
+
+@pytest.mark.usefixtures("every_delivery_out_of_time")
+def test_sync_now_over_several_deliveries_does_each_step_once(api, django_capture_on_commit_callbacks, monkeypatch):
+    from marketplaces.services import sync
+    from marketplaces.tasks import store_sync_task
+    from marketplaces.tests.doubles import live_listing, shopify_order
+    from monitoring.records import job_start
+
+    monkeypatch.setattr(sync, "DELISTED_BATCH", 1)
+    store = shopify_store()
+    kept = live_listing(store, supplier_product(), external_listing_id="gid://shopify/Product/1")
+    gone = live_listing(store, supplier_product(), external_listing_id="gid://shopify/Product/2")
+    shop = ShopifyDouble(api)
+    shop.answer("Orders", shopify_orders(shopify_order(1, sku=f"AM-{kept.pk}", product_id="gid://shopify/Product/1")))
+    shop.answers["ProductState"] = [
+        shopify_product_state("gid://shopify/Product/1", sku=f"AM-{kept.pk}"),
+        {"product": None},
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_start(store_sync_task, type="sync_store", user=store.user, params={"store_id": store.pk})
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCESS, job.error_message
+    assert shop.operations() == ["Orders", "ProductState", "ProductState"]
+    summary = job.result["summary"]
+    assert "1 order lines, 1 new sales" in summary and "1 listings removed on the marketplace (delisted)" in summary
+    assert "statistics of" in summary
+    gone.refresh_from_db()
+    assert gone.status == "delisted"
+
+
+@pytest.mark.usefixtures("every_delivery_out_of_time")
+def test_a_catch_up_over_several_deliveries_imports_each_day_once(api, django_capture_on_commit_callbacks):
+    import datetime
+
+    from marketplaces.services import seller_yesterday
+    from marketplaces.tasks import store_performance_import_task
+    from monitoring.records import job_start
+
+    store = shopify_store()
+    yesterday = seller_yesterday(store)
+    type(store).objects.filter(pk=store.pk).update(stats_synced_on=yesterday - datetime.timedelta(days=3))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_start(
+            store_performance_import_task, type="import_performance", user=store.user, params={"store_id": store.pk}
+        )
+
+    job.refresh_from_db()
+    days = [(yesterday - datetime.timedelta(days=n)).isoformat() for n in (2, 1, 0)]
+    assert job.status == JobStatus.SUCCESS and [item["day"] for item in job.result["imports"]] == days
+    assert (job.progress_done, job.progress_total) == (3, 3)
+    store.refresh_from_db()
+    assert store.stats_synced_on == yesterday

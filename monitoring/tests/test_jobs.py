@@ -91,22 +91,31 @@ def test_cancel_only_touches_unfinished_jobs():
     assert done.status == JobStatus.SUCCESS
 
 
-def test_a_transient_error_schedules_a_retry_with_backoff(monkeypatch):
-    retried = {}
-
-    def fake_retry(**kwargs):
-        retried.update(kwargs)
-        return RuntimeError("retry scheduled")
-
-    monkeypatch.setattr(count_to_three._get_current_object(), "retry", fake_retry)
+def test_a_transient_error_waits_as_next_retry_at_and_the_sweep_sends_it_when_due(
+    django_capture_on_commit_callbacks,
+):
     job = JobFactory(status=JobStatus.PENDING, params={"flaky": True}, task_name=count_to_three.name)
-    with pytest.raises(RuntimeError):
-        count_to_three.run(job.pk)
+    before = timezone.now()
+
+    count_to_three.apply(args=[job.pk])  # no countdown in the broker: the wait is on the row
+
     job.refresh_from_db()
-    assert job.status == JobStatus.PENDING
-    assert job.retry_count == 1
-    assert retried["countdown"] == 5  # Retry-After from the error
-    assert job.next_retry_at > timezone.now()
+    assert (job.status, job.retry_count, job.lease_token) == (JobStatus.PENDING, 1, "")
+    assert before + datetime.timedelta(seconds=5) <= job.next_retry_at <= timezone.now() + datetime.timedelta(seconds=5)
+    assert CALLS.count(job.pk) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        early = jobs_sweep(now=job.next_retry_at - datetime.timedelta(seconds=1))
+    assert early["retried"] == []
+    count_to_three.apply(args=[job.pk])  # a message arriving early does not run it either
+    assert CALLS.count(job.pk) == 1
+
+    Job.objects.filter(pk=job.pk).update(next_retry_at=timezone.now() - datetime.timedelta(seconds=1))  # time passes
+    with django_capture_on_commit_callbacks(execute=True):
+        due = jobs_sweep()
+
+    assert due["retried"] == [job.pk] and CALLS.count(job.pk) == 2  # it ran again (and waits again)
+    job.refresh_from_db()
+    assert (job.status, job.retry_count) == (JobStatus.PENDING, 2)
 
 
 def test_a_transient_error_after_three_retries_fails_the_job():

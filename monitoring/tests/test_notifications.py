@@ -1,6 +1,6 @@
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
 import httpx
@@ -341,6 +341,30 @@ def test_twilios_retry_after_is_honoured(seller):
         429, headers={"Retry-After": "42"}, json={"code": 20429, "message": "Too Many Requests"}
     )
     assert notification_deliver(notification_id=_sms(seller).pk).retry_in == 42
+
+
+@respx.mock
+def test_a_wait_too_long_for_a_countdown_is_kept_on_the_row_and_sent_by_the_sweep_when_due(
+    seller, django_capture_on_commit_callbacks
+):
+    route = respx.post(TWILIO_URL).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "900"}, json={"code": 20429, "message": "Too Many Requests"}),
+            httpx.Response(201, json={"sid": "SM1", "status": "queued"}),
+        ]
+    )
+    notification = _sms(seller)
+
+    assert notification_deliver_task.delay(notification.pk).get() == "retry"  # no countdown in the broker
+
+    notification.refresh_from_db()
+    assert route.call_count == 1 and not notification.is_sent
+    assert notifications_sweep() == []  # not due yet
+    due = datetime.fromisoformat(notification.metadata["next_attempt_at"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notifications_sweep(now=due + timedelta(seconds=1)) == [notification.pk]
+    notification.refresh_from_db()
+    assert route.call_count == 2 and notification.is_sent
 
 
 @respx.mock
