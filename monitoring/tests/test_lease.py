@@ -246,6 +246,15 @@ def test_the_heartbeat_beats_on_a_timer_while_the_work_waits():
 # --- Rounds ----------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def a_product_due():
+    """Something for a round to do (an idle tick starts no round)."""
+    from accounts.tests.factories import UserFactory
+
+    UserFactory().tracked_products.add(ProductFactory(last_scraped_at=None))
+
+
+@pytest.mark.usefixtures("a_product_due")
 def test_a_stale_round_never_blocks_the_next_round(django_capture_on_commit_callbacks, settings):
     settings.TRACK_PARALLEL_ROUNDS = 1
     dead = running(tasks.tracking_cycle_task, type=TRACKING_JOB_TYPE, user=None, heartbeat_at=ago(stale("x")))
@@ -257,6 +266,7 @@ def test_a_stale_round_never_blocks_the_next_round(django_capture_on_commit_call
         assert tasks.tracking_cycle_start() == []  # the new round is going (pending)
 
 
+@pytest.mark.usefixtures("a_product_due")
 def test_the_schedule_keeps_as_many_rounds_going_as_asked(django_capture_on_commit_callbacks, settings):
     settings.TRACK_PARALLEL_ROUNDS = 3
     running(tasks.tracking_cycle_task, type=TRACKING_JOB_TYPE, user=None, heartbeat_at=ago(5))
