@@ -198,10 +198,18 @@ class Command(BaseCommand):
         seller = User.objects.create_user(f"bench-{uuid.uuid4().hex[:8]}@example.com", tier="enterprise")
         page_ids = self._page_ids(pages, families)
         keys = [key for key in pages if not (one_site and page_ids[key])]
+        # Saved pages of one item (the same ASIN in two layouts) go to different sites of their family.
+        seen_ids: dict = {}
+        twin = {}
+        for key in keys:
+            same = (families[key], page_ids[key])
+            twin[key] = seen_ids.get(same, 0) if page_ids[key] else 0
+            seen_ids[same] = twin[key] + 1
         sites: dict = {}
 
-        def site_for(family, copy):
-            key = (family, 0 if one_site else copy)
+        def site_for(page_key, copy):
+            family = families[page_key]
+            key = (family, 0 if one_site else copy, twin[page_key])
             if key not in sites:
                 sites[key] = Supplier.objects.create(
                     name=f"bench-{family}-{key[1]}-{uuid.uuid4().hex[:6]}",
@@ -213,7 +221,7 @@ class Command(BaseCommand):
 
         products = Product.objects.bulk_create(
             Product(
-                supplier=site_for(families[keys[i % len(keys)]], i // len(keys)),
+                supplier=site_for(keys[i % len(keys)], i // len(keys)),
                 asin=page_ids[keys[i % len(keys)]] or f"BENCH{i:06d}",
                 url=f"{base_url}/item/{i}/{keys[i % len(keys)]}",
             )
