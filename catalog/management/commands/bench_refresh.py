@@ -22,7 +22,7 @@ from accounts.models import User
 from catalog import identify
 from catalog.extraction import extract
 from catalog.models import Product, Supplier
-from catalog.readings import page_stated_id
+from catalog.readings import URL_NUMBERED_FAMILIES, page_stated_id
 from catalog.refreshing import products_refresh
 from catalog.services import products_claim
 from config.celery import freeze_startup_objects
@@ -187,7 +187,8 @@ class Command(BaseCommand):
             config = Supplier.objects.get(name=family).scraper_config
             extraction = extract(path.read_bytes(), supplier_config=config, family=family, url=f"http://bench/{key}")
             canonical_id = identify.product_id_from_url(extraction.canonical_url, family, {family: config})
-            ids[key] = page_stated_id(extraction) or (canonical_id if family != "generic" else None)
+            stated = page_stated_id(extraction) if family not in URL_NUMBERED_FAMILIES else None
+            ids[key] = stated or (canonical_id if family != "generic" else None)
         return ids
 
     def _setup(self, pages, families, count, *, base_url, rate_limit, one_site=False):
