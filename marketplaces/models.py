@@ -100,6 +100,18 @@ class StoreAccount(models.Model):
     stats_waiting_reason = models.CharField(max_length=300, blank=True, help_text="Why statistics wait (quota).")
     # The scopes of the store's last grant: shipping needs scopes older grants did not ask for.
     granted_scopes = models.JSONField(default=list, blank=True)
+    # Pricing lab: how far a backup source may raise the price, and the volatility buffer.
+    failover_max_increase_percent = models.DecimalField(
+        "backup source: most % above the preferred source's price",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("20.00"),
+        help_text="A backup source is used only while its price stays within this of the preferred source's.",
+    )
+    volatility_buffer = models.BooleanField(
+        default=False,
+        help_text="Price in enough margin that a usual rise does not turn a sale into a loss before the next check.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -195,6 +207,13 @@ class Listing(models.Model):
     last_error = models.TextField(blank=True, help_text="The marketplace's last refusal, in its own words.")
     revisions_on = models.DateField(null=True, blank=True)
     revisions_today = models.PositiveSmallIntegerField(default=0, help_text="eBay allows 250 revisions a day.")
+    # Backup sources: the most the listing may cost a buyer (empty: the store's percentage rule),
+    # the source it follows now (empty: its own product) and since when.
+    max_price = models.DecimalField(**MONEY, null=True, blank=True)
+    active_product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    active_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -220,6 +239,31 @@ class Listing(models.Model):
 
     def get_absolute_url(self):
         return reverse("marketplaces:listing_detail", args=[self.pk])
+
+
+class ListingSource(models.Model):
+    """A backup source of a listing: another tracked product that is the same item elsewhere,
+    used in order of `position` (1 first) when the listing's own product cannot be."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="sources")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="backup_for")
+    position = models.PositiveSmallIntegerField()
+    # How we know it is the same item: the identifiers match, or the seller confirmed it.
+    same_item = models.CharField(max_length=200, blank=True)
+    confirmed_by_seller = models.BooleanField(default=False)
+    # Since when this source has qualified without a break (switching back waits for a while).
+    good_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "marketplaces_listing_source"
+        ordering = ["listing", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "product"], name="listing_source_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.listing_id} · backup {self.position}: {self.product_id}"
 
 
 class DataSource(models.TextChoices):
