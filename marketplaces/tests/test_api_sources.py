@@ -61,7 +61,9 @@ def test_the_list_starts_with_the_own_product_and_flags_the_active_source(seller
         (1, other.pk, True, True),
     ]
     assert data["sources"][0]["problem"] == "out of stock" and data["sources"][1]["price"] == "33.99"
-    assert seller_api.get(f"/api/v1/listings/{listing.pk}/").json()["active_product"] == other.pk
+    on_listing = seller_api.get(f"/api/v1/listings/{listing.pk}/").json()
+    assert on_listing["active_product"] == other.pk
+    assert on_listing["margin"]["unit_cost"] == "22.00"  # the backup's cost, not the own product's 20.00
 
 
 def test_adding_a_matching_product_is_201_and_an_unmatched_one_needs_confirmation(seller_api, user, listing):
