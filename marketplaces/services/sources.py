@@ -243,45 +243,69 @@ def listing_sources_check(listing, *, now: datetime | None = None, rows=None) ->
 # --- Following the rule -----------------------------------------------------------------------
 
 
-def listing_source_follow(listing, *, now: datetime | None = None) -> tuple[Product, str]:
-    """Choose the listing's source now (switching, audited and alerted, when the rule says so);
-    returns the source as the seller sees it and the switch's rule in words ("" when it stays).
-    The caller (marketplaces.services.follow) prices the listing from it."""
+@dataclass
+class SourceChoice:
+    """A listing's sources as they stand now and what the rule chooses (nothing saved yet).
+
+    `active` is the index of the source followed now (None: no longer among them), `chosen` the one
+    to follow, `kind` the switch (STAY when none), `rule` the switch in words.
+    """
+
+    checks: list[SourceCheck]
+    active: int | None
+    chosen: int
+    kind: str
+    rule: str
+
+
+def listing_source_choice(listing, *, now: datetime | None = None) -> SourceChoice:
+    """Which source the rule gives the listing now, and why; saves nothing (see listing_source_follow)."""
     now = now or timezone.now()
     checks = listing_sources_check(listing, now=now)
-    _good_since_update(listing, checks, now=now)
+    for check in checks:  # a run of good readings goes on, or starts now; a bad one ends it
+        check.good_since = (check.good_since or now) if check.qualifies else None
     active = next((check.position for check in checks if check.active), None)
     index, kind = source_choose(
         [check.qualifies for check in checks], [check.good_since for check in checks], active=active, now=now
     )
-    chosen = checks[index]
-    if kind == STAY:
-        return chosen.product, ""
-    old = checks[active] if active is not None else None
+    chosen, old = checks[index], (checks[active] if active is not None else None)
     old_label = old.label if old else "a removed source"
     if kind == SWITCH_BACK:
         rule = SWITCH_BACK_RULE.format(new=chosen.label, minutes=settings.SOURCE_SWITCH_BACK_MINUTES, old=old_label)
     elif kind == FAILOVER:
         why = old.problem if old else "is no longer a source"
         rule = SWITCH_DOWN_RULE.format(old=old_label, why=why, new=chosen.label)
-    else:
+    elif kind == NONE_QUALIFIES:
         rule = SWITCH_NONE_RULE.format(old=old_label, why=old.problem if old else "was removed", new=chosen.label)
-    _switch(listing, to=chosen, old=old, rule=rule, kind=kind, now=now)
-    return chosen.product, rule
+    else:
+        rule = ""
+    return SourceChoice(checks=checks, active=active, chosen=index, kind=kind, rule=rule)
 
 
-def _good_since_update(listing, checks: list[SourceCheck], *, now: datetime) -> None:
+def listing_source_follow(listing, *, now: datetime | None = None) -> tuple[Product, str]:
+    """Choose the listing's source now (switching, audited and alerted, when the rule says so);
+    returns the source as the seller sees it and the switch's rule in words ("" when it stays).
+    The caller (marketplaces.services.follow) prices the listing from it."""
+    now = now or timezone.now()
+    choice = listing_source_choice(listing, now=now)
+    _good_since_save(listing, choice.checks)
+    chosen = choice.checks[choice.chosen]
+    if choice.kind == STAY:
+        return chosen.product, ""
+    old = choice.checks[choice.active] if choice.active is not None else None
+    _switch(listing, to=chosen, old=old, rule=choice.rule, kind=choice.kind, now=now)
+    return chosen.product, choice.rule
+
+
+def _good_since_save(listing, checks: list[SourceCheck]) -> None:
     for check in checks:
-        since = (check.good_since or now) if check.qualifies else None
-        if since == check.good_since:
-            continue
-        check.good_since = since
         if check.row is None:
-            listing.own_good_since = since
-            Listing.objects.filter(pk=listing.pk).update(own_good_since=since)
-        else:
-            check.row.good_since = since
-            ListingSource.objects.filter(pk=check.row.pk).update(good_since=since)
+            if listing.own_good_since != check.good_since:
+                listing.own_good_since = check.good_since
+                Listing.objects.filter(pk=listing.pk).update(own_good_since=check.good_since)
+        elif check.row.good_since != check.good_since:
+            check.row.good_since = check.good_since
+            ListingSource.objects.filter(pk=check.row.pk).update(good_since=check.good_since)
 
 
 def _switch(listing, *, to: SourceCheck, old: SourceCheck | None, rule: str, kind: str, now: datetime) -> None:

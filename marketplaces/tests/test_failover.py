@@ -402,3 +402,42 @@ def test_stopping_to_track_a_backup_source_is_refused_and_dropping_it_detaches_i
     assert drop.untracked and not drop.ended and listing.status != ListingStatus.ENDED
     assert not listing.sources.exists() and listing.active_product is None
     assert (listing.status, listing.status_reason) == ("paused", "out_of_stock")  # its own product is still out
+
+
+# --- The operator's command ---------------------------------------------------------------------
+
+
+def run_command(*args):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("follow_sources", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_follow_sources_dry_run_prints_the_choice_and_changes_nothing(ebay, listing, product):
+    first = backup(listing, "22.00")
+    out_of_stock(product)
+
+    output = run_command("--dry-run")
+
+    assert f"Listing {listing.pk}" in output
+    assert "not usable: out of stock" in output and "* backup source 1" in output
+    assert "would switch: its own product" in output
+    listing.refresh_from_db()
+    assert listing.active_product is None and ebay.bulk.call_count == 0
+
+    output = run_command("--listing", str(listing.pk))
+
+    listing.refresh_from_db()
+    assert listing.active_product == first.product and listing.price == Decimal("33.99")
+    assert "repriced: " in output and "switched to backup source 1" in output
+
+
+def test_follow_sources_names_a_listing_that_is_not_there(listing):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match=f"No live listing with id {listing.pk + 100}."):
+        run_command("--listing", str(listing.pk + 100))
