@@ -441,3 +441,25 @@ def test_follow_sources_names_a_listing_that_is_not_there(listing):
 
     with pytest.raises(CommandError, match=f"No live listing with id {listing.pk + 100}."):
         run_command("--listing", str(listing.pk + 100))
+
+
+def test_the_tracking_cycle_acts_on_a_backup_sources_reading(ebay, listing, product):
+    from catalog.services import RefreshOutcome
+    from monitoring.cycle import product_follow_up
+
+    first = _on_backup(listing, product)
+    second = backup(listing, "21.00")
+    out_of_stock(first.product)
+    outcome = RefreshOutcome(
+        product_id=first.product.pk,
+        status="updated",
+        stock_changed=True,
+        old_availability="in_stock",
+        new_availability="out_of_stock",
+        currency="USD",
+    )
+
+    [change] = product_follow_up(product=first.product, outcome=outcome)
+
+    listing.refresh_from_db()
+    assert change.listing_id == listing.pk and listing.active_product == second.product
