@@ -441,6 +441,13 @@ def _url_key(url: str) -> str:
 # --- The last resort: extruct ---------------------------------------------------------------------
 
 
+def extruct_could_read(tree) -> bool:
+    """Whether extruct could find anything the fast path missed: it reads only elements carrying
+    itemscope and <meta property> tags, so a page without any (nor a <template>, whose content
+    lxml reads as the page's and lexbor keeps apart) is spared its second parse, with lxml."""
+    return tree.css_first("[itemscope], meta[property], template") is not None
+
+
 def extruct_readings(
     html: str, *, base_url=None, page_urls=(), site_currency=None, default_dollar=None
 ) -> list[Reading]:
