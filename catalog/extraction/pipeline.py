@@ -392,7 +392,7 @@ def extract(
     price_reading, prices_set_aside = _choose_price(found, tree)
     if price_reading is not None and price_reading.source in _DECLARED_SOURCES:
         found.scan_scripts = False  # the page's scripts are read for a price, not for the rest
-    if title is None and price_reading is None and not prices_set_aside and extruct_could_read(tree):
+    if title is None and price_reading is None and not prices_set_aside and extruct_could_read(raw):
         found.extra = extruct_readings(
             raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace"),
             base_url=base_url,
