@@ -518,6 +518,9 @@ MARKETPLACE_STATS_CATCH_UP_DAYS = env.int("MARKETPLACE_STATS_CATCH_UP_DAYS", def
 ORDER_SHIPMENT_MAX_ATTEMPTS = env.int("ORDER_SHIPMENT_MAX_ATTEMPTS", default=8)
 # A push the marketplace asked to slow down is tried again by a task, this many times.
 MARKETPLACE_FOLLOW_RETRIES = env.int("MARKETPLACE_FOLLOW_RETRIES", default=3)
+# A listing that moved to a backup source goes back to a more preferred one only after that one has
+# qualified (in stock, within the price ceiling) for this long: no flapping between sources.
+SOURCE_SWITCH_BACK_MINUTES = env.int("SOURCE_SWITCH_BACK_MINUTES", default=60)
 # ECB euro reference rates (units per EUR), refreshed daily by `refresh_rates` / beat.
 ECB_RATES_URL = env("ECB_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
 # Documented fee defaults offered for a new store (shared/MARKETPLACE_APIS.md, D); dated because

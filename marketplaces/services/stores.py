@@ -287,6 +287,7 @@ PRICING_FIELDS = (
     "safety_buffer",
     "min_supplier_stock",
     "low_margin_action",
+    "volatility_buffer",
 )
 STORE_SETTING_FIELDS = ("account_name", "publish_defaults", *PRICING_FIELDS)
 REPRICE_JOB_TYPE = "reprice_store"
