@@ -18,8 +18,8 @@ NOW = datetime(2026, 3, 10, 12, 20, tzinfo=UTC)  # the window ends at 12:00, the
 START = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # one day: 24 hours, decided at 12:00, 13:00, …
 
 
-def at(hours: float) -> datetime:
-    return START + timedelta(hours=hours)
+def at(hours: float, start: datetime = START) -> datetime:
+    return start + timedelta(hours=hours)
 
 
 def plain_store(**overrides):
@@ -44,8 +44,7 @@ def plain_store(**overrides):
     return StoreAccountFactory(**{**values, **overrides})
 
 
-@pytest.fixture
-def backtest_case():
+def make_backtest_case(start: datetime = START):
     """Two listings on an eBay store.
 
     Listing A: own product pA (10.00), backup pB (11.00, never changes, in stock).
@@ -64,27 +63,32 @@ def backtest_case():
             old_price=Decimal("9.00"),
             new_price=Decimal("10.00"),
             price_change_percent=Decimal(percent),
-            recorded_at=START - timedelta(days=10 - day),
+            recorded_at=start - timedelta(days=10 - day),
         )
     PriceHistoryFactory(
         product=a,
         old_price=Decimal("10.00"),
         new_price=Decimal("10.50"),
         price_change_percent=Decimal("5"),
-        recorded_at=at(15 + 20 / 60),
+        recorded_at=at(15 + 20 / 60, start),
     )
     StockHistoryFactory(
-        product=a, old_stock=None, new_stock=0, new_availability=Availability.OUT_OF_STOCK, recorded_at=at(4.5)
+        product=a, old_stock=None, new_stock=0, new_availability=Availability.OUT_OF_STOCK, recorded_at=at(4.5, start)
     )
-    StockHistoryFactory(product=a, new_stock=None, new_availability=Availability.IN_STOCK, recorded_at=at(8))
-    StockHistoryFactory(product=c, new_stock=5, new_availability=Availability.IN_STOCK, recorded_at=at(-2))
-    StockHistoryFactory(product=c, new_stock=0, new_availability=Availability.OUT_OF_STOCK, recorded_at=at(10))
-    StockHistoryFactory(product=c, new_stock=3, new_availability=Availability.IN_STOCK, recorded_at=at(12))
+    StockHistoryFactory(product=a, new_stock=None, new_availability=Availability.IN_STOCK, recorded_at=at(8, start))
+    StockHistoryFactory(product=c, new_stock=5, new_availability=Availability.IN_STOCK, recorded_at=at(-2, start))
+    StockHistoryFactory(product=c, new_stock=0, new_availability=Availability.OUT_OF_STOCK, recorded_at=at(10, start))
+    StockHistoryFactory(product=c, new_stock=3, new_availability=Availability.IN_STOCK, recorded_at=at(12, start))
     listing_a = ListingFactory(store_account=store, product=a, title="Listing A")
     ListingSource.objects.create(listing=listing_a, product=b, position=1)
     listing_c = ListingFactory(store_account=store, product=c, title="Listing C")
     ListingFactory(store_account=store, product=ProductFactory(), status=ListingStatus.ENDED)  # not replayed
     return store, listing_a, listing_c
+
+
+@pytest.fixture
+def backtest_case():
+    return make_backtest_case(START)
 
 
 def test_current_settings_replay_exactly_as_worked_out(backtest_case):
