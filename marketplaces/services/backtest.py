@@ -44,8 +44,9 @@ from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
-from django.db.models import BigIntegerField, F, OuterRef, Subquery
-from django.db.models.functions import Cast, Round
+from django.db import connection
+from django.db.models import BigIntegerField, Exists, F, Func, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from catalog.models import Availability, PriceHistory, ProductOverride, StockHistory
@@ -126,94 +127,117 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-@dataclass
-class _Series:
-    """Change events of every product, sorted by (product index, time), with their search keys."""
+class _Epoch(Func):
+    """Whole seconds since 1970 of a datetime column, worked out by the database (no datetime object
+    per row on our side)."""
 
-    keys: np.ndarray
-    columns: dict[str, np.ndarray]
+    output_field = BigIntegerField()
 
-    def at(self, product_count: int, times: np.ndarray) -> np.ndarray:
-        """Index of the event in force at each time for each product: (products, times)."""
-        queries = np.arange(product_count, dtype=np.int64)[:, None] * _KEY + (times[None, :] + _KEY // 2)
-        return np.searchsorted(self.keys, queries, side="right") - 1
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {sql})) AS BIGINT)", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"CAST(strftime('%%s', {sql}) AS INTEGER)", params
 
 
-def _series(index: dict[int, int], rows: list[tuple], initial: dict[int, tuple], start_at: int) -> _Series:
-    """Events from (product_id, epoch, *values) rows plus one synthetic event per product before all
-    the others holding `initial[product_id]` (its state before its first loaded change)."""
-    width = len(next(iter(initial.values())))
-    product_idx, times, values = [], [], [[] for _ in range(width)]
-    for product_id, state in initial.items():
-        product_idx.append(index[product_id])
-        times.append(_BEFORE_ALL)
-        for column, value in zip(values, state, strict=True):
-            column.append(value)
-    for product_id, at, *state in rows:
-        product_idx.append(index[product_id])
-        times.append(at - start_at)
-        for column, value in zip(values, state, strict=True):
-            column.append(value)
-    pidx = np.asarray(product_idx, dtype=np.int64)
-    rel = np.asarray(times, dtype=np.int64)
-    keys = pidx * _KEY + (rel + _KEY // 2)
+class _Sql(Func):
+    """A small SQL formula over columns, `{0}`, `{1}`… naming them (whole numbers: no Decimal or None
+    per row on our side)."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, formula: str, *expressions, params: tuple = ()):
+        super().__init__(*expressions)
+        self.formula, self.extra_params = formula, list(params)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        params = [param for _, part in compiled for param in part]
+        formula = f"CAST(({self.formula.format(*(sql for sql, _ in compiled))}) AS BIGINT)"
+        return formula, [*params, *self.extra_params]
+
+
+def _cents(name: str) -> _Sql:
+    """An amount in whole cents, -1 when NULL."""
+    return _Sql("COALESCE(CAST(ROUND({0} * 100) AS BIGINT), -1)", F(name))  # ROUND: SQLite holds floats
+
+
+def _currency(name: str, codes: list[str]) -> _Sql:
+    """The index of the column's currency in `codes`, -1 when blank or not there."""
+    whens = " ".join(f"WHEN %s THEN {i}" for i in range(len(codes)))
+    return _Sql(f"CASE UPPER({{0}}) {whens} ELSE -1 END" if codes else "(-1)", F(name), params=tuple(codes))
+
+
+def _out(stock: str, availability: str) -> _Sql:
+    """1 when the stock row says out of stock (or a quantity of 0 or less), else 0."""
+    return _Sql(
+        "CASE WHEN {1} = %s OR {0} <= 0 THEN 1 ELSE 0 END",
+        F(stock),
+        F(availability),
+        params=(Availability.OUT_OF_STOCK,),
+    )
+
+
+def _fetch(queryset) -> np.ndarray:
+    """The rows of an all-integer values_list as an int64 array, read straight from the cursor."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    width = len(queryset._fields)
+    return np.array(rows, dtype=np.int64).reshape(-1, width) if rows else np.zeros((0, width), dtype=np.int64)
+
+
+_POSTGRES_EPOCH = 946_684_800  # 2000-01-01 in Unix seconds: binary timestamps count microseconds from it
+
+
+def _history(queryset, **values) -> np.ndarray:
+    """The changes of a history queryset as int64 columns (product_id, seconds since 1970, *values),
+    each value an integer SQL expression, sorted by time then id. On PostgreSQL the rows come packed
+    in one binary value (each column's 8-byte binary form), read straight into numpy: no Python object
+    per row; elsewhere row by row through the cursor."""
+    names = ["row_product", "row_id", *values]
+    queryset = queryset.order_by().annotate(
+        row_product=_Sql("{0}", F("product_id")), row_id=_Sql("{0}", F("pk")), **values
+    )
+    if connection.vendor == "postgresql":
+        sql, params = queryset.values_list("recorded_at", *names).query.sql_with_params()
+        width = len(names) + 1
+        aliases = ", ".join(f"c{i}" for i in range(width))
+        packed = " || ".join(["timestamptz_send(c0)", *(f"int8send(c{i})" for i in range(1, width))])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS rows ({aliases})", params)
+            data = cursor.fetchone()[0] or b""
+        layout = np.dtype([(f"value{i}", ">i8") for i in range(width)])
+        rows = np.frombuffer(data, dtype=layout)
+        at = rows["value0"].astype(np.int64) // 1_000_000 + _POSTGRES_EPOCH
+        columns = [rows[f"value{i}"].astype(np.int64) for i in range(1, width)]
+    else:
+        rows = _fetch(queryset.annotate(at=_Epoch("recorded_at")).values_list("at", *names))
+        at, columns = rows[:, 0], [rows[:, i] for i in range(1, rows.shape[1])]
+    product, row_id, values_columns = columns[0], columns[1], columns[2:]
+    order = np.lexsort((row_id, at))
+    return np.stack([product, at, *values_columns], axis=1)[order]
+
+
+def _series(pidx: np.ndarray, times: np.ndarray, values: list[np.ndarray], initial: list[np.ndarray]):
+    """Change events sorted by (product, time), each product led by a synthetic event at the dawn
+    of time holding `initial` (its state before its first loaded change); the search keys with them."""
+    products = len(initial[0])
+    pidx = np.concatenate([np.arange(products, dtype=np.int64), pidx])
+    times = np.concatenate([np.full(products, _BEFORE_ALL, dtype=np.int64), times])
+    keys = pidx * _KEY + (times + _KEY // 2)
     order = np.argsort(keys, kind="stable")
-    columns = {"product": pidx[order]}
-    for position, column in enumerate(values):
-        columns[str(position)] = np.asarray(column, dtype=object)[order]
-    return _Series(keys=keys[order], columns=columns)
+    columns = [np.concatenate([first, rest])[order] for first, rest in zip(initial, values, strict=True)]
+    return keys[order], pidx[order], columns
 
 
-def _last_before(model, product_ids: list[int], start: datetime) -> list[int]:
-    """The id of each product's last change at or before `start` (one query)."""
-    last = (
-        model.objects.filter(product_id=OuterRef("product_id"), recorded_at__lte=start)
-        .order_by("-recorded_at", "-pk")
-        .values("pk")[:1]
-    )
-    rows = (
-        model.objects.filter(product_id__in=product_ids, recorded_at__lte=start)
-        .values("product_id")
-        .distinct()
-        .annotate(last=Subquery(last))
-        .values_list("last", flat=True)
-    )
-    return [pk for pk in rows.order_by() if pk is not None]
-
-
-def _cents_expression(name: str):
-    return Cast(Round(F(name) * 100), BigIntegerField())
-
-
-def _price_rows(product_ids: list[int], start: datetime, end: datetime) -> list[tuple]:
-    """(product_id, epoch, new price cents or None, currency, old price cents or None) of the
-    changes in the window and the last one before it, oldest first."""
-    before = _last_before(PriceHistory, product_ids, start)
-    # Whole cents from the database: no Decimal per row.
-    rows = (
-        PriceHistory.objects.filter(pk__in=before)
-        | PriceHistory.objects.filter(product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end)
-    ).annotate(new_cents=_cents_expression("new_price"), old_cents=_cents_expression("old_price"))
-    return [
-        (product_id, _epoch(at), new, currency, old)
-        for product_id, at, new, currency, old in rows.order_by("recorded_at", "pk").values_list(
-            "product_id", "recorded_at", "new_cents", "currency", "old_cents"
-        )
-    ]
-
-
-def _stock_rows(product_ids: list[int], start: datetime, end: datetime) -> list[tuple]:
-    """(product_id, epoch, new stock, new availability, old stock, old availability), oldest first."""
-    before = _last_before(StockHistory, product_ids, start)
-    rows = StockHistory.objects.filter(pk__in=before) | StockHistory.objects.filter(
-        product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end
-    )
-    return [
-        (product_id, _epoch(at), *rest)
-        for product_id, at, *rest in rows.order_by("recorded_at", "pk").values_list(
-            "product_id", "recorded_at", "new_stock", "new_availability", "old_stock", "old_availability"
-        )
-    ]
+def _states(keys: np.ndarray, products: int, grid: np.ndarray) -> np.ndarray:
+    """Index of the event in force at each grid time for each product: (products, times)."""
+    queries = np.arange(products, dtype=np.int64)[:, None] * _KEY + (grid[None, :] + _KEY // 2)
+    return np.searchsorted(keys, queries, side="right") - 1
 
 
 # --- The replay ------------------------------------------------------------------------------
@@ -232,17 +256,27 @@ class _World:
     price_now: np.ndarray  # (listings,): the listing's price now, in cents
     max_price: np.ndarray  # (listings,): max price in cents or -1
     price_state: np.ndarray  # (products, hours + 1): index into the price events
-    stock_state: np.ndarray  # (products, hours + 1): index into the stock events
-    price_cents: np.ndarray  # per price event: supplier price cents (object: None unknown)
-    price_currency: np.ndarray  # per price event
+    stock_grid: np.ndarray  # (products, hours + 1): stock stated, -1 not stated
+    own_state: np.ndarray  # (listings, hours + 1): the own product's price event in force
+    own_in_stock: np.ndarray  # (listings, hours + 1)
+    chained: np.ndarray  # the listings (rows) that have backup sources
+    backup_state: np.ndarray  # (chained, sources - 1, hours + 1): each backup's price event in force
+    backup_in_stock: np.ndarray  # (chained, sources - 1, hours + 1): the backup exists and is in stock
+    price_cents: np.ndarray  # per price event: supplier price in cents, -1 unknown
+    price_currency: np.ndarray  # per price event: index in `codes`, -1 the product's own
     price_product: np.ndarray  # per price event: product index
-    stock_value: np.ndarray  # per stock event: stock (-1 unknown)
-    stock_out: np.ndarray  # per stock event: out of stock
-    products: list  # product rows by index: (pk, currency, supplier currency, default shipping, tax %, shipping)
+    products: list  # by index: (currency, supplier currency, default shipping, tax %, own shipping)
+    codes: list  # currency codes the currency indexes name
     buffer_bp: np.ndarray  # per product: volatility buffer in hundredths of a percent
 
 
+def _cents_of(value) -> int:
+    return -1 if value is None else int(value * 100)
+
+
 def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
+    from catalog.models import Product
+
     listings = list(
         Listing.objects.live()
         .filter(store_account=store, user=store.user)
@@ -258,19 +292,20 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
         backups[listing_id].append(product_id)
     chains = [[row[2], *[p for p in backups[row[0]] if p != row[2]]] for row in listings]
     if not listings:
-        return _World([], [], store.marketplace, *([np.zeros(0, dtype=np.int64)] * 13))
-    product_ids = list(dict.fromkeys(p for chain in chains for p in chain))
+        return _World([], [], store.marketplace, *([np.zeros(0, dtype=np.int64)] * 17))
+    product_ids = sorted({p for chain in chains for p in chain})
+    ids = np.asarray(product_ids, dtype=np.int64)
     index = {product_id: i for i, product_id in enumerate(product_ids)}
     width = max((len(chain) for chain in chains), default=1)
     sources = np.full((len(listings), width), -1, dtype=np.int64)
     for row, chain in enumerate(chains):
         sources[row, : len(chain)] = [index[p] for p in chain]
 
-    from catalog.models import Product
-
-    products = {
-        row[0]: row
-        for row in Product.objects.filter(pk__in=product_ids).values_list(
+    rates = {code.upper() for code in ExchangeRate.objects.values_list("currency", flat=True)}
+    products = list(
+        Product.objects.filter(pk__in=product_ids)
+        .order_by("pk")
+        .values_list(
             "pk",
             "price",
             "currency",
@@ -280,133 +315,209 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
             "supplier__default_shipping",
             "supplier__sales_tax_percent",
         )
-    }
+    )
+    codes = sorted(rates | {"EUR"} | {(row[2] or "").upper() for row in products} - {""})
     overrides = {
         row[0]: row
         for row in ProductOverride.objects.filter(user=store.user, product_id__in=product_ids).values_list(
             "product_id", "price", "currency", "stock", "shipping"
         )
     }
-    price_rows = _price_rows(product_ids, start, end)
-    stock_rows = _stock_rows(product_ids, start, end)
-    first_price, first_stock = {}, {}
-    for row in price_rows:
-        first_price.setdefault(row[0], row)
-    for row in stock_rows:
-        first_stock.setdefault(row[0], row)
 
-    def cents(value) -> int | None:
-        return None if value is None else int(value * 100)
+    # Each product's state before the window: its last change before it, else its first change's
+    # old value, else what it holds now.
+    def last_before(model):
+        return model.objects.filter(product=OuterRef("pk"), recorded_at__lte=start).order_by("-recorded_at", "-pk")
 
-    price_initial, stock_initial = {}, {}
-    for product_id in product_ids:
-        pk, price, currency, stock, availability, *_ = products[product_id]
-        override = overrides.get(product_id)
-        if override is not None and override[1] is not None:
-            price_rows = [row for row in price_rows if row[0] != product_id]  # their own price, all along
-            price_initial[product_id] = (cents(override[1]), override[2] or currency)
-        elif product_id in first_price:
-            row = first_price[product_id]
-            price_initial[product_id] = (row[4], row[3] or currency)
+    def first_in(model):
+        window = dict(recorded_at__gt=start, recorded_at__lte=end)
+        return model.objects.filter(product=OuterRef("pk"), **window).order_by("recorded_at", "pk")
+
+    def one(queryset, expression):
+        return Coalesce(Subquery(queryset.annotate(value=expression).values("value")[:1]), -1)
+
+    initial_rows = _fetch(
+        Product.objects.filter(pk__in=product_ids)
+        .order_by("pk")
+        .annotate(
+            p_before=Cast(Exists(last_before(PriceHistory)), IntegerField()),
+            p_before_cents=one(last_before(PriceHistory), _cents("new_price")),
+            p_before_currency=one(last_before(PriceHistory), _currency("currency", codes)),
+            p_first=Cast(Exists(first_in(PriceHistory)), IntegerField()),
+            p_first_cents=one(first_in(PriceHistory), _cents("old_price")),
+            s_before=Cast(Exists(last_before(StockHistory)), IntegerField()),
+            s_before_stock=one(last_before(StockHistory), Coalesce("new_stock", -1)),
+            s_before_out=one(last_before(StockHistory), _out("new_stock", "new_availability")),
+            s_first=Cast(Exists(first_in(StockHistory)), IntegerField()),
+            s_first_stock=one(first_in(StockHistory), Coalesce("old_stock", -1)),
+            s_first_out=one(first_in(StockHistory), _out("old_stock", "old_availability")),
+        )
+        .values_list(
+            "p_before",
+            "p_before_cents",
+            "p_before_currency",
+            "p_first",
+            "p_first_cents",
+            "s_before",
+            "s_before_stock",
+            "s_before_out",
+            "s_first",
+            "s_first_stock",
+            "s_first_out",
+        )
+    )
+    price_initial = [np.full(len(products), -1, dtype=np.int64) for _ in range(2)]
+    stock_initial = [np.full(len(products), -1, dtype=np.int64), np.zeros(len(products), dtype=np.int64)]
+    own_price, own_stock = np.zeros(len(products), dtype=bool), np.zeros(len(products), dtype=bool)
+    product_info = []
+    for i, (row, state) in enumerate(zip(products, initial_rows.tolist(), strict=True)):
+        _, price, currency, stock, availability, site_currency, default_shipping, tax = row
+        p_before, p_before_cents, p_before_currency, p_first, p_first_cents = state[:5]
+        s_before, s_before_stock, s_before_out, s_first, s_first_stock, s_first_out = state[5:]
+        override = overrides.get(row[0])
+        if override is not None and override[1] is not None:  # their own price, all along
+            own_price[i] = True
+            own_currency = (override[2] or currency or "").upper()
+            price_initial[0][i] = _cents_of(override[1])
+            price_initial[1][i] = codes.index(own_currency) if own_currency in codes else -1
+        elif p_before:
+            price_initial[0][i], price_initial[1][i] = p_before_cents, p_before_currency
+        elif p_first:
+            price_initial[0][i] = p_first_cents
         else:
-            price_initial[product_id] = (cents(price), currency)
+            price_initial[0][i] = _cents_of(price)
         if override is not None and override[3] is not None:
-            stock_rows = [row for row in stock_rows if row[0] != product_id]
-            stock_initial[product_id] = (override[3], Availability.IN_STOCK if override[3] > 0 else "out_of_stock")
-        elif product_id in first_stock:
-            row = first_stock[product_id]
-            stock_initial[product_id] = (row[4], row[5] or Availability.UNKNOWN)
+            own_stock[i] = True
+            stock_initial[0][i], stock_initial[1][i] = override[3], int(override[3] <= 0)
+        elif s_before:
+            stock_initial[0][i], stock_initial[1][i] = s_before_stock, s_before_out
+        elif s_first:
+            stock_initial[0][i], stock_initial[1][i] = s_first_stock, s_first_out
         else:
-            stock_initial[product_id] = (stock, availability)
+            out = availability == Availability.OUT_OF_STOCK or (stock is not None and stock <= 0)
+            stock_initial[0][i], stock_initial[1][i] = -1 if stock is None else stock, int(out)
+        product_info.append(
+            (
+                (currency or site_currency or "").upper(),
+                site_currency or "",
+                default_shipping,
+                tax,
+                override[4] if override is not None else None,
+            )
+        )
+
+    window = dict(product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end)
+    price_rows = _history(
+        PriceHistory.objects.filter(**window), cents=_cents("new_price"), code=_currency("currency", codes)
+    )
+    stock_rows = _history(
+        StockHistory.objects.filter(**window),
+        stock=_Sql("COALESCE({0}, -1)", F("new_stock")),
+        out=_out("new_stock", "new_availability"),
+    )
     start_at = _epoch(start)
-    prices = _series(index, [(p, at, new, cur) for p, at, new, cur, _ in price_rows], price_initial, start_at)
-    stocks = _series(index, [(p, at, new, avail) for p, at, new, avail, _, _ in stock_rows], stock_initial, start_at)
+    price_pidx = np.searchsorted(ids, price_rows[:, 0])
+    keep = ~own_price[price_pidx]
+    price_keys, price_product, (price_cents, price_currency) = _series(
+        price_pidx[keep], price_rows[keep, 1] - start_at, [price_rows[keep, 2], price_rows[keep, 3]], price_initial
+    )
+    stock_pidx = np.searchsorted(ids, stock_rows[:, 0])
+    keep = ~own_stock[stock_pidx]
+    stock_keys, _, (stock_value, stock_out) = _series(
+        stock_pidx[keep], stock_rows[keep, 1] - start_at, [stock_rows[keep, 2], stock_rows[keep, 3]], stock_initial
+    )
     hours = int((end - start).total_seconds() // HOUR)
     grid = np.arange(hours + 1, dtype=np.int64) * HOUR
-    stock_numbers = stocks.columns["0"]
-    known_stock = np.asarray([value is not None for value in stock_numbers], dtype=bool)
-    stock_value = np.where(known_stock, np.asarray([v or 0 for v in stock_numbers], dtype=np.int64), -1)
-    stock_out = (stocks.columns["1"] == Availability.OUT_OF_STOCK) | (known_stock & (stock_value <= 0))
+    stock_state = _states(stock_keys, len(product_ids), grid)
+    price_state = _states(price_keys, len(product_ids), grid)
+    in_stock = ~stock_out.astype(bool)[stock_state]  # (products, hours + 1)
+    chained = np.nonzero((sources >= 0).sum(axis=1) > 1)[0]
+    backups = np.maximum(sources[chained, 1:], 0)
     buffers = volatility_buffers(product_ids, until=start)
-    product_info = []
-    for product_id in product_ids:
-        pk, price, currency, stock, availability, site_currency, default_shipping, tax = products[product_id]
-        override = overrides.get(product_id)
-        product_info.append(
-            (pk, currency or site_currency or "", site_currency or "", default_shipping, tax, override and override[4])
-        )
     return _World(
         listing_ids=[row[0] for row in listings],
         titles=[row[1] for row in listings],
         marketplace=store.marketplace,
         sources=sources,
-        locked=np.asarray([cents(row[3]) if row[4] else -1 for row in listings], dtype=np.int64),
-        price_now=np.asarray([cents(row[3]) for row in listings], dtype=np.int64),
-        max_price=np.asarray([cents(row[5]) if row[5] is not None else -1 for row in listings], dtype=np.int64),
-        price_state=prices.at(len(product_ids), grid),
-        stock_state=stocks.at(len(product_ids), grid),
-        price_cents=prices.columns["0"],
-        price_currency=prices.columns["1"],
-        price_product=prices.columns["product"],
-        stock_value=stock_value,
-        stock_out=stock_out,
+        locked=np.asarray([_cents_of(row[3]) if row[4] else -1 for row in listings], dtype=np.int64),
+        price_now=np.asarray([_cents_of(row[3]) for row in listings], dtype=np.int64),
+        max_price=np.asarray([_cents_of(row[5]) for row in listings], dtype=np.int64),
+        price_state=price_state,
+        stock_grid=stock_value[stock_state],
+        own_state=price_state[sources[:, 0]],
+        own_in_stock=in_stock[sources[:, 0]],
+        chained=chained,
+        backup_state=price_state[backups][:, :, :],
+        backup_in_stock=(sources[chained, 1:] >= 0)[:, :, None] & in_stock[backups],
+        price_cents=price_cents,
+        price_currency=price_currency,
+        price_product=price_product,
         products=product_info,
+        codes=codes,
         buffer_bp=np.asarray(
             [int(buffers[p].percent * 100) if buffers[p].applies else 0 for p in product_ids], dtype=np.int64
         ),
     )
 
 
+def _shipping(info, currency: str) -> tuple[int, bool]:
+    """A product's shipping in `currency`, in cents, and whether it is known (pricing.unit_cost_for)."""
+    own_currency, site_currency, default_shipping, tax, own_shipping = info
+    unit = unit_cost_for(
+        price=Decimal("0"),
+        currency=currency,
+        store_currency=currency,
+        convert=convert_amount,
+        seller_shipping=own_shipping,
+        supplier_shipping=default_shipping,
+        supplier_currency=site_currency,
+        tax_percent=tax,
+    )
+    return int(unit.shipping * 100), unit.amount is not None
+
+
 def _event_costs(world: _World, settings_store: StoreAccount) -> np.ndarray:
     """The unit cost (store currency, cents) of every price event, UNKNOWN where it is not known:
     supplier price + shipping + tax, converted at today's rates (as pricing.unit_cost_for)."""
+    codes = world.codes
     target = (settings_store.currency or "").upper()
-    count = len(world.price_cents)
-    known = np.asarray([value is not None for value in world.price_cents], dtype=bool)
-    price = np.asarray([value or 0 for value in world.price_cents], dtype=np.int64)
-    currencies = np.asarray([(c or "").upper() for c in world.price_currency], dtype=object)
-    for i, info in enumerate(world.products):  # a blank currency is the product's own
-        mask = (world.price_product == i) & (currencies == "")
-        currencies[mask] = (info[1] or target).upper()
-    shipping = np.zeros(count, dtype=np.int64)
-    tax_bp = np.zeros(count, dtype=np.int64)
-    shipping_known = np.ones(count, dtype=bool)
-    pairs = defaultdict(list)
-    for position, (product, currency) in enumerate(zip(world.price_product, currencies, strict=True)):
-        pairs[(int(product), currency)].append(position)
-    for (product, currency), positions in pairs.items():
-        _, _, site_currency, default_shipping, tax, own_shipping = world.products[product]
-        unit = unit_cost_for(
-            price=Decimal("0"),
-            currency=currency,
-            store_currency=currency,
-            convert=convert_amount,
-            seller_shipping=own_shipping,
-            supplier_shipping=default_shipping,
-            supplier_currency=site_currency,
-            tax_percent=tax,
-        )
-        shipping[positions] = int(unit.shipping * 100)
-        tax_bp[positions] = int(Decimal(tax or 0) * 100)
-        shipping_known[positions] = unit.amount is not None
-    base = price + shipping
-    total = base + (base * tax_bp + 5_000) // 10_000
-    cost = np.full(count, UNKNOWN, dtype=np.int64)
-    rates = {code.upper(): rate for code, rate in ExchangeRate.objects.values_list("currency", "per_eur")}
+    product_code = np.asarray(
+        [codes.index(info[0]) if info[0] in codes else -1 for info in world.products], dtype=np.int64
+    )
+    shipping_known = [_shipping(info, info[0] or target) for info in world.products]
+    ship = np.asarray([cents for cents, _ in shipping_known], dtype=np.int64)
+    ship_ok = np.asarray([known for _, known in shipping_known], dtype=bool)
+    tax_bp = np.asarray([int(Decimal(info[3] or 0) * 100) for info in world.products], dtype=np.int64)
+    pidx = world.price_product
+    code = np.where(world.price_currency >= 0, world.price_currency, product_code[pidx])
+    event_ship, event_ship_ok = ship[pidx], ship_ok[pidx]
+    other = np.nonzero((code != product_code[pidx]) & (code >= 0))[0]  # a change in another currency
+    for position in other.tolist():
+        event_ship[position], event_ship_ok[position] = _shipping(world.products[pidx[position]], codes[code[position]])
+    price = world.price_cents
+    base = price + event_ship
+    total = base + (base * tax_bp[pidx] + 5_000) // 10_000
+    known = (price >= 0) & event_ship_ok
+    cost = np.full(len(price), UNKNOWN, dtype=np.int64)
+    target_code = codes.index(target) if target in codes else -2
+    same = known & (code == target_code)
+    cost[same] = total[same]
+    rates = {c.upper(): r for c, r in ExchangeRate.objects.values_list("currency", "per_eur") if r and r > 0}
     rates["EUR"] = Decimal("1")
-    for currency in set(currencies.tolist()):
-        mask = (currencies == currency) & known & shipping_known
-        if currency == target:
-            cost[mask] = total[mask]
-            continue
-        source_rate, target_rate = rates.get(currency), rates.get(target)
-        if not source_rate or not target_rate:
-            continue
-        scale_to, scale_from = int(target_rate * 1_000_000), int(source_rate * 1_000_000)
-        values = total[mask].astype(object)  # Python integers: no overflow whatever the rate
-        cost[mask] = np.asarray(
-            [(2 * v * scale_to + scale_from) // (2 * scale_from) for v in values.tolist()], dtype=np.int64
-        )
+    if target not in rates:
+        return cost
+    scale = np.asarray([int(rates[c] * 1_000_000) if c in rates else 0 for c in codes] + [0], dtype=np.int64)
+    source = scale[np.where(code >= 0, code, len(codes))]
+    convert = known & ~same & (source > 0)
+    if convert.any():
+        to_rate = int(rates[target] * 1_000_000)
+        values, source = total[convert], source[convert]
+        if int(values.max()) * 2 * to_rate < 2**62:
+            cost[convert] = (2 * values * to_rate + source) // (2 * source)
+        else:  # amounts too large for 64 bits: Python integers
+            cost[convert] = [
+                (2 * v * to_rate + s) // (2 * s) for v, s in zip(values.tolist(), source.tolist(), strict=True)
+            ]
     return cost
 
 
@@ -425,64 +536,88 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     known = event_cost >= 0
     event_price = np.full(len(event_cost), UNKNOWN, dtype=np.int64)
     if known.any():
-        buffer = world.buffer_bp[world.price_product[known].astype(np.int64)]
+        buffer = world.buffer_bp[world.price_product[known]]
         event_price[known] = listing_prices_cents(event_cost[known], store=store, buffer_bp=buffer)
-    cost = event_cost[world.price_state]  # (products, hours + 1)
-    rules = event_price[world.price_state]
-    stock = world.stock_value[world.stock_state]
-    out = world.stock_out[world.stock_state]
-
+    # Each change's own sale at its rules price: the margin that hour decides with, worked out once.
+    event_landed, event_margin = sale_cents(np.maximum(event_price, 0), np.maximum(event_cost, 0), store=store)
+    min_margin = int(Decimal(store.min_margin_percent) * 100)
+    pauses_for_margin = store.low_margin_action == "pause"
     valid = world.sources >= 0
     src = np.where(valid, world.sources, 0)
-    src_rules = rules[src]  # (listings, sources, hours + 1)
-    own_rules = src_rules[:, 0, :]
     percent = 10_000 + int(Decimal(store.failover_max_increase_percent) * 100)
-    locked = world.locked[:, None, None]
-    max_price = world.max_price[:, None, None]
-    within_own = (own_rules[:, None, :] >= 0) & (src_rules * 10_000 <= own_rules[:, None, :] * percent)
-    within = np.where(locked >= 0, src_rules <= locked, np.where(max_price >= 0, src_rules <= max_price, within_own))
-    qualifies = valid[:, :, None] & ~out[src] & (src_rules >= 0) & within
+    locked, max_price = world.locked[:, None], world.max_price[:, None]
 
-    active = np.full((listings, hours), -1, dtype=np.int64)
-    rows = np.arange(listings)
-    columns = np.arange(width)[None, :]
-    run = np.zeros((listings, width), dtype=np.int64)
-    current = np.full(listings, -1, dtype=np.int64)
-    for hour in range(hours):
-        now = qualifies[:, :, hour]
-        run = np.where(now, run + 1, 0)
-        any_now = now.any(axis=1)
-        first = np.where(any_now, now.argmax(axis=1), -1)
-        still = (current >= 0) & now[rows, np.maximum(current, 0)]
-        ready = now & (run >= switch_back_points) & (columns < current[:, None])
-        back = np.where(ready.any(axis=1), ready.argmax(axis=1), current)
-        current = np.where(still, back, first) if hour else first
-        active[:, hour] = current
+    own_rules = event_price.take(world.own_state)  # (listings, hours + 1)
+    own_ok = world.own_in_stock & (own_rules >= 0)
+    capped = (world.locked >= 0) | (world.max_price >= 0)  # only a fixed ceiling can refuse the own product
+    if capped.any():
+        fixed = np.where(world.locked >= 0, world.locked, world.max_price)[capped][:, None]
+        own_ok[capped] &= own_rules[capped] <= fixed
+
+    # The active source: the first qualifying one, going back to a more preferred one only after it
+    # qualified long enough. A step per hour, for the listings that have backups.
+    active = np.where(own_ok[:, :hours], 0, -1)
+    chained = world.chained
+    if len(chained):
+        backup_rules = event_price.take(world.backup_state)  # (chained, backups, hours + 1)
+        own = own_rules[chained][:, None, :]
+        by_percent = (own >= 0) & (backup_rules * 10_000 <= own * percent)
+        chained_locked, chained_max = locked[chained][:, :, None], max_price[chained][:, :, None]
+        backup_within = np.where(
+            chained_locked >= 0,
+            backup_rules <= chained_locked,
+            np.where(chained_max >= 0, backup_rules <= chained_max, by_percent),
+        )
+        backup_ok = world.backup_in_stock & (backup_rules >= 0) & backup_within
+        q = np.concatenate([own_ok[chained][:, None, :], backup_ok], axis=1).transpose(2, 0, 1).copy()
+        rows = np.arange(len(chained))
+        columns = np.arange(width)[None, :]
+        run = np.zeros((len(chained), width), dtype=np.int64)
+        current = np.full(len(chained), -1, dtype=np.int64)
+        chosen = np.empty((len(chained), hours), dtype=np.int64)
+        for hour in range(hours):
+            now = q[hour]
+            run = np.where(now, run + 1, 0)
+            first = np.where(now.any(axis=1), now.argmax(axis=1), -1)
+            still = (current >= 0) & now[rows, np.maximum(current, 0)]
+            ready = now & (run >= switch_back_points) & (columns < current[:, None])
+            back = np.where(ready.any(axis=1), ready.argmax(axis=1), current)
+            current = np.where(still, back, first) if hour else first
+            chosen[:, hour] = current
+        active[chained] = chosen
 
     on_source = active >= 0
-    product = np.where(on_source, src[rows[:, None], np.maximum(active, 0)], 0)  # (listings, hours)
+    every = np.arange(listings)[:, None]
+    product = np.where(on_source, src[every, np.maximum(active, 0)], 0)  # (listings, hours)
     hour_index = np.arange(hours)[None, :]
-    decided_cost = cost[product, hour_index]
-    end_cost = cost[product, hour_index + 1]
-    end_cost = np.where(end_cost >= 0, end_cost, decided_cost)
-    rules_price = rules[product, hour_index]
-    price = np.where(world.locked[:, None] >= 0, world.locked[:, None], rules_price)
-    priced = on_source & (price >= 0) & (decided_cost >= 0)
+    cell = product * (hours + 1) + hour_index  # (product, hour) in the flattened grids
+    event = world.price_state.take(cell)  # the change in force when the hour is decided
+    event_end = world.price_state.take(cell + 1)  # and at its end
+    is_locked = (world.locked >= 0)[:, None]
+    price = np.where(is_locked, world.locked[:, None], event_price[event])
+    priced = on_source & (price >= 0) & (event_cost[event] >= 0)
     # A listing with no source keeps its last price (the first hours: the price it has now).
-    last = np.where(priced, hour_index, -1)
-    last = np.maximum.accumulate(last, axis=1)
-    carried = np.where(last >= 0, price[rows[:, None], np.maximum(last, 0)], world.price_now[:, None])
+    last = np.maximum.accumulate(np.where(priced, hour_index, -1), axis=1)
+    carried = np.where(last >= 0, price[every, np.maximum(last, 0)], world.price_now[:, None])
     price = np.where(priced, price, carried)
 
-    source_stock = stock[product, hour_index]
+    source_stock = world.stock_grid.take(cell)
     quantity = _quantity(source_stock, store)
     low_stock = (source_stock >= 0) & ((source_stock < store.min_supplier_stock) | (quantity <= 0))
-    _, decided_margin = sale_cents(np.maximum(price, 0), np.maximum(decided_cost, 0), store=store)
-    min_margin = int(Decimal(store.min_margin_percent) * 100)
-    low_margin = priced & (decided_margin < min_margin) & (store.low_margin_action == "pause")
+    margin = event_margin[event]  # at the decided cost; replaced below where the price or cost differs
+    landed = event_landed[event]
+    if is_locked.any():
+        rows_locked = np.broadcast_to(is_locked, price.shape)
+        landed[rows_locked], margin[rows_locked] = sale_cents(
+            np.maximum(price[rows_locked], 0), np.maximum(event_cost[event][rows_locked], 0), store=store
+        )
+    low_margin = priced & (margin < min_margin) if pauses_for_margin else np.zeros_like(priced)
     paused = ~priced | low_stock | low_margin
     on_sale = ~paused
-    landed, margin = sale_cents(np.maximum(price, 0), end_cost, store=store)
+    end_cost = event_cost[event_end]
+    moved = on_sale & (event_end != event) & (end_cost >= 0)  # the cost changed within the hour
+    if moved.any():
+        landed[moved], margin[moved] = sale_cents(price[moved], end_cost[moved], store=store)
     below = on_sale & (price < landed)
 
     price_changed = np.zeros_like(paused)
