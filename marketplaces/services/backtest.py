@@ -256,12 +256,13 @@ class _World:
     price_now: np.ndarray  # (listings,): the listing's price now, in cents
     max_price: np.ndarray  # (listings,): max price in cents or -1
     price_state: np.ndarray  # (products, hours + 1): index into the price events
-    stock_grid: np.ndarray  # (products, hours + 1): stock stated, -1 not stated
     own_state: np.ndarray  # (listings, hours + 1): the own product's price event in force
     own_in_stock: np.ndarray  # (listings, hours + 1)
+    own_stock: np.ndarray  # (listings, hours + 1): the own product's stock stated, -1 not stated
     chained: np.ndarray  # the listings (rows) that have backup sources
     backup_state: np.ndarray  # (chained, sources - 1, hours + 1): each backup's price event in force
     backup_in_stock: np.ndarray  # (chained, sources - 1, hours + 1): the backup exists and is in stock
+    backup_stock: np.ndarray  # (chained, sources - 1, hours + 1)
     price_cents: np.ndarray  # per price event: supplier price in cents, -1 unknown
     price_currency: np.ndarray  # per price event: index in `codes`, -1 the product's own
     price_product: np.ndarray  # per price event: product index
@@ -292,7 +293,7 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
         backups[listing_id].append(product_id)
     chains = [[row[2], *[p for p in backups[row[0]] if p != row[2]]] for row in listings]
     if not listings:
-        return _World([], [], store.marketplace, *([np.zeros(0, dtype=np.int64)] * 17))
+        return _World([], [], store.marketplace, *([np.zeros(0, dtype=np.int64)] * 18))
     product_ids = sorted({p for chain in chains for p in chain})
     ids = np.asarray(product_ids, dtype=np.int64)
     index = {product_id: i for i, product_id in enumerate(product_ids)}
@@ -431,6 +432,7 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
     stock_state = _states(stock_keys, len(product_ids), grid)
     price_state = _states(price_keys, len(product_ids), grid)
     in_stock = ~stock_out.astype(bool)[stock_state]  # (products, hours + 1)
+    stock_grid = stock_value[stock_state]
     chained = np.nonzero((sources >= 0).sum(axis=1) > 1)[0]
     backups = np.maximum(sources[chained, 1:], 0)
     buffers = volatility_buffers(product_ids, until=start)
@@ -443,12 +445,13 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
         price_now=np.asarray([_cents_of(row[3]) for row in listings], dtype=np.int64),
         max_price=np.asarray([_cents_of(row[5]) for row in listings], dtype=np.int64),
         price_state=price_state,
-        stock_grid=stock_value[stock_state],
         own_state=price_state[sources[:, 0]],
         own_in_stock=in_stock[sources[:, 0]],
+        own_stock=stock_grid[sources[:, 0]],
         chained=chained,
         backup_state=price_state[backups][:, :, :],
         backup_in_stock=(sources[chained, 1:] >= 0)[:, :, None] & in_stock[backups],
+        backup_stock=stock_grid[backups],
         price_cents=price_cents,
         price_currency=price_currency,
         price_product=price_product,
@@ -542,8 +545,6 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     event_landed, event_margin = sale_cents(np.maximum(event_price, 0), np.maximum(event_cost, 0), store=store)
     min_margin = int(Decimal(store.min_margin_percent) * 100)
     pauses_for_margin = store.low_margin_action == "pause"
-    valid = world.sources >= 0
-    src = np.where(valid, world.sources, 0)
     percent = 10_000 + int(Decimal(store.failover_max_increase_percent) * 100)
     locked, max_price = world.locked[:, None], world.max_price[:, None]
 
@@ -587,21 +588,29 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
         active[chained] = chosen
 
     on_source = active >= 0
-    every = np.arange(listings)[:, None]
-    product = np.where(on_source, src[every, np.maximum(active, 0)], 0)  # (listings, hours)
-    hour_index = np.arange(hours)[None, :]
-    cell = product * (hours + 1) + hour_index  # (product, hour) in the flattened grids
-    event = world.price_state.take(cell)  # the change in force when the hour is decided
-    event_end = world.price_state.take(cell + 1)  # and at its end
+    # The change in force when each hour is decided and at its end, and the stock: the own product's,
+    # or a backup's where one is active.
+    event, event_end = world.own_state[:, :hours].copy(), world.own_state[:, 1:].copy()
+    source_stock = world.own_stock[:, :hours].copy()
+    if len(chained):
+        on_backup = chosen > 0
+        rows, hour = np.nonzero(on_backup)
+        slot = chosen[rows, hour] - 1
+        listing_rows = chained[rows]
+        event[listing_rows, hour] = world.backup_state[rows, slot, hour]
+        event_end[listing_rows, hour] = world.backup_state[rows, slot, hour + 1]
+        source_stock[listing_rows, hour] = world.backup_stock[rows, slot, hour]
     is_locked = (world.locked >= 0)[:, None]
     price = np.where(is_locked, world.locked[:, None], event_price[event])
     priced = on_source & (price >= 0) & (event_cost[event] >= 0)
     # A listing with no source keeps its last price (the first hours: the price it has now).
-    last = np.maximum.accumulate(np.where(priced, hour_index, -1), axis=1)
-    carried = np.where(last >= 0, price[every, np.maximum(last, 0)], world.price_now[:, None])
-    price = np.where(priced, price, carried)
+    gaps = np.nonzero(~priced.all(axis=1))[0]
+    if len(gaps):
+        hour_index = np.arange(hours)[None, :]
+        last = np.maximum.accumulate(np.where(priced[gaps], hour_index, -1), axis=1)
+        carried = np.where(last >= 0, price[gaps[:, None], np.maximum(last, 0)], world.price_now[gaps][:, None])
+        price[gaps] = np.where(priced[gaps], price[gaps], carried)
 
-    source_stock = world.stock_grid.take(cell)
     quantity = _quantity(source_stock, store)
     low_stock = (source_stock >= 0) & ((source_stock < store.min_supplier_stock) | (quantity <= 0))
     margin = event_margin[event]  # at the decided cost; replaced below where the price or cost differs

@@ -150,3 +150,28 @@ def test_the_seller_own_price_holds_over_the_window(backtest_case):
 def test_a_backtest_covers_1_to_366_days(backtest_case):
     with pytest.raises(ValueError, match=BAD_DAYS):
         store_backtest(store=backtest_case[0], days=0)
+
+
+def test_prices_with_cents_are_read_exactly():
+    store = plain_store()
+    product = ProductFactory(price=Decimal("5.00"))
+    PriceHistoryFactory(product=product, new_price=Decimal("19.99"), recorded_at=START - timedelta(hours=1))
+    listing = ListingFactory(store_account=store, product=product)
+    figures = store_backtest(store=store, days=1, now=NOW).listing_figures[listing.pk].current
+    # ⌈1999 / 0.9⌉ = 2222, fee 222, landed 2221: margin 1/2222 → 0.05 % (read as 1998 it would be 0).
+    assert figures.average_margin == Decimal("0.05")
+
+
+def test_a_locked_price_is_the_price_and_the_ceiling(backtest_case):
+    store, _, listing_c = backtest_case
+    listing_c.price, listing_c.price_locked = Decimal("9.00"), True
+    listing_c.save()
+    figures = store_backtest(store=store, days=1, now=NOW).listing_figures[listing_c.pk].current
+    # pC's rules price 889 ≤ 900 qualifies; sold at 900: fee 90, landed 890, margin 10/900 → 1.11 %.
+    assert figures == Figures(
+        hours_below_cost=0, hours_paused=2, calls=2, hours_on_sale=22, average_margin=Decimal("1.11")
+    )
+    listing_c.price = Decimal("8.50")  # under pC's rules price 8.89: pC never qualifies
+    listing_c.save()
+    figures = store_backtest(store=store, days=1, now=NOW).listing_figures[listing_c.pk].current
+    assert (figures.hours_paused, figures.calls, figures.average_margin) == (24, 0, None)
