@@ -37,7 +37,7 @@ The work is done over numpy arrays, all listings at once, one step per hour.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -159,15 +159,29 @@ class _Sql(Func):
         return formula, [*params, *self.extra_params]
 
 
+class _Cents(_Sql):
+    """An amount in whole cents, -1 when NULL (PostgreSQL's numeric is exact and its cast rounds;
+    SQLite keeps floats: 19.99 × 100 is 1998.9999…, so it rounds first)."""
+
+    def __init__(self, name: str):
+        super().__init__("COALESCE(CAST({0} * 100 AS BIGINT), -1)", F(name))
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        rounded = self.copy()
+        rounded.formula = "COALESCE(CAST(ROUND({0} * 100) AS BIGINT), -1)"
+        return rounded.as_sql(compiler, connection, **extra_context)
+
+
 def _cents(name: str) -> _Sql:
-    """An amount in whole cents, -1 when NULL."""
-    return _Sql("COALESCE(CAST(ROUND({0} * 100) AS BIGINT), -1)", F(name))  # ROUND: SQLite holds floats
+    return _Cents(name)
 
 
-def _currency(name: str, codes: list[str]) -> _Sql:
-    """The index of the column's currency in `codes`, -1 when blank or not there."""
-    whens = " ".join(f"WHEN %s THEN {i}" for i in range(len(codes)))
-    return _Sql(f"CASE UPPER({{0}}) {whens} ELSE -1 END" if codes else "(-1)", F(name), params=tuple(codes))
+def _currency(name: str, codes: list[str], common: list[str] = ()) -> _Sql:
+    """The index of the column's currency in `codes`, -1 when blank or not there; the `common` codes
+    are asked first (one or two comparisons for most rows)."""
+    order = [*dict.fromkeys([*common, *codes])]
+    whens = " ".join(f"WHEN %s THEN {codes.index(code)}" for code in order)
+    return _Sql(f"CASE UPPER({{0}}) {whens} ELSE -1 END" if codes else "(-1)", F(name), params=tuple(order))
 
 
 def _out(stock: str, availability: str) -> _Sql:
@@ -318,6 +332,8 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
         )
     )
     codes = sorted(rates | {"EUR"} | {(row[2] or "").upper() for row in products} - {""})
+    tally = Counter((row[2] or "").upper() for row in products)
+    common = [code for code, _ in tally.most_common() if code in codes]
     overrides = {
         row[0]: row
         for row in ProductOverride.objects.filter(user=store.user, product_id__in=product_ids).values_list(
@@ -409,7 +425,7 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
 
     window = dict(product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end)
     price_rows = _history(
-        PriceHistory.objects.filter(**window), cents=_cents("new_price"), code=_currency("currency", codes)
+        PriceHistory.objects.filter(**window), cents=_cents("new_price"), code=_currency("currency", codes, common)
     )
     stock_rows = _history(
         StockHistory.objects.filter(**window),
