@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from string import Formatter
 
-from django.db.models import CharField, DecimalField, F, FilteredRelation, Func, Q, Value
+from django.db import connection
+from django.db.models import Aggregate, CharField, Count, DecimalField, F, FilteredRelation, Func, Q, Value
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -356,6 +357,13 @@ def volatility_buffer_of(rises: Iterable[Decimal]) -> VolatilityBuffer:
 NO_BUFFER = VolatilityBuffer(ZERO, 0)
 
 
+class _PercentileDisc(Aggregate):
+    """PostgreSQL's percentile_disc: the first value whose rank / N reaches the fraction, i.e. the
+    ⌈p × N⌉-th smallest, the nearest rank of `volatility_buffer_of`."""
+
+    template = f"percentile_disc({VOLATILITY_PERCENTILE / 100}) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
 def volatility_buffers(product_ids: Iterable[int], *, until: datetime | None = None) -> dict[int, VolatilityBuffer]:
     """Each product's buffer from its price rises in the VOLATILITY_WINDOW_DAYS up to `until` (now),
     in one query; a product without rises gets NO_BUFFER."""
@@ -365,14 +373,27 @@ def volatility_buffers(product_ids: Iterable[int], *, until: datetime | None = N
 
     ids = list(product_ids)
     until = until or timezone.now()
-    rises: dict[int, list[Decimal]] = {product_id: [] for product_id in ids}
     rows = PriceHistory.objects.filter(
         product_id__in=ids,
         price_change_percent__gt=0,
         recorded_at__gt=until - timedelta(days=VOLATILITY_WINDOW_DAYS),
         recorded_at__lte=until,
-    ).values_list("product_id", "price_change_percent")
-    for product_id, percent in rows.order_by():
+    ).order_by()
+    buffers = dict.fromkeys(ids, NO_BUFFER)
+    if connection.vendor == "postgresql":  # the same nearest rank, worked out by the database
+
+        class PercentileDisc(Aggregate):
+            template = f"percentile_disc({VOLATILITY_PERCENTILE / 100}) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+        for product_id, count, percent in (
+            rows.values("product_id")
+            .annotate(count=Count("pk"), percent=PercentileDisc("price_change_percent"))
+            .values_list("product_id", "count", "percent")
+        ):
+            buffers[product_id] = VolatilityBuffer(percent if count >= VOLATILITY_MIN_RISES else ZERO, count)
+        return buffers
+    rises: dict[int, list[Decimal]] = {product_id: [] for product_id in ids}
+    for product_id, percent in rows.values_list("product_id", "price_change_percent"):
         rises[product_id].append(percent)
     return {product_id: volatility_buffer_of(values) for product_id, values in rises.items()}
 

@@ -102,6 +102,7 @@ def test_invalid_settings_show_their_errors_and_nothing_runs_or_is_saved(client,
     data = form_data(store, markup_percent="-50", backtest_days="90")
     fragment = client.post(url, data, HTTP_HX_REQUEST="true").content.decode()
     assert BACKTEST_INVALID in fragment and "data-figure" not in fragment
+    assert "Markup is a percentage from 0 to 1000" in fragment  # which setting, said in the fragment too
     page = client.post(url, data)
     html = page.content.decode()
     assert page.status_code == 400

@@ -177,3 +177,21 @@ def store_with_buffer(store):
     store.volatility_buffer = True
     store.save(update_fields=["volatility_buffer"])
     return store
+
+
+@pytest.mark.django_db
+def test_the_database_works_out_the_same_buffers_as_the_formula():
+    from catalog.tests.factories import ProductFactory
+    from marketplaces.pricing import volatility_buffers
+
+    rng = random.Random(5)
+    now = timezone.now()
+    products, expected = [], {}
+    for count in [0, 3, 5, 7, 10, 11, 19, 20, 23]:
+        product = ProductFactory()
+        rises = [D(rng.randint(1, 2000)) / 100 for _ in range(count)]
+        for rise in rises:
+            PriceHistoryFactory(product=product, price_change_percent=rise, recorded_at=now - timedelta(days=2))
+        products.append(product.pk)
+        expected[product.pk] = volatility_buffer_of(rises)
+    assert volatility_buffers(products, until=now) == expected

@@ -532,6 +532,11 @@ def store_backtest_view(request, pk):
         errors.append(BACKTEST_DAYS_CHOICE)
     if not form.is_valid():
         errors.append(BACKTEST_INVALID)
+        errors += [
+            f"{form.fields[name].label if name in form.fields else 'Settings'}: {error}"
+            for name, messages in form.errors.items()
+            for error in messages
+        ]
     result = None
     if not errors:
         result = store_backtest(store=store, edited=form.preview_store(store), days=int(days))
