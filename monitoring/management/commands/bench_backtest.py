@@ -82,12 +82,14 @@ class Command(BaseCommand):
             profiler.runcall(store_backtest, store=store, edited=edited, days=days)
             pstats.Stats(profiler, stream=self.stdout).sort_stats("cumulative").print_stats(30)
         for run in range(1, runs + 1):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             result = store_backtest(store=store, edited=edited, days=days)
             elapsed = (time.perf_counter() - started) * 1000
+            cpu = (time.process_time() - cpu) * 1000
             timings.append(elapsed)
             self.stdout.write(
-                f"run {run}: {elapsed:.0f} ms — saved: {result.current.hours_below_cost} h below cost, "
+                f"run {run}: {elapsed:.0f} ms ({cpu:.0f} ms CPU here, load average {os.getloadavg()[0]:.1f}) — "
+                f"saved: {result.current.hours_below_cost} h below cost, "
                 f"{result.current.hours_paused} h paused, {result.current.calls} calls, margin "
                 f"{result.current.average_margin}%; edited: {result.edited.hours_below_cost} h, "
                 f"{result.edited.hours_paused} h, {result.edited.calls} calls, {result.edited.average_margin}%"
@@ -165,6 +167,8 @@ class Command(BaseCommand):
             moments = sorted(start + timedelta(seconds=rng.randint(0, days * 86_400)) for _ in range(days * changes))
             for at in moments:
                 change = Decimal(rng.choice([-1, 1]) * rng.randint(50, 800)) / 10_000  # ±0.5 to 8 %
+                if rng.random() < 0.03:  # now and then a jump of 15 to 30 %
+                    change = Decimal(rng.randint(1500, 3000)) / 10_000
                 new = max(Decimal("1.00"), (price * (1 + change)).quantize(Decimal("0.01")))
                 percent = ((new - price) / price * 100).quantize(Decimal("0.01"))
                 prices.append(
