@@ -658,20 +658,34 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     return {"on_sale": on_sale, "paused": paused, "below": below, "margin": margin, "calls": calls}
 
 
-def _figures(outcome: dict[str, np.ndarray], rows=slice(None)) -> Figures:
-    on_sale = outcome["on_sale"][rows]
-    hours_on_sale = int(on_sale.sum())
-    margin = None
-    if hours_on_sale:
-        total = int(outcome["margin"][rows][on_sale].sum())
-        margin = (Decimal(total) / Decimal(hours_on_sale) / 100).quantize(Decimal("0.01"))
-    return Figures(
-        hours_below_cost=int(outcome["below"][rows].sum()),
-        hours_paused=int(outcome["paused"][rows].sum()),
-        calls=int(outcome["calls"][rows].sum()),
-        hours_on_sale=hours_on_sale,
-        average_margin=margin,
+def _average(total: int, hours: int) -> Decimal | None:
+    """A margin in percent from a sum of hundredths over the hours on sale."""
+    return (Decimal(total) / Decimal(hours) / 100).quantize(Decimal("0.01")) if hours else None
+
+
+def _figures(outcome: dict[str, np.ndarray]) -> tuple[Figures, list[Figures]]:
+    """The figures of all listings and of each listing (sums per row, once)."""
+    on_sale = outcome["on_sale"]
+    columns = zip(
+        outcome["below"].sum(axis=1).tolist(),
+        outcome["paused"].sum(axis=1).tolist(),
+        outcome["calls"].sum(axis=1).tolist(),
+        on_sale.sum(axis=1).tolist(),
+        np.where(on_sale, outcome["margin"], 0).sum(axis=1).tolist(),
+        strict=True,
     )
+    rows = [
+        Figures(below, paused, calls, hours, _average(margin, hours)) for below, paused, calls, hours, margin in columns
+    ]
+    hours = sum(row.hours_on_sale for row in rows)
+    total = Figures(
+        hours_below_cost=sum(row.hours_below_cost for row in rows),
+        hours_paused=sum(row.hours_paused for row in rows),
+        calls=sum(row.calls for row in rows),
+        hours_on_sale=hours,
+        average_margin=_average(int(np.where(on_sale, outcome["margin"], 0).sum()), hours),
+    )
+    return total, rows
 
 
 def store_backtest(
@@ -693,19 +707,21 @@ def store_backtest(
     switch_back_points = 1 + -(-minutes // 60)  # qualified at every hour of the last N minutes, and now
     current = _replay(world, store, switch_back_points)
     changed = _replay(world, edited, switch_back_points) if edited is not store else current
+    current_total, current_rows = _figures(current)
+    edited_total, edited_rows = _figures(changed)
     result = BacktestResult(
         store_id=store.pk,
         days=days,
         start=start,
         end=end,
         listings=len(world.listing_ids),
-        current=_figures(current),
-        edited=_figures(changed),
+        current=current_total,
+        edited=edited_total,
     )
-    for row, (listing_id, title) in enumerate(zip(world.listing_ids, world.titles, strict=True)):
-        result.listing_figures[listing_id] = ListingDifference(
-            listing_id=listing_id, title=title, current=_figures(current, row), edited=_figures(changed, row)
-        )
+    for listing_id, title, before, after in zip(
+        world.listing_ids, world.titles, current_rows, edited_rows, strict=True
+    ):
+        result.listing_figures[listing_id] = ListingDifference(listing_id, title, before, after)
     moved = [diff for diff in result.listing_figures.values() if diff.score or diff.margin_change]
     moved.sort(key=lambda diff: (-diff.score, -abs(diff.margin_change), diff.listing_id))
     result.top = moved[:TOP_LISTINGS]
