@@ -60,7 +60,6 @@ TOP_LISTINGS = 5
 HOUR = 3600
 UNKNOWN = -1  # a cost or price not known at that hour (no price yet, no exchange rate)
 _BEFORE_ALL = -(2**38)  # seconds: the synthetic state before a product's first recorded change
-_KEY = 2**40  # per-product stride of the combined (product, time) search keys
 BAD_DAYS = "A backtest covers 1 to 366 days."
 QUANTITY_PAUSE_MARKETPLACES = frozenset({"ebay"})  # as services.follow: pausing is quantity 0
 
@@ -208,8 +207,8 @@ _POSTGRES_EPOCH = 946_684_800  # 2000-01-01 in Unix seconds: binary timestamps c
 
 
 def _history(queryset, **values) -> np.ndarray:
-    """The changes of a history queryset as int64 columns (product_id, seconds since 1970, *values),
-    each value an integer SQL expression, sorted by time then id. On PostgreSQL the rows come packed
+    """The changes of a history queryset as int64 columns (product_id, seconds since 1970, id,
+    *values), each value an integer SQL expression, in no order. On PostgreSQL the rows come packed
     in one binary value (each column's 8-byte binary form), read straight into numpy: no Python object
     per row; elsewhere row by row through the cursor."""
     names = ["row_product", "row_id", *values]
@@ -231,27 +230,31 @@ def _history(queryset, **values) -> np.ndarray:
     else:
         rows = _fetch(queryset.annotate(at=_Epoch("recorded_at")).values_list("at", *names))
         at, columns = rows[:, 0], [rows[:, i] for i in range(1, rows.shape[1])]
-    product, row_id, values_columns = columns[0], columns[1], columns[2:]
-    order = np.lexsort((row_id, at))
-    return np.stack([product, at, *values_columns], axis=1)[order]
+    return np.stack([columns[0], at, *columns[1:]], axis=1)
 
 
-def _series(pidx: np.ndarray, times: np.ndarray, values: list[np.ndarray], initial: list[np.ndarray]):
-    """Change events sorted by (product, time), each product led by a synthetic event at the dawn
-    of time holding `initial` (its state before its first loaded change); the search keys with them."""
+def _series(pidx, times, ids, values: list[np.ndarray], initial: list[np.ndarray]):
+    """Change events sorted by (product, time, id), each product led by a synthetic event at the dawn
+    of time holding `initial` (its state before its first loaded change): (products, times, values)."""
     products = len(initial[0])
     pidx = np.concatenate([np.arange(products, dtype=np.int64), pidx])
     times = np.concatenate([np.full(products, _BEFORE_ALL, dtype=np.int64), times])
-    keys = pidx * _KEY + (times + _KEY // 2)
-    order = np.argsort(keys, kind="stable")
+    ids = np.concatenate([np.full(products, -1, dtype=np.int64), ids])
+    order = np.lexsort((ids, times, pidx))
     columns = [np.concatenate([first, rest])[order] for first, rest in zip(initial, values, strict=True)]
-    return keys[order], pidx[order], columns
+    return pidx[order], times[order], columns
 
 
-def _states(keys: np.ndarray, products: int, grid: np.ndarray) -> np.ndarray:
-    """Index of the event in force at each grid time for each product: (products, times)."""
-    queries = np.arange(products, dtype=np.int64)[:, None] * _KEY + (grid[None, :] + _KEY // 2)
-    return np.searchsorted(keys, queries, side="right") - 1
+def _states(pidx: np.ndarray, times: np.ndarray, products: int, hours: int) -> np.ndarray:
+    """Index of the event in force at each hour of the grid for each product, (products, hours + 1):
+    the last event at or before it. An event at time t is in force from grid point ⌈t / HOUR⌉ on."""
+    bucket = np.clip(-(-times // HOUR), 0, hours)
+    cell = pidx * (hours + 1) + bucket
+    last = np.ones(len(cell), dtype=bool)  # the last event of each (product, hour): events are sorted
+    last[:-1] = cell[1:] != cell[:-1]
+    states = np.full((products, hours + 1), -1, dtype=np.int64)
+    states.ravel()[cell[last]] = np.nonzero(last)[0]
+    return np.maximum.accumulate(states, axis=1)
 
 
 # --- The replay ------------------------------------------------------------------------------
@@ -435,18 +438,25 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
     start_at = _epoch(start)
     price_pidx = np.searchsorted(ids, price_rows[:, 0])
     keep = ~own_price[price_pidx]
-    price_keys, price_product, (price_cents, price_currency) = _series(
-        price_pidx[keep], price_rows[keep, 1] - start_at, [price_rows[keep, 2], price_rows[keep, 3]], price_initial
+    price_product, price_times, (price_cents, price_currency) = _series(
+        price_pidx[keep],
+        price_rows[keep, 1] - start_at,
+        price_rows[keep, 2],
+        [price_rows[keep, 3], price_rows[keep, 4]],
+        price_initial,
     )
     stock_pidx = np.searchsorted(ids, stock_rows[:, 0])
     keep = ~own_stock[stock_pidx]
-    stock_keys, _, (stock_value, stock_out) = _series(
-        stock_pidx[keep], stock_rows[keep, 1] - start_at, [stock_rows[keep, 2], stock_rows[keep, 3]], stock_initial
+    stock_product, stock_times, (stock_value, stock_out) = _series(
+        stock_pidx[keep],
+        stock_rows[keep, 1] - start_at,
+        stock_rows[keep, 2],
+        [stock_rows[keep, 3], stock_rows[keep, 4]],
+        stock_initial,
     )
     hours = int((end - start).total_seconds() // HOUR)
-    grid = np.arange(hours + 1, dtype=np.int64) * HOUR
-    stock_state = _states(stock_keys, len(product_ids), grid)
-    price_state = _states(price_keys, len(product_ids), grid)
+    stock_state = _states(stock_product, stock_times, len(product_ids), hours)
+    price_state = _states(price_product, price_times, len(product_ids), hours)
     in_stock = ~stock_out.astype(bool)[stock_state]  # (products, hours + 1)
     stock_grid = stock_value[stock_state]
     chained = np.nonzero((sources >= 0).sum(axis=1) > 1)[0]
