@@ -11,7 +11,11 @@ from config.tests.test_browser import browser_page, log_in, shoot  # noqa: F401 
 from marketplaces.models import StoreAccount
 from marketplaces.tests.test_backtest import make_backtest_case
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("supplier_families"),  # a transactional test may follow one that flushed them
+]
 
 
 def test_the_backtest_button_shows_both_settings_side_by_side(browser_page):  # noqa: F811
