@@ -27,9 +27,10 @@ def test_the_backtest_button_shows_both_settings_side_by_side(browser_page):  # 
     store.user.save()
     log_in(page, store.user.email, "a-long-seller-password-3")
     page.goto(page.base + store.get_absolute_url())
-    page.fill("#id_markup_percent", "50")
+    with page.expect_response(lambda response: "/settings/preview/" in response.url):
+        page.fill("#id_markup_percent", "50")  # the live preview of the typed markup answers first
     page.select_option("#backtest-days", "30")
-    page.click("#pricing-form button:text-is('Backtest')")
+    page.click("button:text-is('Backtest')")
     page.wait_for_selector("#store-backtest table[data-backtest=figures]")
     shoot(page, "40-store-backtest")
     cells = page.locator("tr[data-figure=hours_below_cost] td").all_inner_texts()
