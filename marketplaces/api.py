@@ -40,6 +40,8 @@ from .services import (
     ListingLimitError,
     listing_preview,
 )
+from .services.backtest import BAD_DAYS as BACKTEST_BAD_DAYS
+from .services.backtest import store_backtest
 from .services.listings import NO_PRICE_MESSAGE
 from .services.stores import store_preview_rows, store_state
 from .views.listings import NOTHING_TO_PUBLISH_MESSAGE, PUBLISH_FAILED_MESSAGE
@@ -678,6 +680,74 @@ class StorePricingPreviewView(StoreQueryMixin, SellerAPIView):
         return Response(PricingSerializer(data).data)
 
 
+class BacktestFiguresSerializer(serializers.Serializer):
+    hours_below_cost = serializers.IntegerField(help_text="Listing-hours on sale priced below the landed cost.")
+    hours_paused = serializers.IntegerField(help_text="Listing-hours paused or out of stock.")
+    calls = serializers.IntegerField(help_text="Price changes pushed: marketplace calls.")
+    hours_on_sale = serializers.IntegerField()
+    average_margin = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True, help_text="Percent, over the hours on sale."
+    )
+
+
+class BacktestListingSerializer(serializers.Serializer):
+    listing_id = serializers.IntegerField()
+    title = serializers.CharField()
+    current = BacktestFiguresSerializer()
+    edited = BacktestFiguresSerializer()
+
+
+class BacktestSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    listings = serializers.IntegerField(help_text="Live listings replayed.")
+    current = BacktestFiguresSerializer(help_text="Under the saved settings.")
+    edited = BacktestFiguresSerializer(help_text="Under the saved settings with the changes sent.")
+    top = BacktestListingSerializer(many=True, help_text="The listings whose outcome changes most.")
+
+
+class BacktestRequestSerializer(PricingSettingsSerializer):
+    days = serializers.IntegerField(min_value=1, max_value=366, default=90, required=False)
+
+    class Meta(PricingSettingsSerializer.Meta):
+        fields = [*PricingSettingsSerializer.Meta.fields, "days"]
+
+
+class StoreBacktestView(StoreQueryMixin, SellerAPIView):
+    idempotent = False  # nothing is saved
+
+    def seller_queryset(self, user):
+        return user.store_accounts.all()
+
+    @extend_schema(
+        operation_id="stores_backtest",
+        summary="Replay the last days of supplier prices under the saved and other pricing settings",
+        description=(
+            "Every live listing of the store (its product, then its backup sources), hour by hour over the last "
+            "`days` (90 by default), under the saved settings and under the saved settings with the changes sent "
+            "(nothing is saved), as on the store page's Backtest."
+        ),
+        request=BacktestRequestSerializer,
+        responses=BacktestSerializer,
+        tags=["stores"],
+    )
+    def post(self, request, pk):
+        store = self.get_object()
+        body = dict(request.data) if isinstance(request.data, dict) else {}
+        days = body.pop("days", 90)
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            days = 0
+        if not 1 <= days <= 366:
+            raise ValidationError({"days": [BACKTEST_BAD_DAYS]})
+        form = _pricing_form(store, body)
+        form_cleaned(form)
+        result = store_backtest(store=store, edited=form.preview_store(store), days=days)
+        return Response(BacktestSerializer(result).data)
+
+
 urlpatterns = [
     path("listings/", ListingListView.as_view(), name="listing_list"),
     path("listings/bulk/", ListingBulkView.as_view(), name="listing_bulk"),
@@ -690,6 +760,7 @@ urlpatterns = [
     path("stores/<int:pk>/", StoreDetailView.as_view(), name="store_detail"),
     path("stores/<int:pk>/pricing/", StorePricingView.as_view(), name="store_pricing"),
     path("stores/<int:pk>/pricing/preview/", StorePricingPreviewView.as_view(), name="store_pricing_preview"),
+    path("stores/<int:pk>/backtest/", StoreBacktestView.as_view(), name="store_backtest"),
     *order_api.urlpatterns,
     *source_api.urlpatterns,
 ]

@@ -12,16 +12,24 @@ the same formula as `quote_for_price`).
 - Landed cost at P = unit cost + fees(P) + returns(P); margin = (P − landed cost) / P.
 - Listing price = round_up_to_store_rounding(((unit cost + fixed markup) × (1 + markup %) + fixed
   fees) / (1 − fee % − payment fee % − returns %)).
+- With the store's volatility buffer on, the listing price is the price of the unit cost × (1 + buffer
+  %) (to the cent, rounded up): a rise of that size before the next check still leaves the landed
+  cost within the price (see `volatility_buffer_of` for the statistic).
+- The same formulas in whole cents over numpy arrays (`listing_prices_cents`, `sale_cents`) for the
+  backtest, which prices hundreds of thousands of supplier prices at once: they give exactly what
+  `listing_quote` and `quote_for_price` give, cent for cent (tested so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from string import Formatter
 
-from django.db.models import CharField, DecimalField, F, FilteredRelation, Func, Q, Value
+from django.db import connection
+from django.db.models import Aggregate, CharField, Count, DecimalField, F, FilteredRelation, Func, Q, Value
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -172,6 +180,7 @@ class Quote:
     payment_fee: Decimal = ZERO
     returns: Decimal = ZERO
     unit: UnitCost | None = None
+    buffer_percent: Decimal = ZERO  # the volatility buffer the price was worked out with (0: none)
 
     @property
     def landed_cost(self) -> Decimal:
@@ -249,16 +258,37 @@ def quote_for_price(*, cost: Decimal | UnitCost, price: Decimal, store) -> Quote
     )
 
 
-def listing_quote(*, cost: Decimal | UnitCost, store) -> Quote:
-    """The price our rules give for a unit cost (in the store's currency, or a UnitCost)."""
+def buffer_percent_for(store, buffer: VolatilityBuffer | None) -> Decimal:
+    """The buffer in force: the product's when the store has the volatility buffer on, else 0."""
+    if buffer is None or not getattr(store, "volatility_buffer", False):
+        return ZERO
+    return buffer.percent
+
+
+def buffered_cost(amount: Decimal, buffer_percent: Decimal) -> Decimal:
+    """The unit cost a price must cover with the buffer: cost × (1 + buffer %), rounded up to the cent."""
+    if not buffer_percent:
+        return amount
+    return (amount * (HUNDRED + buffer_percent) / HUNDRED).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def listing_quote(*, cost: Decimal | UnitCost, store, buffer: VolatilityBuffer | None = None) -> Quote:
+    """The price our rules give for a unit cost (in the store's currency, or a UnitCost).
+
+    `buffer` is the product's volatility buffer (`product_volatility_buffer`); it counts only when
+    the store has the volatility buffer on: the price is then the one of the buffered cost, and the
+    quote's cost, fees and margin stay those of the real cost at that price."""
     amount, _ = _cost_amount(cost)
+    percent = buffer_percent_for(store, buffer)
+    amount = buffered_cost(amount, percent)
     marked_up = (amount + store.markup_fixed) * (1 + store.markup_percent / HUNDRED)
     fixed = store.fee_fixed + store.payment_fee_fixed
     kept = 1 - sale_percent(store) / HUNDRED
     if kept <= 0:
         raise ArithmeticError(NO_PRICE_LEFT)
     raw = (marked_up + fixed) / kept
-    return quote_for_price(cost=cost, price=round_up_to_ending(raw, store.price_ending), store=store)
+    quote = quote_for_price(cost=cost, price=round_up_to_ending(raw, store.price_ending), store=store)
+    return replace(quote, buffer_percent=percent) if percent else quote
 
 
 def listing_quantity(*, stock: int | None, store) -> int:
@@ -266,6 +296,188 @@ def listing_quantity(*, stock: int | None, store) -> int:
     if stock is None:
         return min(store.default_quantity, store.max_quantity)
     return max(0, min(stock - store.safety_buffer, store.max_quantity))
+
+
+# --- Volatility buffer ------------------------------------------------------------------------
+
+VOLATILITY_WINDOW_DAYS = 90
+VOLATILITY_PERCENTILE = 90
+VOLATILITY_MIN_RISES = 5
+
+
+@dataclass(frozen=True)
+class VolatilityBuffer:
+    """How far a product's price rises in one change: the `percentile`th percentile of its price
+    rises (positive `price_change_percent`) over the last `window_days`, or 0 with fewer than
+    `min_rises` of them (too few to say what a usual rise is)."""
+
+    percent: Decimal
+    rises: int
+    window_days: int = VOLATILITY_WINDOW_DAYS
+    percentile: int = VOLATILITY_PERCENTILE
+    min_rises: int = VOLATILITY_MIN_RISES
+
+    @property
+    def applies(self) -> bool:
+        return self.rises >= self.min_rises and self.percent > 0
+
+    @property
+    def words(self) -> str:
+        """What the pages say: "+4.50 % (90th percentile of 12 price rises over 90 days)"."""
+        if not self.applies:
+            return (
+                f"none (too few changes: {self.rises} price rises over {self.window_days} days, "
+                f"{self.min_rises} needed)"
+            )
+        return (
+            f"+{self.percent} % ({self.percentile}th percentile of {self.rises} price rises "
+            f"over {self.window_days} days)"
+        )
+
+
+def volatility_buffer_of(rises: Iterable[Decimal]) -> VolatilityBuffer:
+    """The buffer of a product from its price rises in the window (positive change percents).
+
+    The statistic is the nearest-rank percentile: the smallest rise that at least 90 % of the rises
+    do not exceed (the ⌈0.9 × N⌉-th smallest), a rise that really happened, no interpolation. Each
+    PriceHistory row is the change between two consecutive readings that differ (history keeps
+    changes, not every reading), so each rise is taken as happening within one check interval: a
+    price covering cost × (1 + buffer) stays above the landed cost through nine rises in ten until
+    the next check reprices it. Below `VOLATILITY_MIN_RISES` rises the buffer is 0: a product that
+    seldom moves needs none, and a few rises say little about the next one.
+    """
+    values = sorted(Decimal(rise) for rise in rises if rise is not None and rise > 0)
+    count = len(values)
+    if count < VOLATILITY_MIN_RISES:
+        return VolatilityBuffer(ZERO, count)
+    rank = -(-VOLATILITY_PERCENTILE * count // 100)  # ⌈p × N / 100⌉, in integers
+    return VolatilityBuffer(values[rank - 1], count)
+
+
+NO_BUFFER = VolatilityBuffer(ZERO, 0)
+
+
+class _PercentileDisc(Aggregate):
+    """PostgreSQL's percentile_disc: the first value whose rank / N reaches the fraction, i.e. the
+    ⌈p × N⌉-th smallest, the nearest rank of `volatility_buffer_of`."""
+
+    template = f"percentile_disc({VOLATILITY_PERCENTILE / 100}) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+def volatility_buffers(product_ids: Iterable[int], *, until: datetime | None = None) -> dict[int, VolatilityBuffer]:
+    """Each product's buffer from its price rises in the VOLATILITY_WINDOW_DAYS up to `until` (now),
+    in one query; a product without rises gets NO_BUFFER."""
+    from django.utils import timezone
+
+    from catalog.models import PriceHistory
+
+    ids = list(product_ids)
+    until = until or timezone.now()
+    rows = PriceHistory.objects.filter(
+        product_id__in=ids,
+        price_change_percent__gt=0,
+        recorded_at__gt=until - timedelta(days=VOLATILITY_WINDOW_DAYS),
+        recorded_at__lte=until,
+    ).order_by()
+    buffers = dict.fromkeys(ids, NO_BUFFER)
+    if connection.vendor == "postgresql":  # the same nearest rank, worked out by the database
+
+        class PercentileDisc(Aggregate):
+            template = f"percentile_disc({VOLATILITY_PERCENTILE / 100}) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+        for product_id, count, percent in (
+            rows.values("product_id")
+            .annotate(count=Count("pk"), percent=PercentileDisc("price_change_percent"))
+            .values_list("product_id", "count", "percent")
+        ):
+            buffers[product_id] = VolatilityBuffer(percent if count >= VOLATILITY_MIN_RISES else ZERO, count)
+        return buffers
+    rises: dict[int, list[Decimal]] = {product_id: [] for product_id in ids}
+    for product_id, percent in rows.values_list("product_id", "price_change_percent"):
+        rises[product_id].append(percent)
+    return {product_id: volatility_buffer_of(values) for product_id, values in rises.items()}
+
+
+def product_volatility_buffer(product, *, until: datetime | None = None) -> VolatilityBuffer:
+    """The buffer of one product (see `volatility_buffer_of`)."""
+    return volatility_buffers([product.pk], until=until).get(product.pk, NO_BUFFER)
+
+
+# --- Backup sources -------------------------------------------------------------------------
+
+
+def source_ceiling(
+    *,
+    locked_price: Decimal | None,
+    max_price: Decimal | None,
+    own_rules_price: Decimal | None,
+    max_increase_percent: Decimal,
+) -> Decimal | None:
+    """The most a listing's source may make the listing cost: the locked price when the price is
+    locked, else the listing's max_price when set, else the price our rules give its own product ×
+    (1 + the store's failover_max_increase_percent / 100), unrounded (None when that is unknown).
+    A source qualifies when it is in stock and its rules price is at most this."""
+    if locked_price is not None:
+        return Decimal(locked_price)
+    if max_price is not None:
+        return Decimal(max_price)
+    if own_rules_price is None:
+        return None
+    return Decimal(own_rules_price) * (HUNDRED + Decimal(max_increase_percent)) / HUNDRED
+
+
+# --- The same in whole cents, over arrays (the backtest) -------------------------------------
+
+
+def _hundredths(value) -> int:
+    """A percentage or an amount with two decimals as a whole number of hundredths (cents)."""
+    return int((Decimal(value or 0) * HUNDRED).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def listing_prices_cents(cost, *, store, buffer_bp=None):
+    """`listing_quote(...).price` for each unit cost in `cost` (numpy int64 cents, store currency),
+    with `buffer_bp` the products' buffers in hundredths of a percent (counted only when the store
+    has the buffer on). Whole-number arithmetic, so it gives the same cents as the Decimal formula."""
+    import numpy as np
+
+    amount = np.asarray(cost, dtype=np.int64)
+    if buffer_bp is not None and getattr(store, "volatility_buffer", False):
+        amount = -(-(amount * (10_000 + np.asarray(buffer_bp, dtype=np.int64))) // 10_000)
+    kept = 10_000 - _hundredths(sale_percent(store))
+    if kept <= 0:
+        raise ArithmeticError(NO_PRICE_LEFT)
+    fixed = _hundredths(store.fee_fixed) + _hundredths(store.payment_fee_fixed)
+    marked = (amount + _hundredths(store.markup_fixed)) * (10_000 + _hundredths(store.markup_percent))
+    price = -(-(marked + fixed * 10_000) // kept)  # ⌈…⌉ to the cent
+    if store.price_ending is not None:
+        candidate = -(-price // 100) * 100 - 100 + _hundredths(store.price_ending)
+        price = np.where(candidate >= price, candidate, candidate + 100)
+    return price
+
+
+def sale_cents(price, cost, *, store):
+    """(landed cost, margin in hundredths of a percent) of selling at `price` with unit cost `cost`
+    (numpy int64 cents), as `quote_for_price` works them out: each fee and the returns allowance
+    rounded half up to the cent, the margin half away from zero (−100 % at a price of 0)."""
+    import numpy as np
+
+    price = np.asarray(price, dtype=np.int64)
+    cost = np.asarray(cost, dtype=np.int64)
+
+    def part(percent, fixed):
+        return (price * _hundredths(percent) + 5_000) // 10_000 + _hundredths(fixed)
+
+    landed = (
+        cost
+        + part(store.fee_percent, store.fee_fixed)
+        + part(store.payment_fee_percent, store.payment_fee_fixed)
+        + part(store.returns_percent, 0)
+    )
+    profit = price - landed
+    safe = np.where(price > 0, price, 1)
+    magnitude = (2 * np.abs(profit) * 10_000 + safe) // (2 * safe)
+    margin = np.where(price > 0, np.sign(profit) * magnitude, -10_000)
+    return landed, margin
 
 
 # --- What a sold line cost beyond the goods --------------------------------------------------

@@ -44,6 +44,7 @@ urlpatterns = [
     path("stores/<int:pk>/disconnect/", views.store_disconnect, name="store_disconnect"),
     path("stores/<int:pk>/settings/", views.store_settings, name="store_settings"),
     path("stores/<int:pk>/settings/preview/", views.store_pricing_preview, name="store_pricing_preview"),
+    path("stores/<int:pk>/settings/backtest/", views.store_backtest_view, name="store_backtest"),
     path("stores/<int:pk>/automation/", views.store_automation, name="store_automation"),
     path("stores/<int:pk>/sync/", views.store_sync_now, name="store_sync"),
     path("stores/<int:pk>/publish-defaults/", views.store_publish_defaults, name="store_publish_defaults"),

@@ -88,6 +88,7 @@ MATRIX = [
     ("get", "/api/v1/stores/{store}/pricing/", None),
     ("patch", "/api/v1/stores/{store}/pricing/", {"markup_percent": "99.00"}),
     ("post", "/api/v1/stores/{store}/pricing/preview/", {"markup_percent": "99.00"}),
+    ("post", "/api/v1/stores/{store}/backtest/", {"markup_percent": "99.00", "days": 30}),
     ("post", "/api/v1/alerts/{alert}/read/", None),
     ("post", "/api/v1/alerts/{alert}/acknowledge/", None),
     ("post", "/api/v1/alerts/read/", {"ids": ["{alert}"]}),

@@ -44,7 +44,7 @@ from marketplaces.models import (
     LowMarginAction,
     StatusReason,
 )
-from marketplaces.pricing import Quote, listing_quantity, listing_quote, quote_for_price
+from marketplaces.pricing import Quote, listing_quantity, listing_quote, product_volatility_buffer, quote_for_price
 from monitoring.records import alert_clear, alert_raise, audit_record, task_enqueue
 
 from .pushing import (
@@ -301,7 +301,8 @@ def listing_target(listing, *, product, cost: Decimal | None):
         if listing.price_locked:
             quote = quote_for_price(cost=cost, price=listing.price, store=store)
         else:
-            quote = listing_quote(cost=cost, store=store)
+            buffer = product_volatility_buffer(product) if store.volatility_buffer else None
+            quote = listing_quote(cost=cost, store=store, buffer=buffer)
             price = quote.price
     out = product.availability == Availability.OUT_OF_STOCK or (product.stock is not None and product.stock <= 0)
     quantity = 0 if out else listing_quantity(stock=product.stock, store=store)

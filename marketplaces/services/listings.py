@@ -30,7 +30,15 @@ from marketplaces.clients import (
     sku_for,
 )
 from marketplaces.models import Listing, ListingSource, ListingStatus, StatusReason, StoreAccount
-from marketplaces.pricing import Quote, UnitCost, listing_quantity, listing_quote, quote_for_price
+from marketplaces.pricing import (
+    Quote,
+    UnitCost,
+    VolatilityBuffer,
+    listing_quantity,
+    listing_quote,
+    product_volatility_buffer,
+    quote_for_price,
+)
 from monitoring.records import audit_record
 
 from .blocklist import BLOCKED_MESSAGE, blocklist_match, blocklist_match_listing
@@ -119,6 +127,7 @@ class ListingPreview:
     message: str
     unit: UnitCost | None = None
     quote: Quote | None = None
+    buffer: VolatilityBuffer | None = None  # the product's, shown; it counts when the store has it on
 
     @property
     def can_price(self) -> bool:
@@ -136,6 +145,7 @@ def listing_preview(product, store: StoreAccount, *, price: Decimal | None = Non
     unit = product_unit_cost(product, currency=store.currency)
     cost = None if unit is None else unit.amount
     quote, message = None, ""
+    buffer = product_volatility_buffer(product) if product.pk else None
     if cost is None:
         message = (
             PRICE_UNKNOWN_REASON
@@ -145,7 +155,7 @@ def listing_preview(product, store: StoreAccount, *, price: Decimal | None = Non
     elif price is not None:
         quote = quote_for_price(cost=unit, price=Decimal(price), store=store)
     else:
-        quote = listing_quote(cost=unit, store=store)
+        quote = listing_quote(cost=unit, store=store, buffer=buffer)
     if quote is None and price is not None:
         price = Decimal(price)
     below = quote is not None and quote.margin_percent < store.min_margin_percent
@@ -174,6 +184,7 @@ def listing_preview(product, store: StoreAccount, *, price: Decimal | None = Non
         message=message,
         unit=unit,
         quote=quote,
+        buffer=buffer,
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -34,13 +34,10 @@ from django.utils import timezone
 from catalog.models import Availability, Product
 from catalog.services import product_as_seen_by
 from marketplaces.models import Listing, ListingSource, LowMarginAction
-from marketplaces.pricing import Quote, listing_quote, quote_for_price
+from marketplaces.pricing import Quote, listing_quote, quote_for_price, source_ceiling
 from monitoring.records import alert_clear, alert_raise, audit_record
 
 from .rates import product_cost
-
-CENT = Decimal("0.01")
-HUNDRED = Decimal("100")
 
 SOURCE_OUT_OF_STOCK = "out of stock"
 SOURCE_WRONG_PRODUCT = "its page shows another product"
@@ -130,18 +127,15 @@ def wrong_product(product) -> bool:
 
 
 def listing_ceiling(listing, *, own_cost: Decimal | None) -> Decimal | None:
-    """The most a backup source may make the listing cost: the locked price, else the listing's
-    max_price, else the own product's rules price plus the store's failover percentage (None when
-    that is not known)."""
-    if listing.price_locked:
-        return listing.price
-    if listing.max_price is not None:
-        return listing.max_price
-    if own_cost is None:
-        return None
+    """The most a backup source may make the listing cost (pricing.source_ceiling, which the
+    backtest replays too)."""
     store = listing.store_account
-    base = listing_quote(cost=own_cost, store=store).price
-    return (base * (1 + store.failover_max_increase_percent / HUNDRED)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return source_ceiling(
+        locked_price=listing.price if listing.price_locked else None,
+        max_price=listing.max_price,
+        own_rules_price=None if own_cost is None else listing_quote(cost=own_cost, store=store).price,
+        max_increase_percent=store.failover_max_increase_percent,
+    )
 
 
 def source_problem(

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from marketplaces.clients import NEEDS_REAUTH_MESSAGE, MarketplaceError, TokenSet, adapter_for, apply_tokens
 from marketplaces.models import SALE_PERCENTAGES_TOO_HIGH, AutomationSwitch, StoreAccount
-from marketplaces.pricing import Quote, listing_quote, unit_cost_for
+from marketplaces.pricing import Quote, VolatilityBuffer, listing_quote, unit_cost_for
 from monitoring.records import alert_clear, alert_raise, audit_record, job_start, task_enqueue
 
 from .rates import convert_amount
@@ -288,6 +288,7 @@ PRICING_FIELDS = (
     "min_supplier_stock",
     "low_margin_action",
     "failover_max_increase_percent",
+    "volatility_buffer",
 )
 STORE_SETTING_FIELDS = ("account_name", "publish_defaults", *PRICING_FIELDS)
 REPRICE_JOB_TYPE = "reprice_store"
@@ -529,6 +530,8 @@ class PreviewRow:
     note: str = ""
     quote: Quote | None = None
     min_margin: Decimal | None = None
+    buffer: VolatilityBuffer | None = None  # the product's volatility buffer (none for the sample)
+    buffer_on: bool = False  # the settings have the volatility buffer on
 
 
 def store_preview_rows(*, store: StoreAccount, preview_store: StoreAccount, user) -> list[PreviewRow]:
@@ -577,6 +580,8 @@ def store_preview_rows(*, store: StoreAccount, preview_store: StoreAccount, user
                 note="" if preview.can_price else preview.message,
                 quote=preview.quote,
                 min_margin=preview_store.min_margin_percent,
+                buffer=preview.buffer,
+                buffer_on=preview_store.volatility_buffer,
             )
         )
     return rows

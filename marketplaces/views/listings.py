@@ -37,7 +37,7 @@ from marketplaces.forms import (
     listing_publish_settings_save,
 )
 from marketplaces.models import ListingStatus
-from marketplaces.pricing import quote_for_price
+from marketplaces.pricing import NO_BUFFER, quote_for_price, volatility_buffers
 from marketplaces.services import (
     BLOCKED_MESSAGE,
     NOT_PENDING_MESSAGE,
@@ -414,6 +414,7 @@ def _detail_context(
     seen = product_as_seen_by(product=listing.active_source, user=listing.user)
     unit = product_unit_cost(seen, currency=store.currency)
     known = unit is not None and unit.amount is not None
+    source_id = listing.active_product_id or listing.product_id  # the source the price follows
     return {
         **_sources_context(listing, source_form=source_form, max_price_form=max_price_form),
         "listing": listing,
@@ -430,6 +431,7 @@ def _detail_context(
         "is_demo_store": store.user.is_demo,
         "recorded_pushes": list(listing.recorded_pushes.order_by("-created_at", "-pk")[:SYNC_LOG_ROWS]),
         "cost_quote": quote_for_price(cost=unit, price=listing.price, store=store) if known else None,
+        "buffer": volatility_buffers([source_id]).get(source_id, NO_BUFFER),
         "cost_unknown": "" if known else _cost_unknown(seen, store),
         **price_series(listing, seen=seen),
     }

@@ -34,6 +34,7 @@ from marketplaces.services import (
     store_set_automation_paused,
     store_settings_update,
 )
+from marketplaces.services.backtest import BACKTEST_DAYS, store_backtest
 from marketplaces.services.stores import (
     AUTH_DENIED_MESSAGE,  # noqa: F401 - the tests name it with the page's other messages
     STORE_AUTH_ALERT,
@@ -189,6 +190,8 @@ def _store_context(request, store: StoreAccount, *, pricing_form=None, publish_f
         "preview_invalid": preview_invalid,
         "preview_errors": preview_errors,
         "preview_currency": preview_currency,
+        "backtest_days": BACKTEST_DAYS[-1],
+        "backtest_day_choices": BACKTEST_DAYS,
     }
 
 
@@ -508,6 +511,46 @@ def store_pricing_preview(request, pk):
     if is_htmx(request):
         return TemplateResponse(request, "marketplaces/store_detail.html#pricing-preview", context)
     return TemplateResponse(request, "marketplaces/store_detail.html", context)
+
+
+BACKTEST_DAYS_CHOICE = "Choose 30 or 90 days."
+BACKTEST_INVALID = "Fix the settings marked above to backtest them: nothing was saved."
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def store_backtest_view(request, pk):
+    """Replay the last 30 or 90 days of supplier prices and stock for the store's listings under its
+    saved settings and under the ones typed in (not saved), side by side. HTMX gets the results
+    fragment; a plain request the store page with the typed settings and the results."""
+    store = _seller_store(request, pk)
+    form = StorePricingForm(request.POST)
+    days = request.POST.get("backtest_days", str(BACKTEST_DAYS[-1]))
+    errors = []
+    if days not in {str(choice) for choice in BACKTEST_DAYS}:
+        errors.append(BACKTEST_DAYS_CHOICE)
+    if not form.is_valid():
+        errors.append(BACKTEST_INVALID)
+        errors += [
+            f"{form.fields[name].label if name in form.fields else 'Settings'}: {error}"
+            for name, messages in form.errors.items()
+            for error in messages
+        ]
+    result = None
+    if not errors:
+        result = store_backtest(store=store, edited=form.preview_store(store), days=int(days))
+    context = {
+        "store": store,
+        "backtest": result,
+        "backtest_errors": errors,
+        "backtest_days": int(days) if days.isdigit() else BACKTEST_DAYS[-1],
+        "backtest_day_choices": BACKTEST_DAYS,
+    }
+    if is_htmx(request):
+        return TemplateResponse(request, "marketplaces/store_detail.html#store-backtest", context)
+    context = {**_store_context(request, store, pricing_form=form), **context}
+    return TemplateResponse(request, "marketplaces/store_detail.html", context, status=400 if errors else 200)
 
 
 @login_required
