@@ -163,7 +163,8 @@ def source_problem(
         if ceiling is None:
             return SOURCE_NO_CEILING, quote
         if quote.price > ceiling:
-            return SOURCE_OVER_CEILING.format(price=quote.price, ceiling=ceiling, currency=store.currency), quote
+            shown = f"{ceiling:.2f}"
+            return SOURCE_OVER_CEILING.format(price=quote.price, ceiling=shown, currency=store.currency), quote
     if quote.margin_percent < store.min_margin_percent and store.low_margin_action == LowMarginAction.PAUSE:
         return (
             SOURCE_LOW_MARGIN.format(
