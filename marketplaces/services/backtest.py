@@ -9,11 +9,12 @@ product with no history keeps its current values):
 - The listing's sources in order: its own product, then its backup sources (ListingSource by
   position). A source qualifies at an hour when it is in stock and the price our rules give it is at
   most the listing's ceiling (pricing.source_ceiling: the locked price, else the listing's
-  max_price, else its own product's rules price × (1 + failover_max_increase_percent / 100)). The
-  active source is the first qualifying one, except that a listing on a backup goes back to a more
-  preferred source only once that source has qualified at every hour of the last
-  SOURCE_SWITCH_BACK_MINUTES; a listing with no qualifying source is paused. Whether a page could
-  be read is not replayed: the history keeps no failed fetches.
+  max_price, else its own product's rules price × (1 + failover_max_increase_percent / 100)), which
+  never refuses the own product (as when following live). The active source is the first qualifying
+  one, except that a listing on a backup goes back to a more preferred source only once that source
+  has qualified at every hour of the last SOURCE_SWITCH_BACK_MINUTES; a listing with no qualifying
+  source is paused. Whether a page could be read is not replayed: the history keeps no failed
+  fetches.
 - The store's rules on the active source (marketplaces.pricing, in whole cents): the rules price
   (with the volatility buffer when the settings have it on) or the locked price; paused under the
   store's minimum supplier stock or with nothing left to list after the safety buffer, and under
@@ -575,11 +576,7 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     locked, max_price = world.locked[:, None], world.max_price[:, None]
 
     own_rules = event_price.take(world.own_state)  # (listings, hours + 1)
-    own_ok = world.own_in_stock & (own_rules >= 0)
-    capped = (world.locked >= 0) | (world.max_price >= 0)  # only a fixed ceiling can refuse the own product
-    if capped.any():
-        fixed = np.where(world.locked >= 0, world.locked, world.max_price)[capped][:, None]
-        own_ok[capped] &= own_rules[capped] <= fixed
+    own_ok = world.own_in_stock & (own_rules >= 0)  # the own product always passes the ceiling test
 
     # The active source: the first qualifying one, going back to a more preferred one only after it
     # qualified long enough. A step per hour, for the listings that have backups.

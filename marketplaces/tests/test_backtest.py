@@ -8,7 +8,7 @@ import pytest
 from catalog.models import Availability, ProductOverride
 from catalog.tests.factories import PriceHistoryFactory, ProductFactory, StockHistoryFactory
 from marketplaces.forms import StorePricingForm
-from marketplaces.models import ListingSource, ListingStatus
+from marketplaces.models import ListingSource, ListingStatus, LowMarginAction
 from marketplaces.services.backtest import BAD_DAYS, Figures, store_backtest
 from marketplaces.tests.factories import ListingFactory, StoreAccountFactory
 
@@ -171,7 +171,12 @@ def test_a_locked_price_is_the_price_and_the_ceiling(backtest_case):
     assert figures == Figures(
         hours_below_cost=0, hours_paused=2, calls=2, hours_on_sale=22, average_margin=Decimal("1.11")
     )
-    listing_c.price = Decimal("8.50")  # under pC's rules price 8.89: pC never qualifies
+    listing_c.price = Decimal("8.50")  # under pC's rules price 8.89: sold at a loss, fee 85, landed 885
     listing_c.save()
     figures = store_backtest(store=store, days=1, now=NOW).listing_figures[listing_c.pk].current
-    assert (figures.hours_paused, figures.calls, figures.average_margin) == (24, 0, None)
+    assert (figures.hours_paused, figures.calls, figures.average_margin) == (24, 0, None)  # the store pauses
+    store.low_margin_action = LowMarginAction.ALERT
+    store.save()
+    # The own product is never refused by the ceiling (as when following live): it keeps selling.
+    figures = store_backtest(store=store, days=1, now=NOW).listing_figures[listing_c.pk].current
+    assert (figures.hours_below_cost, figures.hours_paused, figures.average_margin) == (22, 2, Decimal("-4.12"))
