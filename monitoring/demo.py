@@ -187,11 +187,25 @@ LISTING_STORIES = {
 }
 LATE_STARTS = {"aliexpress:5": 60, "aliexpress:6": 60, "aliexpress:7": 45, "costco:4": 45, "costco:5": 30}
 
-STORE_SETTINGS = {
-    # marketplace: fee percent, fee fixed, markup percent, price ending
-    Marketplace.EBAY: (Decimal("13.25"), Decimal("0.30"), Decimal("30.00"), Decimal("0.99")),
-    Marketplace.SHOPIFY: (Decimal("2.90"), Decimal("0.25"), Decimal("35.00"), Decimal("0.95")),
-    Marketplace.ETSY: (Decimal("9.50"), Decimal("0.45"), Decimal("32.00"), Decimal("0.99")),
+STORE_FEES = {
+    # marketplace: marketplace fee percent and fixed, payment fee percent and fixed. eBay's fee includes
+    # payment processing; Shopify charges no fee of its own, only Shopify Payments' 2.9 % + 30¢; Etsy's
+    # 6.5 % transaction fee and 20¢ listing fee, then Etsy Payments' 3 % + 25¢.
+    Marketplace.EBAY: (Decimal("13.25"), Decimal("0.30"), Decimal("0.00"), Decimal("0.00")),
+    Marketplace.SHOPIFY: (Decimal("0.00"), Decimal("0.00"), Decimal("2.90"), Decimal("0.30")),
+    Marketplace.ETSY: (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25")),
+}
+FEE_FIELDS = ("fee_percent", "fee_fixed", "payment_fee_percent", "payment_fee_fixed")
+# What older seeds wrote: one combined fee (fee_percent, fee_fixed) and no payment fee.
+COMBINED_FEES = {
+    Marketplace.SHOPIFY: (Decimal("2.90"), Decimal("0.25")),
+    Marketplace.ETSY: (Decimal("9.50"), Decimal("0.45")),
+}
+STORE_PRICING = {
+    # marketplace: markup percent, price ending
+    Marketplace.EBAY: (Decimal("30.00"), Decimal("0.99")),
+    Marketplace.SHOPIFY: (Decimal("35.00"), Decimal("0.95")),
+    Marketplace.ETSY: (Decimal("32.00"), Decimal("0.99")),
 }
 LOADTEST_STORES = (Marketplace.EBAY, Marketplace.SHOPIFY, Marketplace.ETSY, Marketplace.EBAY)
 
@@ -236,9 +250,13 @@ def _margin_percent(price_cents: int, cost_cents: int, store) -> Decimal:
     return quote_for_price(cost=_money(cost_cents), price=_money(price_cents), store=store).margin_percent
 
 
-def _fee_terms(store) -> tuple[int, int]:
-    """The store's fee as (hundredths of a percent, fixed cents): integer arithmetic per row."""
-    return int(store.fee_percent * 100), _cents(store.fee_fixed)
+def _fee_terms(store) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The store's marketplace fee and payment fee, each as (hundredths of a percent, fixed cents):
+    integer arithmetic per row."""
+    return (
+        (int(store.fee_percent * 100), _cents(store.fee_fixed)),
+        (int(store.payment_fee_percent * 100), _cents(store.payment_fee_fixed)),
+    )
 
 
 def _availability(stock) -> str:
@@ -279,9 +297,10 @@ def _series(
 
     Views follow a weekly rhythm and a slow rise; clicks are a few percent of views, sales a
     fraction of clicks. revenue = sales × the day's listing price, cost = sales × the day's
-    supplier price, fees = revenue × fee% + sales × fee fixed, profit by MarketplaceData.profit_of.
+    supplier price, fees = the marketplace fee plus the payment fee (each revenue × percent + sales ×
+    fixed), profit by MarketplaceData.profit_of.
     """
-    fee_bp, fee_fixed = fee_terms
+    (fee_bp, fee_fixed), (payment_bp, payment_fixed) = fee_terms
     rand = rng.random
     profit_of = MarketplaceData.profit_of
     span = max(1, len(dates))
@@ -296,7 +315,12 @@ def _series(
         if sales:
             revenue = sales * prices[i]
             cost = sales * costs[i]
-            fees = (revenue * fee_bp + 5000) // 10000 + sales * fee_fixed
+            fees = (
+                (revenue * fee_bp + 5000) // 10000
+                + sales * fee_fixed
+                + (revenue * payment_bp + 5000) // 10000
+                + sales * payment_fixed
+            )
             profit = profit_of(revenue, cost, fees)
             if rand() < 0.35:
                 feedbacks = 1 + int(rand() * sales)
@@ -661,21 +685,28 @@ def _demo_proxies(created) -> None:
 
 
 def _store(user, marketplace, account_name, created, **fields) -> StoreAccount:
-    fee_percent, fee_fixed, markup_percent, price_ending = STORE_SETTINGS[marketplace]
+    """A demo seller's store, its marketplace's fees split into the marketplace's own and the payment
+    processor's (a store an older seed made with one combined fee gets the split)."""
+    fees = dict(zip(FEE_FIELDS, STORE_FEES[marketplace], strict=True))
+    markup_percent, price_ending = STORE_PRICING[marketplace]
     store, made = StoreAccount.objects.get_or_create(
         user=user,
         marketplace=marketplace,
         account_name=account_name,
         defaults={
             "is_connected": True,  # looks connected; the schedule never syncs an is_demo seller's store
-            "fee_percent": fee_percent,
-            "fee_fixed": fee_fixed,
             "markup_percent": markup_percent,
             "price_ending": price_ending,
+            **fees,
             **fields,
         },
     )
     created["storeaccount"] += made
+    combined = COMBINED_FEES.get(marketplace)
+    if not made and combined and (store.fee_percent, store.fee_fixed) == combined and not store.payment_fee_percent:
+        for name, value in fees.items():
+            setattr(store, name, value)
+        store.save(update_fields=[*FEE_FIELDS, "updated_at"])
     return store
 
 

@@ -38,6 +38,10 @@ def _counts() -> dict:
     return counts
 
 
+def _percent_of(amount, percent) -> Decimal:
+    return (amount * percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 def _assert_rows_add_up(rows):
     """Every performance row: money never negative, profit = revenue − cost − fees, fees by the store."""
     checked = 0
@@ -45,8 +49,9 @@ def _assert_rows_add_up(rows):
         store = row.listing.store_account
         assert row.revenue >= 0 and row.fees >= 0 and row.cost_of_goods_sold >= 0
         assert row.profit == row.revenue - row.cost_of_goods_sold - row.fees
-        percent_part = (row.revenue * store.fee_percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        assert row.fees == percent_part + row.sales * store.fee_fixed
+        marketplace_fee = _percent_of(row.revenue, store.fee_percent) + row.sales * store.fee_fixed
+        payment_fee = _percent_of(row.revenue, store.payment_fee_percent) + row.sales * store.payment_fee_fixed
+        assert row.fees == marketplace_fee + payment_fee
         if row.clicks is not None:
             assert row.sales <= row.clicks <= row.views
         if not row.sales:
@@ -174,6 +179,43 @@ def test_demo_world_is_harmless_and_on_the_supplier_families():
     used = set(Product.objects.filter(trackers=seller).values_list("supplier__name", flat=True))
     assert used >= {"amazon", "aliexpress", "costco", "amazon-de", "shop-example-com"}
     assert PriceHistory.objects.count() and StockHistory.objects.count()
+
+
+def _fees(store) -> tuple:
+    return (store.fee_percent, store.fee_fixed, store.payment_fee_percent, store.payment_fee_fixed)
+
+
+def test_store_fees_are_split_into_the_marketplaces_and_the_payment_processors():
+    _seed()
+    _seed("--listings", "8", "--days", "30")
+
+    demo = StoreAccount.objects.filter(user__email=DEMO_EMAIL)
+    assert _fees(demo.get(marketplace="ebay")) == (Decimal("13.25"), Decimal("0.30"), 0, 0)
+    assert _fees(demo.get(marketplace="shopify")) == (0, 0, Decimal("2.90"), Decimal("0.30"))
+    etsy = StoreAccount.objects.get(user__email=LOADTEST_EMAIL.format(n=1), marketplace="etsy")
+    assert _fees(etsy) == (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25"))
+    sold = MarketplaceData.objects.filter(sales__gt=0)
+    assert sold.filter(listing__store_account__marketplace="shopify").exists()
+    assert sold.filter(listing__store_account__marketplace="etsy").exists()
+    _assert_rows_add_up(MarketplaceData.objects.all())
+
+
+def test_a_rerun_splits_the_combined_fee_an_older_seed_wrote():
+    _seed("--listings", "8", "--days", "30")
+    stores = StoreAccount.objects.filter(user__email=LOADTEST_EMAIL.format(n=1))
+    stores.filter(marketplace="shopify").update(
+        fee_percent=Decimal("2.90"), fee_fixed=Decimal("0.25"), payment_fee_percent=0, payment_fee_fixed=0
+    )
+    stores.filter(marketplace="etsy").update(
+        fee_percent=Decimal("9.50"), fee_fixed=Decimal("0.45"), payment_fee_percent=0, payment_fee_fixed=0
+    )
+    stores.filter(marketplace="ebay").update(fee_percent=Decimal("12.00"))  # the seller's own figure stays
+
+    _seed("--listings", "8", "--days", "30")
+
+    assert _fees(stores.get(marketplace="shopify")) == (0, 0, Decimal("2.90"), Decimal("0.30"))
+    assert _fees(stores.get(marketplace="etsy")) == (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25"))
+    assert {store.fee_percent for store in stores.filter(marketplace="ebay")} == {Decimal("12.00")}
 
 
 def test_alerts_notifications_jobs_and_audit_rows():
