@@ -71,6 +71,7 @@ LOADTEST_EMAIL = "loadtest{n}@example.com"
 LOADTEST_SEED = 424242
 LOADTEST_ASIN_PREFIX = "LT"
 LOADTEST_PRODUCT_FAMILIES = ("amazon", "aliexpress", "costco")
+LOADTEST_DAYS_PER_PASS = 7  # days of every listing written before the next days
 PROXY_PLACEHOLDER_REASON = "Demo placeholder, not a real proxy: seed_demo keeps it inactive so scraping never uses it."
 NOT_A_DEMO_ACCOUNT = "{email} belongs to a real account (is_demo is off); seed_demo never touches it."
 FAMILY_MISSING = "Supplier family '{name}' is missing: run `manage.py migrate` first."
@@ -208,6 +209,7 @@ STORE_PRICING = {
     Marketplace.ETSY: (Decimal("32.00"), Decimal("0.99")),
 }
 LOADTEST_STORES = (Marketplace.EBAY, Marketplace.SHOPIFY, Marketplace.ETSY, Marketplace.EBAY)
+LOADTEST_SOURCES = {Marketplace.EBAY: DataSource.EBAY_TRAFFIC_REPORT, Marketplace.ETSY: DataSource.ETSY_VIEWS_DELTA}
 
 
 class DemoSeedError(Exception):
@@ -291,6 +293,8 @@ def _series(
     source,
     views_reported=True,
     clicks_reported=True,
+    first=0,
+    span=None,
 ):
     """Rows of one listing's daily performance: (listing_id, date, views, clicks, sales, revenue,
     cost, fees, profit, rating, feedbacks, source), money in integer cents.
@@ -303,11 +307,11 @@ def _series(
     (fee_bp, fee_fixed), (payment_bp, payment_fixed) = fee_terms
     rand = rng.random
     profit_of = MarketplaceData.profit_of
-    span = max(1, len(dates))
+    span = max(1, span or len(dates))  # `dates` may be a part of the series: days first … of span
     rows = []
     for i, (day, weekday) in enumerate(dates):
         on_sale = selling is None or selling[i]
-        views = int(views_base * WEEKLY[weekday] * (0.85 + 0.3 * i / span) * (0.8 + 0.4 * rand()))
+        views = int(views_base * WEEKLY[weekday] * (0.85 + 0.3 * (first + i) / span) * (0.8 + 0.4 * rand()))
         if not on_sale:
             views = int(views * 0.3)  # still found by search, nothing to buy
         clicks = int(views * ctr + rand())
@@ -1595,6 +1599,67 @@ def _existing_days(listing_ids, first_day, days: int) -> dict:
     return have
 
 
+def _loadtest_series(*, n, sellers, seller_listings, dates, rng, use_copy, rows_per_write, progress, started) -> int:
+    """Write the missing days of seller n's listings, a few days of every listing at a time (as the
+    daily import writes them, so rows of the same days lie together on disk). Each listing's views,
+    click and sale rates are drawn once; each stretch of days has its own seed, so the rows are the
+    same whichever stretch a run resumes from."""
+    count, days = len(seller_listings), len(dates)
+    have = _existing_days([listing_id for listing_id, _, _ in seller_listings], dates[0][0], days)
+    plans, prices, fee_terms = [], {}, {}
+    for i, (_, cost, store) in enumerate(seller_listings):
+        rng.seed(LOADTEST_SEED * 1_000_003 + n * 10_000_019 + i)
+        if (cost, store.pk) not in prices:
+            prices[(cost, store.pk)] = _listing_price_cents(cost, store)
+        if store.pk not in fee_terms:
+            fee_terms[store.pk] = _fee_terms(store)
+        plans.append((rng.randint(10, 300), rng.uniform(0.02, 0.06), rng.uniform(0.05, 0.18)))
+    written, rows = 0, []
+
+    def write():
+        nonlocal written
+        with transaction.atomic():
+            written += _marketplace_data_write(rows, use_copy=use_copy)
+        rows.clear()
+
+    for first in range(0, days, LOADTEST_DAYS_PER_PASS):
+        stretch = dates[first : first + LOADTEST_DAYS_PER_PASS]
+        for i, (listing_id, cost, store) in enumerate(seller_listings):
+            known = have.get(listing_id, ())
+            if known is None:
+                continue  # every day already there
+            rng.seed((LOADTEST_SEED * 1_000_003 + n * 10_000_019 + i) * 1_000 + first // LOADTEST_DAYS_PER_PASS)
+            views_base, ctr, cvr = plans[i]
+            price = prices[(cost, store.pk)]
+            series = _series(
+                rng,
+                listing_id=listing_id,
+                dates=stretch,
+                views_base=views_base,
+                ctr=ctr,
+                cvr=cvr,
+                prices=[price] * len(stretch),
+                costs=[cost] * len(stretch),
+                selling=None,
+                fee_terms=fee_terms[store.pk],
+                source=LOADTEST_SOURCES.get(store.marketplace, DataSource.NONE),
+                views_reported=store.marketplace != Marketplace.SHOPIFY,
+                clicks_reported=store.marketplace == Marketplace.EBAY,
+                first=first,
+                span=days,
+            )
+            rows.extend(series if not known else [row for row in series if row[1] not in known])
+            if len(rows) >= rows_per_write:
+                write()
+        if rows:
+            write()
+        progress(
+            f"seller {n}/{sellers}: {min(first + LOADTEST_DAYS_PER_PASS, days)}/{days} days of {count} listings, "
+            f"{written} new rows, {time.monotonic() - started:.1f} s"
+        )
+    return written
+
+
 def loadtest_seed(
     *,
     listings: int,
@@ -1602,7 +1667,7 @@ def loadtest_seed(
     sellers: int = 1,
     today: date | None = None,
     use_copy: bool | None = None,
-    batch_listings: int = 250,
+    rows_per_write: int = 100_000,
     progress=None,
 ) -> SeedResult:
     """Make the load-test data set: `sellers` demo sellers, each with `listings` listings and
@@ -1610,8 +1675,8 @@ def loadtest_seed(
 
     Products are shared: each seller has four stores, so listing i is product i // 4 on store
     i % 4 (a product is listed at most once per store). Rows go in by PostgreSQL COPY when the
-    database is PostgreSQL (much faster), else by bulk_create; each batch commits on its own, so
-    an interrupted run resumes where it stopped.
+    database is PostgreSQL (much faster), else by bulk_create, a week of every listing after
+    another; each write commits on its own, so an interrupted run resumes where it stopped.
     """
     today = today or timezone.localdate()
     use_copy = _copy_available() if use_copy is None else use_copy
@@ -1638,43 +1703,17 @@ def loadtest_seed(
             created["tracked product"] += seller.tracked_products.count() - tracked_before
             seller_listings = _loadtest_listings(seller, stores, products, listings, created)
         users.append(seller)
-        have = _existing_days([listing_id for listing_id, _, _ in seller_listings], dates[0][0], days)
-        written = 0
-        for start in range(0, listings, batch_listings):
-            rows = []
-            for i in range(start, min(start + batch_listings, listings)):
-                listing_id, cost, store = seller_listings[i]
-                known = have.get(listing_id, ())
-                if known is None:
-                    continue  # every day already there
-                rng.seed(LOADTEST_SEED * 1_000_003 + n * 10_000_019 + i)
-                price = _listing_price_cents(cost, store)
-                series = _series(
-                    rng,
-                    listing_id=listing_id,
-                    dates=dates,
-                    views_base=rng.randint(10, 300),
-                    ctr=rng.uniform(0.02, 0.06),
-                    cvr=rng.uniform(0.05, 0.18),
-                    prices=[price] * days,
-                    costs=[cost] * days,
-                    selling=None,
-                    fee_terms=_fee_terms(store),
-                    source={
-                        Marketplace.EBAY: DataSource.EBAY_TRAFFIC_REPORT,
-                        Marketplace.ETSY: DataSource.ETSY_VIEWS_DELTA,
-                    }.get(store.marketplace, DataSource.NONE),
-                    views_reported=store.marketplace != Marketplace.SHOPIFY,
-                    clicks_reported=store.marketplace == Marketplace.EBAY,
-                )
-                rows.extend(series if not known else [row for row in series if row[1] not in known])
-            with transaction.atomic():
-                written += _marketplace_data_write(rows, use_copy=use_copy)
-            done = min(start + batch_listings, listings)
-            progress(
-                f"seller {n}/{sellers}: {done}/{listings} listings, {written} new rows, "
-                f"{time.monotonic() - started:.1f} s"
-            )
+        written = _loadtest_series(
+            n=n,
+            sellers=sellers,
+            seller_listings=seller_listings,
+            dates=dates,
+            rng=rng,
+            use_copy=use_copy,
+            rows_per_write=rows_per_write,
+            progress=progress,
+            started=started,
+        )
         created["marketplacedata"] += written
     return SeedResult(users=users, password=DEMO_PASSWORD, created=created)
 
