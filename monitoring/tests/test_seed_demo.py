@@ -285,6 +285,17 @@ def test_load_test_rows_are_reproducible_whichever_way_they_are_written():
     assert sorted(again) == snapshot
 
 
+@pytest.mark.parametrize("use_copy", [None, False], ids=["copy", "bulk_create"])
+def test_load_test_writes_a_week_of_every_listing_before_the_next_week(use_copy):
+    loadtest_seed(listings=6, days=10, sellers=1, use_copy=use_copy)
+
+    dates = sorted({day for (day,) in MarketplaceData.objects.values_list("date")})
+    written = list(MarketplaceData.objects.order_by("pk").values_list("listing_id", "date"))
+    assert {listing for listing, _ in written[: 6 * 7]} == set(Listing.objects.values_list("pk", flat=True))
+    assert {day for _, day in written[: 6 * 7]} == set(dates[:7])  # as the daily import lays them out
+    assert {day for _, day in written[6 * 7 :]} == set(dates[7:])
+
+
 def test_load_test_options_need_listings():
     with pytest.raises(CommandError, match="--listings"):
         _seed("--days", "10")

@@ -48,6 +48,7 @@ from config.material import MaterialMissing, material_path
 from monitoring.cycle import TRACKING_JOB_TYPE
 from monitoring.models import Job, JobStatus, WorkerHeartbeat
 from monitoring.records import job_enqueue
+from monitoring.tasks import tracking_cycle_task
 
 NEEDS_SERVICES = "bench_fleet needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL): the fleet shares both."
 PRODUCTS_PER_HOUR = 1_000_000
@@ -364,8 +365,8 @@ class Command(BaseCommand):
             sites.requests()  # forget the requests of setting up
             started = time.monotonic()
             for _ in range(processes):  # one round per worker, all claiming from the same due products
-                job = Job.objects.create(type=TRACKING_JOB_TYPE, task_name="monitoring.tasks.tracking_cycle_task")
-                if not job_enqueue(job):
+                job = Job.objects.create(type=TRACKING_JOB_TYPE, task_name=tracking_cycle_task.name)
+                if not job_enqueue(job, tracking_cycle_task):
                     raise CommandError("Could not send the rounds to Redis.")
             unlimited = sorted(set(products) - set(shop))
             peak_connections = self._wait_read(unlimited, started, options["duration"])
