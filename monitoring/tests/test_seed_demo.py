@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -294,6 +295,23 @@ def test_load_test_writes_a_week_of_every_listing_before_the_next_week(use_copy)
     assert {listing for listing, _ in written[: 6 * 7]} == set(Listing.objects.values_list("pk", flat=True))
     assert {day for _, day in written[: 6 * 7]} == set(dates[:7])  # as the daily import lays them out
     assert {day for _, day in written[6 * 7 :]} == set(dates[7:])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("supplier_families")
+def test_on_postgresql_a_load_test_run_leaves_its_tables_vacuumed_and_analyzed():
+    if connection.vendor != "postgresql":
+        pytest.skip("VACUUM and the visibility map are PostgreSQL's.")
+
+    output = _seed("--listings", "40", "--days", "20")
+
+    assert "VACUUM (ANALYZE)" in output
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relallvisible, reltuples FROM pg_class WHERE relname = %s", [MarketplaceData._meta.db_table]
+        )
+        all_visible, tuples = cursor.fetchone()
+    assert all_visible > 0 and tuples == 40 * 20
 
 
 def test_load_test_options_need_listings():

@@ -383,6 +383,8 @@ class Command(BaseCommand):
                 worker.stop()
             Job.objects.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING]).update(status=JobStatus.CANCELLED)
             self._forget_queue(queue_name)
+            # The products a run left unread are no longer due: the next run's workers read only theirs.
+            Product.objects.filter(pk__in=products).update(is_archived=True)
         requests = sites.requests()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -394,12 +396,12 @@ class Command(BaseCommand):
             Product.objects.filter(pk__in=products).order_by().values_list("refresh_status").annotate(n=Count("pk"))
         )
         limits = dict(Supplier.objects.filter(products__pk__in=products).values_list("pk", "rate_limit").distinct())
-        # The site whose busiest minute came closest to its limit (across all the processes).
+        # The site of this run whose busiest minute came closest to its limit (across all the processes).
         busiest, limit = max(
             (
-                (busiest_window(times), limits.get(int(site[1:]), 1))
+                (busiest_window(times), limits[int(site[1:])])
                 for site, times in requests.items()
-                if site[1:].isdigit()
+                if site[1:].isdigit() and int(site[1:]) in limits
             ),
             key=lambda pair: pair[0] / pair[1],
             default=(0, options["limit"]),
