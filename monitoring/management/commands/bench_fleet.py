@@ -15,6 +15,7 @@ hour (README, "Scale out").
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -85,6 +86,11 @@ class _SiteHandler(socketserver.StreamRequestHandler):
     disable_nagle_algorithm = True
 
     def handle(self):
+        # A worker stopped at the end of a run closes its connections mid-request.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            self._serve_requests()
+
+    def _serve_requests(self):
         server = self.server
         while request_line := self.rfile.readline(65536):
             while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
