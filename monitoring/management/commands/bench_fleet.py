@@ -58,9 +58,14 @@ READINGS_TABLE = "bench_fleet_reading"
 # Every reading applied (or held) sets last_scraped_at: the trigger notes each, so a product that
 # got two in one run shows as a duplicate whichever process wrote them.
 READINGS_TRIGGER = f"""
-CREATE TABLE {READINGS_TABLE} (product_id bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE {READINGS_TABLE} (
+    product_id bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), job_id bigint, status text
+);
 CREATE FUNCTION bench_fleet_note() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN INSERT INTO {READINGS_TABLE} (product_id) VALUES (NEW.id); RETURN NEW; END $$;
+BEGIN
+    INSERT INTO {READINGS_TABLE} (product_id, job_id, status) VALUES (NEW.id, NEW.refresh_job_id, NEW.refresh_status);
+    RETURN NEW;
+END $$;
 CREATE TRIGGER bench_fleet_note AFTER UPDATE OF last_scraped_at ON catalog_product FOR EACH ROW
 WHEN (NEW.last_scraped_at IS DISTINCT FROM OLD.last_scraped_at) EXECUTE FUNCTION bench_fleet_note();
 """
@@ -398,6 +403,16 @@ class Command(BaseCommand):
                 [products],
             )
             [(duplicates,)] = cursor.fetchall()
+            if duplicates:
+                # What the twice-read products went through, for whoever looks into it.
+                reading = "to_char(at, 'HH24:MI:SS.MS') || ' job ' || coalesce(job_id::text, '-') || ' ' || status"
+                cursor.execute(
+                    f"SELECT product_id, string_agg({reading}, ', ' ORDER BY at) FROM {READINGS_TABLE}"  # noqa: S608
+                    " WHERE product_id = ANY(%s) GROUP BY product_id HAVING count(*) > 1 ORDER BY min(at) LIMIT 5",
+                    [products],
+                )
+                for product_id, readings in cursor.fetchall():
+                    self.stdout.write(f"  read twice: product {product_id}: {readings}")
         outcomes = dict(
             Product.objects.filter(pk__in=products).order_by().values_list("refresh_status").annotate(n=Count("pk"))
         )
