@@ -76,7 +76,7 @@ class Command(DashboardBenchmark):
         if listings < 1 or clients < 1 or duration <= 0:
             raise CommandError("--listings and --clients must be at least 1 and --duration above 0.")
         self.stdout.write(
-            f"Machine: {os.cpu_count()} CPUs, {self._memory()}, load average {self._load()}; database "
+            f"Machine: {os.cpu_count()} CPUs, {self._memory()}, load average {self._load_average()}; database "
             f"{connection.vendor}"
         )
         if url is not None:
@@ -209,6 +209,6 @@ class Command(DashboardBenchmark):
             times.append((time.perf_counter() - began) * 1000)
         self.stdout.write(
             f"In-process, one request at a time: median {statistics.median(times):.1f} ms, fastest "
-            f"{min(times):.1f} ms of {len(times)}; load average {self._load()}"
+            f"{min(times):.1f} ms of {len(times)}; load average {self._load_average()}"
         )
         return len(captured)

@@ -122,7 +122,7 @@ class Command(BaseCommand):
         if clients < 1 or duration <= 0 or cold < 1:
             raise CommandError("--clients and --cold must be at least 1 and --duration above 0.")
         self.stdout.write(
-            f"Machine: {os.cpu_count()} CPUs, {self._memory()}, load average {self._load()}; database "
+            f"Machine: {os.cpu_count()} CPUs, {self._memory()}, load average {self._load_average()}; database "
             f"{connection.vendor} ({settings.DATABASES['default'].get('NAME')}){self._jit()}"
         )
         if not no_analyze:
@@ -191,7 +191,7 @@ class Command(BaseCommand):
         return 2 * (os.cpu_count() or 1) + 1
 
     @staticmethod
-    def _load() -> str:
+    def _load_average() -> str:
         """The machine's load average over 1, 5 and 15 minutes: other work inflates every latency."""
         try:
             return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -354,7 +354,7 @@ class Command(BaseCommand):
         client.logout()
         self.stdout.write(
             f"In-process, one request at a time: median {statistics.median(times):.1f} ms, fastest "
-            f"{min(times):.1f} ms of {requests}; load average {self._load()}"
+            f"{min(times):.1f} ms of {requests}; load average {self._load_average()}"
         )
 
     def _report(self, latencies, errors, duration, clients):
