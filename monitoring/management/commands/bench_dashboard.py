@@ -273,8 +273,11 @@ class Command(BaseCommand):
 
     def _warm_up(self, url, path, cookies, count):
         """Let every worker load its code and templates and open its database connection (requests
-        sent concurrently, so each worker gets some), so 'cold' measures the cache, not the process."""
+        sent concurrently, so each worker gets some), so 'cold' measures the cache, not the process.
+        One request goes first, alone: with nothing cached, every concurrent one would work out the
+        figures at once, past the server's timeout for a seller with 100,000 listings."""
         failures = []
+        self._timed_get(url, path, cookies)
 
         def one():
             with httpx.Client(base_url=url, cookies=cookies, timeout=60) as client:
