@@ -4,7 +4,7 @@ Starts gunicorn on a free port (or uses --url), signs the seller in by creating 
 for them directly in the database, times one request with the seller's AnalyticsCache rows
 deleted first (cold), then runs N clients that each request the dashboard and wait a second, for
 the duration (warm). Finally it counts the SQL queries of one warm dashboard request in-process.
-Made for the load-test data set: `manage.py seed_demo --listings 10000 --days 365`.
+Made for the load-test data set: `manage.py seed_demo --listings 100000 --days 365`.
 """
 
 import importlib.util
@@ -38,7 +38,7 @@ from monitoring.analytics import analytics_invalidate
 WARM_P95_TARGET_MS = 150
 COLD_TARGET_MS = 1000
 SERVER_START_TIMEOUT = 60
-NO_SUCH_SELLER = "No user {email}: make the data set first with `manage.py seed_demo --listings 10000 --days 365`."
+NO_SUCH_SELLER = "No user {email}: make the data set first with `manage.py seed_demo --listings 100000 --days 365`."
 
 
 def percentile(values: list[float], percent: float) -> float:
