@@ -352,7 +352,8 @@ def _at_risk_candidates(user, rates: Rates):
     supplier runs low or out, those whose margin as the database works it out (`listings_with_margin`)
     is under or near their store's minimum (within MARGIN_SLACK points, more than rounding to the
     cent can move it), and those whose cost it may work out otherwise than `quote_for_price`
-    (unknown, in another currency, the seller's own price or shipping). The rest are clearly fine."""
+    (unknown, in another currency, the seller's own price or shipping, or a backup source the
+    listing follows). The rest are clearly fine."""
     store = "store_account__"
     live = Listing.objects.filter(user=user, status__in=AT_RISK_STATUSES)
     margins = listings_with_margin(live.annotate(min_margin=F(f"{store}min_margin_percent")), per_eur=rates.per_eur)
@@ -360,6 +361,7 @@ def _at_risk_candidates(user, rates: Rates):
         Q(product__availability__in=LOW_STOCK_AVAILABILITY)
         | Q(margin_percent__lt=F("min_margin") + MARGIN_SLACK)
         | Q(unit_cost__isnull=True)
+        | Q(active_product__isnull=False)
         | ~Q(cost_currency=F(f"{store}currency"))
         | ~Q(site_currency=F("cost_currency"))
         | Q(own_values__price__isnull=False)

@@ -329,6 +329,19 @@ def test_only_listings_near_or_under_their_minimum_margin_are_quoted_and_the_nea
     assert [item["id"] for item in at_risk["low_stock"]] == [fine_but_low_stock.pk]
 
 
+def test_a_listing_following_a_backup_source_is_always_quoted(user):
+    store = StoreAccountFactory(user=user, currency="USD", min_margin_percent=Decimal("20.00"))
+    cost = {"product__price": Decimal("10.00"), "product__currency": "USD", "product__supplier__currency": "USD"}
+    fine = ListingFactory(store_account=store, price=Decimal("25.00"), **cost)
+    backup = ListingFactory(store_account=store, price=Decimal("25.00"), **cost).product
+    following = ListingFactory(store_account=store, price=Decimal("25.00"), active_product=backup, **cost)
+
+    quoted = {row[0] for row in analytics._at_risk_candidates(user, analytics.Rates.load())}
+
+    assert quoted == {following.pk}
+    assert fine.pk not in quoted
+
+
 # ---- The cache -----------------------------------------------------------------------------
 
 
