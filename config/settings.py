@@ -261,6 +261,11 @@ READING_TITLE_MIN_OVERLAP = 0.5
 # After this many wrong-product readings in a row the product's live listings are paused and
 # every seller tracking it is alerted once.
 WRONG_PRODUCT_PAUSE_AFTER = env.int("WRONG_PRODUCT_PAUSE_AFTER", default=3)
+# Backup sources of a listing (marketplaces.services.sources): a source qualifies only when it was
+# read successfully within SOURCE_READABLE_HOURS; a listing switches back to a more preferred source
+# only once it has qualified without a break for SOURCE_SWITCH_BACK_MINUTES (no flapping).
+SOURCE_READABLE_HOURS = env.int("SOURCE_READABLE_HOURS", default=6)
+SOURCE_SWITCH_BACK_MINUTES = env.int("SOURCE_SWITCH_BACK_MINUTES", default=60)
 # After this many failed refreshes in a row the seller is told the product cannot be read.
 SCRAPE_FAILURE_THRESHOLD = env.int("SCRAPE_FAILURE_THRESHOLD", default=5)
 # How long a worker holds the products it claimed for refresh: renewed with its round's heartbeat,
@@ -569,6 +574,12 @@ CELERY_BEAT_SCHEDULE.update(
             # Tracking numbers the marketplace could not take yet (busy, store to reconnect).
             "task": "marketplaces.tasks.shipments_retry_task",
             "schedule": 300.0,
+        },
+        "listing-sources-check": {
+            # Listings with backup sources: time alone can make a source unreadable, or good long enough
+            # to switch back to.
+            "task": "marketplaces.tasks.listings_sources_follow_task",
+            "schedule": 600.0,
         },
         "marketplace-pending-push": {
             # Changes held for a revision cap, a busy marketplace or a switch go out once they may.

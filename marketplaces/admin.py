@@ -19,6 +19,7 @@ from .models import (
     BlocklistTerm,
     ExchangeRate,
     Listing,
+    ListingSource,
     ListingStatus,
     MarketplaceData,
     Order,
@@ -114,6 +115,16 @@ class ListingForm(forms.ModelForm):
         return cleaned
 
 
+class ListingSourceInline(admin.TabularInline):
+    """A listing's backup sources in order (marketplaces.services.sources picks the active one)."""
+
+    model = ListingSource
+    fields = ("position", "product", "same_item", "confirmed_by_seller", "good_since")
+    readonly_fields = ("good_since",)
+    autocomplete_fields = ("product",)
+    extra = 0
+
+
 @admin.register(Listing)
 class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
     form = ListingForm
@@ -131,13 +142,22 @@ class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
     list_filter = ("status", "status_reason", "store_account__marketplace", "price_locked")
     search_fields = ("title", "external_listing_id", "user__email", "product__asin")
     autocomplete_fields = ("user", "product", "store_account")
-    readonly_fields = ("performance_summary", "created_at", "updated_at")
+    readonly_fields = (
+        "performance_summary",
+        "active_product",
+        "active_since",
+        "own_good_since",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("user", "store_account", "product", "external_listing_id")}),
         ("Listing", {"fields": ("title", "description", "price", "price_locked", "quantity_available")}),
         ("Status", {"fields": ("status", "status_reason", "ended_at")}),
+        ("Backup sources", {"fields": ("max_price", "active_product", "active_since", "own_good_since")}),
         ("Related", {"fields": ("performance_summary", "created_at", "updated_at")}),
     )
+    inlines = (ListingSourceInline,)
     actions = ("pause_listings", "resume_listings")
 
     def get_queryset(self, request):

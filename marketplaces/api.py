@@ -20,7 +20,7 @@ from config.rest.problems import Conflict, TierLimitReached
 from config.rest.views import SellerAPIView, SellerListView, form_cleaned
 from monitoring.api import JobSerializer, job_accepted
 
-from . import order_api, services
+from . import order_api, services, source_api
 from .clients import MarketplaceError
 from .filters import ListingFilter, with_margin
 from .forms import (
@@ -79,6 +79,7 @@ class ListingSerializer(serializers.ModelSerializer):
     marketplace = serializers.CharField(source="store_account.marketplace")
     currency = serializers.CharField(source="store_account.currency", help_text="The store's currency.")
     margin = serializers.SerializerMethodField(help_text="What a sale at its price earns now (null: cost unknown).")
+    active_product = serializers.IntegerField(help_text="The product it follows now: a backup source, or its own.")
 
     class Meta:
         model = Listing
@@ -100,6 +101,9 @@ class ListingSerializer(serializers.ModelSerializer):
             "last_error",
             "last_pushed_at",
             "margin",
+            "max_price",
+            "active_product",
+            "active_since",
             "created_at",
             "updated_at",
             "ended_at",
@@ -131,6 +135,9 @@ class ListingSerializer(serializers.ModelSerializer):
             "last_error": listing.last_error,
             "last_pushed_at": _time(listing.last_pushed_at),
             "margin": self.get_margin(listing),
+            "max_price": _money(listing.max_price),
+            "active_product": listing.active_product_id or listing.product_id,
+            "active_since": _time(listing.active_since),
             "created_at": _time(listing.created_at),
             "updated_at": _time(listing.updated_at),
             "ended_at": _time(listing.ended_at),
@@ -192,6 +199,14 @@ class ListingUpdateSerializer(serializers.Serializer):
     )
     publish_settings = serializers.DictField(
         required=False, help_text="This listing's own publish settings over its store's defaults (null removes one)."
+    )
+    max_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        allow_null=True,
+        help_text="The most it may cost a buyer while on a backup source (null: the store's percentage).",
     )
 
 
@@ -331,6 +346,8 @@ class ListingDetailView(ListingQueryMixin, SellerAPIView):
             raise _refusal(exc) from exc
         if settings_form is not None:
             listing_publish_settings_save(listing=listing, form=settings_form, acting_user=user, request=request)
+        if "max_price" in data:
+            services.listing_set_max_price(listing, max_price=data["max_price"], acting_user=user, request=request)
         return Response(self.listing_data(listing))
 
     @staticmethod
@@ -674,4 +691,5 @@ urlpatterns = [
     path("stores/<int:pk>/pricing/", StorePricingView.as_view(), name="store_pricing"),
     path("stores/<int:pk>/pricing/preview/", StorePricingPreviewView.as_view(), name="store_pricing_preview"),
     *order_api.urlpatterns,
+    *source_api.urlpatterns,
 ]

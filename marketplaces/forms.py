@@ -12,6 +12,7 @@ from marketplaces.clients.shopify import normalize_shop_domain
 from marketplaces.models import Environment, Marketplace, StoreAccount
 from marketplaces.services import PRICING_FIELDS, PRICING_LIMITS, store_pricing_problems
 from marketplaces.services.listings import PRICE_LOCK_RANGE, price_lock_allowed
+from marketplaces.services.sources import NOT_SAME_ITEM, same_item_match
 from monitoring.records import audit_record
 
 ETSY_POLICY_REQUIRED = "Tick the box to confirm you have read Etsy's rules on what may be sold."
@@ -145,6 +146,7 @@ class StorePricingForm(forms.Form):
             "payment_fee_fixed",
             "returns_percent",
             "min_margin_percent",
+            "failover_max_increase_percent",
         )
         for name in decimals:
             self.fields[name].widget.attrs.update({"step": "0.01", "inputmode": "decimal"})
@@ -321,3 +323,56 @@ class BulkActionForm(forms.Form):
         if len(ids) > BULK_MAX:
             raise forms.ValidationError(f"Select at most {BULK_MAX} listings at a time.")
         return ids
+
+
+# --- Backup sources of a listing -------------------------------------------------------------
+
+
+class SourceAddForm(forms.Form):
+    """One of the seller's tracked products as a backup source of a listing; without matching
+    identifiers (GTIN, brand + MPN) the seller confirms it is the same item."""
+
+    product = forms.ModelChoiceField(
+        queryset=None, label="Tracked product", empty_label="Choose one of your tracked products…"
+    )
+    confirm_same_item = forms.BooleanField(required=False, label="This is the same item")
+
+    def __init__(self, *args, listing, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.listing = listing
+        self.fields["product"].queryset = (
+            listing.user.tracked_products.exclude(pk=listing.product_id)
+            .exclude(pk__in=listing.sources.values("product_id"))
+            .select_related("supplier")
+            .order_by("title", "pk")
+        )
+        self.fields["product"].label_from_instance = lambda product: (
+            f"{product.title[:80] or product.asin} · {product.supplier}"
+            + (f" · {product.price} {product.currency}" if product.price is not None else "")
+        )
+        self.match = ""
+
+    def clean(self):
+        data = super().clean()
+        product = data.get("product")
+        if product is not None:
+            self.match = same_item_match(self.listing.product, product)
+            if not self.match and not data.get("confirm_same_item"):
+                self.add_error("confirm_same_item", NOT_SAME_ITEM)
+        return data
+
+
+class SourceMoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+
+class MaxPriceForm(forms.Form):
+    max_price = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        min_value=0,
+        label="Maximum price",
+        help_text="The most this listing may cost a buyer while it follows a backup source; empty: "
+        "the store's percentage above the price its own product gives.",
+    )

@@ -184,6 +184,20 @@ class ListingQuerySet(models.QuerySet):
         """Listings still on sale or able to resume: the ones that follow their supplier."""
         return self.filter(status__in=[ListingStatus.PENDING, ListingStatus.ACTIVE, ListingStatus.PAUSED])
 
+    def using_product(self, product):
+        """Listings a product's reading concerns: their own product, one of their backup sources, or
+        the source they follow now."""
+        backups = ListingSource.objects.filter(product=product).values("listing_id")
+        return self.filter(Q(product=product) | Q(active_product=product) | Q(pk__in=backups))
+
+    def sourced_from(self, product):
+        """Listings whose active source (marketplaces.services.sources) is `product` now."""
+        return self.filter(Q(active_product=product) | Q(active_product__isnull=True, product=product))
+
+    def with_backups(self):
+        """Listings with backup sources, or following one still."""
+        return self.filter(Q(pk__in=ListingSource.objects.values("listing_id")) | Q(active_product__isnull=False))
+
 
 class Listing(models.Model):
     """A product listed on one of the seller's stores."""
@@ -214,6 +228,9 @@ class Listing(models.Model):
         "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     active_since = models.DateTimeField(null=True, blank=True)
+    # Since when the listing's own product has qualified as a source without a break (as
+    # ListingSource.good_since for the backups): switching back to it waits for a while.
+    own_good_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -239,6 +256,12 @@ class Listing(models.Model):
 
     def get_absolute_url(self):
         return reverse("marketplaces:listing_detail", args=[self.pk])
+
+    @property
+    def active_source(self):
+        """The product the listing is priced from and bought at now: a backup source while one is
+        active (marketplaces.services.sources), else its own product."""
+        return self.active_product if self.active_product_id else self.product
 
 
 class ListingSource(models.Model):

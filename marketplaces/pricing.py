@@ -335,30 +335,66 @@ def listings_with_margin(listings, *, per_eur: dict | None = None):
     `quote_for_price` works it out for the product as the listing's seller sees it (their own price
     and shipping in force): `unit_cost` (converted with the kept rates), `unit_fees` (marketplace +
     payment), `unit_returns`, `unit_profit` (price − landed cost) and `margin_percent`, all None
-    when the cost is not known. Reads the kept exchange rates once, unless the caller has them
-    (`per_eur`: units of each currency per euro)."""
+    when the cost is not known. The cost is the listing's active source's (a backup source while it
+    follows one: marketplaces.services.sources). Reads the kept exchange rates once, unless the
+    caller has them (`per_eur`: units of each currency per euro)."""
     from marketplaces.models import ExchangeRate
 
     if per_eur is None:
         per_eur = dict(ExchangeRate.objects.filter(per_eur__gt=0).values_list("currency", "per_eur"))
     rates = sorted((code.upper(), rate) for code, rate in per_eur.items() if rate > 0 and code.upper() != "EUR")
-    store, supplier = "store_account__", "product__supplier__"
+    store = "store_account__"
+    # The active source's values (a backup source while the listing follows one, else its own product).
     listings = listings.annotate(
         own_values=FilteredRelation("product__overrides", condition=Q(product__overrides__user=F("user"))),
+        active_values=FilteredRelation(
+            "active_product__overrides", condition=Q(active_product__overrides__user=F("user"))
+        ),
+    )
+
+    def source(path: str, *, text: bool = False):
+        field = CharField() if text else None
+        return _Formula(
+            "CASE WHEN {0} IS NULL THEN {1} ELSE {2} END",
+            F("active_product_id"),
+            F(f"product__{path}"),
+            F(f"active_product__{path}"),
+            output_field=field,
+        )
+
+    listings = listings.annotate(
+        src_currency=source("currency", text=True),
+        src_site_currency=source("supplier__currency", text=True),
+        src_default_shipping=source("supplier__default_shipping"),
+        src_tax_percent=source("supplier__sales_tax_percent"),
+        src_own_price=_Formula(
+            "CASE WHEN {0} IS NULL THEN COALESCE({1}, {2}) ELSE COALESCE({3}, {4}) END",
+            F("active_product_id"),
+            F("own_values__price"),
+            F("product__price"),
+            F("active_values__price"),
+            F("active_product__price"),
+        ),
+        src_own_shipping=_Formula(
+            "CASE WHEN {0} IS NULL THEN {1} ELSE {2} END",
+            F("active_product_id"),
+            F("own_values__shipping"),
+            F("active_values__shipping"),
+        ),
     )
     listings = listings.annotate(
         cost_currency=_Formula(
             "COALESCE(NULLIF({0}, ''), NULLIF({1}, ''), {2})",
-            F("product__currency"),
-            F(f"{supplier}currency"),
+            F("src_currency"),
+            F("src_site_currency"),
             F(f"{store}currency"),
             output_field=CharField(),
         ),
-        supplier_price=_Formula("COALESCE({0}, {1})", F("own_values__price"), F("product__price")),
+        supplier_price=F("src_own_price"),
     )
     listings = listings.annotate(
         site_currency=_Formula(
-            "COALESCE(NULLIF({0}, ''), {1})", F(f"{supplier}currency"), F("cost_currency"), output_field=CharField()
+            "COALESCE(NULLIF({0}, ''), {1})", F("src_site_currency"), F("cost_currency"), output_field=CharField()
         ),
     )
     # The seller's shipping, else the site's default (in the site's currency, put in the product's).
@@ -366,8 +402,8 @@ def listings_with_margin(listings, *, per_eur: dict | None = None):
         shipping=_Formula(
             "COALESCE({0}, CASE WHEN {1} IS NULL THEN NULL WHEN {2} = {3} THEN {1} "
             "ELSE ROUND({1} * 1.0 * {4} / {5}, 2) END, 0)",
-            F("own_values__shipping"),
-            F(f"{supplier}default_shipping"),
+            F("src_own_shipping"),
+            F("src_default_shipping"),
             F("site_currency"),
             F("cost_currency"),
             _rate_of(F("cost_currency"), rates),
@@ -379,7 +415,7 @@ def listings_with_margin(listings, *, per_eur: dict | None = None):
             "ROUND(({0} + {1}) * COALESCE({2}, 0) / 100.0, 2)",
             F("supplier_price"),
             F("shipping"),
-            F(f"{supplier}sales_tax_percent"),
+            F("src_tax_percent"),
         ),
     )
     listings = listings.annotate(

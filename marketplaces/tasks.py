@@ -19,6 +19,7 @@ from marketplaces.services import (
     listings_follow,
     listings_publish,
     listings_push_pending,
+    listings_sources_follow,
     rates_refresh,
     shipments_push,
     shipments_retry,
@@ -67,7 +68,7 @@ def _sellers_of(product_id):
     """The sellers with a live listing of a product (whom a failed follow of it hurts)."""
 
     def sellers():
-        user_ids = Listing.objects.live().filter(product_id=product_id).values("user_id")
+        user_ids = Listing.objects.live().using_product(product_id).values("user_id")
         return list(User.objects.filter(pk__in=user_ids).order_by("pk"))
 
     return sellers
@@ -104,6 +105,14 @@ def listings_follow_task(product_id, attempt=0):
         changes = listings_follow(product=product, attempt=attempt)
         return {"changes": [change.as_dict() for change in changes]}
     return None
+
+
+@recorded_task(type="follow_sources")
+def listings_sources_follow_task():
+    """Periodic: listings with backup sources choose their source again (a source unreadable for too
+    long, or good for long enough to switch back to, changes nothing by itself) and follow it."""
+    changes = listings_sources_follow()
+    return {"changes": len(changes), "pushed": sum(change.pushed for change in changes)}
 
 
 @shared_task(name="marketplaces.tasks.store_pending_push_task")

@@ -17,6 +17,14 @@ urlpatterns = [
     path("listings/<int:pk>/price-lock/", views.listing_price_lock, name="listing_price_lock"),
     path("listings/<int:pk>/publish-settings/", views.listing_publish_settings, name="listing_publish_settings"),
     path("listings/<int:pk>/performance.csv", views.listing_performance_csv, name="listing_performance_csv"),
+    path("listings/<int:pk>/sources/", views.listing_source_add_view, name="listing_source_add"),
+    path("listings/<int:pk>/sources/<int:source_id>/move/", views.listing_source_move_view, name="listing_source_move"),
+    path(
+        "listings/<int:pk>/sources/<int:source_id>/remove/",
+        views.listing_source_remove_view,
+        name="listing_source_remove",
+    ),
+    path("listings/<int:pk>/max-price/", views.listing_max_price_view, name="listing_max_price"),
     # Orders
     path("orders/", views.order_list, name="order_list"),
     path("orders/export.csv", views.order_list_csv, name="order_list_csv"),

@@ -381,8 +381,8 @@ def _change_data(listing, change) -> dict:
         "new_status": change.new_status,
         "status_reason": change.status_reason,
         "margin_percent": None if change.margin_percent is None else str(change.margin_percent),
-        "supplier_price": _money(listing.product.price),
-        "supplier_currency": listing.product.currency,
+        "supplier_price": _money(listing.active_source.price),
+        "supplier_currency": listing.active_source.currency,
         "pushed": bool(change.pushed),
         "change_message": change.message,
     }

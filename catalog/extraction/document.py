@@ -25,7 +25,7 @@ _HIDDEN_CLASSES = frozenset(
     {"g-hdn", "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "aok-hidden", "a-offscreen"}
 )
 _HIDDEN_SELECTOR = ", ".join(f".{name}" for name in sorted(_HIDDEN_CLASSES))
-_WS = re.compile(r"\s+")
+_NON_TEXT_CSS = ", ".join(_NON_TEXT_TAGS)
 _LOOKS_LIKE_MARKUP = re.compile(r"<[A-Za-z/!][^>]*>")
 
 
@@ -88,8 +88,9 @@ def is_blank(html: str | bytes) -> bool:
 
 
 def collapse(text: str | None) -> str:
-    """Whitespace collapsed to single spaces, trimmed."""
-    return _WS.sub(" ", text).strip() if text else ""
+    """Whitespace collapsed to single spaces, trimmed (str.split knows the same whitespace as the
+    regular expressions' \\s, and is several times faster on a large text)."""
+    return " ".join(text.split()) if text else ""
 
 
 def clean_string(value) -> str | None:
@@ -114,12 +115,14 @@ def node_text(node, *, skip_hidden: bool = False) -> str:
     """
     if node is None:
         return ""
-    needs_copy = node.css_first(", ".join(_NON_TEXT_TAGS)) is not None
+    if node.tag not in _NON_TEXT_TAGS and next(node.iter(), None) is None:
+        return collapse(node.text(deep=True, separator=" "))  # no child elements: nothing to leave out
+    needs_copy = node.css_first(_NON_TEXT_CSS) is not None
     hidden = skip_hidden and node.css_first(_HIDDEN_SELECTOR) is not None
     if not needs_copy and not hidden:
         return collapse(node.text(deep=True, separator=" "))
     copy = node.clone()
-    selectors = ([", ".join(_NON_TEXT_TAGS)] if needs_copy else []) + ([_HIDDEN_SELECTOR] if hidden else [])
+    selectors = ([_NON_TEXT_CSS] if needs_copy else []) + ([_HIDDEN_SELECTOR] if hidden else [])
     for selector in selectors:
         for child in copy.css(selector):
             if child.mem_id != copy.mem_id:  # css() can match the node itself

@@ -15,10 +15,10 @@ from .phrases import read_availability
 _TITLE_SEPARATOR = re.compile(r"\s+[|\-–—:·•»]\s+|\s*\|\s*")
 _AMAZON_TITLE_PREFIX = re.compile(r"^\s*amazon(?:\.[a-z]{2,3}){1,2}\s*:\s*", re.I)
 _ALNUM = re.compile(r"[^0-9a-z]+")
-_AVAILABILITY_NODES = (
-    "#availability, .availability, .product-availability, .stock-status, [data-availability], "
-    "[id*=availab i], [class*=availab i], [id*=stock i]"
-)
+# #availability, .availability, .product-availability and the like, .stock-status, [data-availability]:
+# each selector of a list costs the parser about as much as a pass over the page, so the substring matches stand for
+# the names they contain (#availability in [id*=availab i], the classes in [class*=availab i]).
+_AVAILABILITY_NODES = "[id*=availab i], [class*=availab i], [id*=stock i], .stock-status, [data-availability]"
 _MAX_AVAILABILITY_TEXT = 400  # a longer element is a container, not a statement
 _MAX_TITLE = 500
 _MAX_DESCRIPTION = 10_000

@@ -50,11 +50,12 @@ def microdata_items(nodes) -> tuple[list[dict], dict | None]:
         items[mem_id] = {"@type": itemtype[0] if itemtype else ""}
     loose: dict = {}
     owner_of = {}
+    owners = _Owners(scopes, referenced)
     for node in nodes:
         attrs = node.attributes
         if "itemprop" not in attrs:
             continue
-        owner = _owner(node, scopes, referenced)
+        owner = owners.of(node)
         value = items[node.mem_id] if node.mem_id in scopes else _value(node)
         target = loose if owner is None else items[owner]
         if owner is not None:
@@ -80,20 +81,40 @@ def microdata_items(nodes) -> tuple[list[dict], dict | None]:
     return products, implied
 
 
-def _owner(node, scopes, referenced):
-    """The scope a property belongs to: the nearest enclosing itemscope, or the scope whose itemref
-    names the property's element or one of its ancestors."""
-    if referenced:
-        own_id = node.attributes.get("id")
-        if own_id and own_id in referenced and referenced[own_id] != node.mem_id:
-            return referenced[own_id]
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id in scopes:
-            return parent.mem_id
-        if referenced:
-            parent_id = parent.attributes.get("id")
-            if parent_id and parent_id in referenced:
-                return referenced[parent_id]
-        parent = parent.parent
-    return None
+class _Owners:
+    """The scope each property belongs to: the nearest enclosing itemscope, or the scope whose
+    itemref names the property's element or one of its ancestors. What an element's ancestors
+    lead to is remembered, so properties that share ancestors walk up past them once."""
+
+    def __init__(self, scopes, referenced):
+        self._scopes, self._referenced = scopes, referenced
+        self._above: dict[int, int | None] = {}  # element → the scope it or an ancestor leads to
+
+    def of(self, node):
+        if self._referenced:
+            own_id = node.id
+            if own_id and own_id in self._referenced and self._referenced[own_id] != node.mem_id:
+                return self._referenced[own_id]
+        return self._from(node.parent)
+
+    def _from(self, element):
+        """The scope `element` is, or is named by an itemref, else the one an ancestor leads to."""
+        walked, owner = [], None
+        while element is not None:
+            mem_id = element.mem_id
+            if mem_id in self._above:
+                owner = self._above[mem_id]
+                break
+            walked.append(mem_id)
+            if mem_id in self._scopes:
+                owner = mem_id
+                break
+            if self._referenced:
+                element_id = element.id
+                if element_id and element_id in self._referenced:
+                    owner = self._referenced[element_id]
+                    break
+            element = element.parent
+        for mem_id in walked:
+            self._above[mem_id] = owner
+        return owner

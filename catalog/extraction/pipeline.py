@@ -34,7 +34,7 @@ from .phrases import IN_STOCK, OUT_OF_STOCK, UNKNOWN, title_says_not_new
 from .reading import RECOGNISING_SOURCES, Reading
 from .result import Extraction
 from .selectors import Finder, reading_from_selectors, selector_list
-from .structured import choose_product, extruct_readings, jsonld_products, reading_from_product
+from .structured import choose_product, extruct_could_read, extruct_readings, jsonld_products, reading_from_product
 
 MAX_TITLE = 500  # Product.title's length
 MAX_DESCRIPTION = 10_000
@@ -392,7 +392,7 @@ def extract(
     price_reading, prices_set_aside = _choose_price(found, tree)
     if price_reading is not None and price_reading.source in _DECLARED_SOURCES:
         found.scan_scripts = False  # the page's scripts are read for a price, not for the rest
-    if title is None and price_reading is None and not prices_set_aside:
+    if title is None and price_reading is None and not prices_set_aside and extruct_could_read(raw):
         found.extra = extruct_readings(
             raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace"),
             base_url=base_url,

@@ -15,6 +15,7 @@ Size" buy box on a parent product).
 
 import logging
 import re
+from collections import Counter
 from functools import lru_cache
 
 from selectolax.lexbor import SelectolaxError
@@ -97,18 +98,16 @@ class Finder:
     def __init__(self, tree):
         self.tree = tree
         self._ids = None
+        self._found: dict = {}  # (spec, first_only) → its matches: several fields share selectors
 
     def _lookup(self, element_id: str):
         """(element, unique) for an id: the first element carrying it and whether it is the only
         one; (None, True) when no element has it."""
         if self._ids is None:
-            first, repeated = {}, set()
-            for node in self.tree.css("[id]"):
-                key = node.id
-                if key in first:
-                    repeated.add(key)
-                else:
-                    first[key] = node
+            nodes = self.tree.css("[id]")
+            ids = [node.id for node in nodes]
+            first = dict(zip(reversed(ids), reversed(nodes), strict=True))  # the earliest of each id wins
+            repeated = set() if len(first) == len(ids) else {key for key, n in Counter(ids).items() if n > 1}
             self._ids = (first, repeated)
         first, repeated = self._ids
         node = first.get(element_id)
@@ -117,6 +116,12 @@ class Finder:
     def select(self, spec: str, *, first_only: bool = False) -> list:
         """(node, attribute) pairs a selector spec matches; nothing for an invalid selector.
         With first_only, at most the first match (cheaper than collecting every match)."""
+        key = (spec, first_only)
+        if key not in self._found:
+            self._found[key] = self._select(spec, first_only)
+        return self._found[key]
+
+    def _select(self, spec: str, first_only: bool) -> list:
         css, attribute = split_selector(spec)
         if not css:
             return []

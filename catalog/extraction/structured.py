@@ -441,6 +441,15 @@ def _url_key(url: str) -> str:
 # --- The last resort: extruct ---------------------------------------------------------------------
 
 
+def extruct_could_read(html: str | bytes) -> bool:
+    """Whether extruct could find anything on the page: it reads only elements carrying itemscope
+    and <meta property> tags, so a page whose markup never writes either word (in any case) gives it
+    nothing, however lxml parses it. Spares such a page its second parse."""
+    data = html if isinstance(html, bytes | bytearray) else html.encode("utf-8", errors="replace")
+    lowered = data.lower()
+    return b"itemscope" in lowered or b"property" in lowered
+
+
 def extruct_readings(
     html: str, *, base_url=None, page_urls=(), site_currency=None, default_dollar=None
 ) -> list[Reading]:

@@ -10,7 +10,7 @@ import pytest
 from catalog.models import ProductOverride
 from catalog.tests.factories import ProductFactory
 from config.tests.api_helpers import api_schema, problem
-from marketplaces.models import ListingStatus
+from marketplaces.models import ListingSource, ListingStatus
 from marketplaces.tests.doubles import BUYER_NAME
 from marketplaces.tests.factories import (
     ListingFactory,
@@ -37,7 +37,11 @@ def theirs(other_user):
     order.ship_to = {"name": BUYER_NAME, "line1": "1 Infinite Loop"}
     order.save(update_fields=["ship_to"])
     SaleFactory(order=order, listing=listing)
+    backup = ProductFactory(price=Decimal("11.00"))
+    other_user.tracked_products.add(backup)
+    source = ListingSource.objects.create(listing=listing, product=backup, position=1)
     return {
+        "source": source.pk,
         "product": product.pk,
         "store": store.pk,
         "listing": listing.pk,
@@ -52,7 +56,8 @@ def mine(user):
     product = ProductFactory(price=Decimal("10.00"))
     user.tracked_products.add(product)
     store = StoreAccountFactory(user=user)
-    return {"product": product.pk, "store": store.pk}
+    listing = ListingFactory(store_account=store, product=product, status=ListingStatus.PENDING)
+    return {"product": product.pk, "store": store.pk, "listing": listing.pk}
 
 
 # (method, path template, body or None, the kind of their id it uses); {own_*} names the caller's.
@@ -71,6 +76,12 @@ MATRIX = [
     ("post", "/api/v1/listings/{listing}/end/", None),
     ("post", "/api/v1/listings/{listing}/publish/", None),
     ("post", "/api/v1/listings/bulk/", {"action": "end", "ids": ["{listing}"]}),
+    ("get", "/api/v1/listings/{listing}/sources/", None),
+    ("post", "/api/v1/listings/{listing}/sources/", {"product_id": "{own_product}", "confirm_same_item": True}),
+    ("post", "/api/v1/listings/{own_listing}/sources/", {"product_id": "{product}", "confirm_same_item": True}),
+    ("patch", "/api/v1/listings/{listing}/sources/{source}/", {"position": 1}),
+    ("delete", "/api/v1/listings/{listing}/sources/{source}/", None),
+    ("delete", "/api/v1/listings/{own_listing}/sources/{source}/", None),
     ("post", "/api/v1/listings/", {"product": "{product}", "store": "{own_store}"}),
     ("post", "/api/v1/listings/", {"product": "{own_product}", "store": "{store}"}),
     ("get", "/api/v1/stores/{store}/", None),
@@ -123,6 +134,7 @@ def test_another_sellers_id_is_a_404_and_changes_nothing(seller_api, theirs, min
         "override": ProductOverride.objects.filter(user=other_user).values().get(),
         "jobs": Job.objects.count(),
         "listings": Listing.objects.count(),
+        "source": ListingSource.objects.filter(pk=theirs["source"]).values().get(),
     }
 
     response = getattr(seller_api, method)(_fill(path, ids), _fill(body, ids))
@@ -137,6 +149,7 @@ def test_another_sellers_id_is_a_404_and_changes_nothing(seller_api, theirs, min
     assert not Shipment.objects.exists()
     assert ProductOverride.objects.filter(user=other_user).values().get() == before["override"]
     assert (Job.objects.count(), Listing.objects.count()) == (before["jobs"], before["listings"])
+    assert ListingSource.objects.filter(pk=theirs["source"]).values().get() == before["source"]
     assert other_user.tracked_products.filter(pk=theirs["product"]).exists()
     assert Product.objects.filter(pk=theirs["product"]).exists()
 
@@ -158,7 +171,9 @@ def test_the_matrix_covers_every_path_of_the_schema_that_takes_an_id():
             .replace("{store}", "{id}")
             .replace("{alert}", "{id}")
             .replace("{order}", "{id}")
-            .replace("{job}", "{id}"),
+            .replace("{job}", "{id}")
+            .replace("{own_listing}", "{id}")
+            .replace("{source}", "{source_id}"),
         )
         for method, path, _ in MATRIX
     }

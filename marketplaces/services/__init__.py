@@ -8,6 +8,7 @@ from .follow import (
     listing_target,
     listings_follow,
     listings_push_pending,
+    listings_sources_follow,
     store_reprice,
     supplier_reprice,
 )
@@ -87,6 +88,17 @@ from .shipping import (
     shipments_push,
     shipments_retry,
 )
+from .sources import (
+    NOT_SAME_ITEM,
+    SourceCheck,
+    SourceError,
+    listing_set_max_price,
+    listing_source_add,
+    listing_source_move,
+    listing_source_remove,
+    listing_sources_check,
+    same_item_match,
+)
 from .stores import (
     MAX_BELOW_DEFAULT,
     PRICING_FIELDS,
@@ -109,6 +121,16 @@ from .stores import (
 from .sync import StoreSync, store_sync, store_sync_skip_reason
 
 __all__ = [
+    "NOT_SAME_ITEM",
+    "SourceCheck",
+    "SourceError",
+    "listing_set_max_price",
+    "listing_source_add",
+    "listing_source_move",
+    "listing_source_remove",
+    "listing_sources_check",
+    "listings_sources_follow",
+    "same_item_match",
     "BuyLine",
     "OrderActionError",
     "OrderProfit",

@@ -16,13 +16,14 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from catalog.models import Availability, ProductOverride
@@ -35,7 +36,14 @@ from marketplaces.clients import (
     adapter_for,
     sku_for,
 )
-from marketplaces.models import AutomationSwitch, Listing, ListingStatus, LowMarginAction, StatusReason
+from marketplaces.models import (
+    AutomationSwitch,
+    Listing,
+    ListingSource,
+    ListingStatus,
+    LowMarginAction,
+    StatusReason,
+)
 from marketplaces.pricing import Quote, listing_quantity, listing_quote, quote_for_price
 from monitoring.records import alert_clear, alert_raise, audit_record, task_enqueue
 
@@ -50,6 +58,7 @@ from .pushing import (
     revisions_count,
 )
 from .rates import product_cost
+from .sources import listing_source_follow
 from .stores import store_mark_needs_reauth
 
 logger = logging.getLogger(__name__)
@@ -161,31 +170,55 @@ class Plan:
 def listings_follow(
     *, product, outcome=None, listing_ids: Iterable[int] | None = None, attempt: int = 0
 ) -> list[ListingChange]:
-    """Make every live listing of `product` follow its supplier; one ListingChange per listing.
+    """Make every live listing that `product` concerns follow its supplier; one ListingChange per listing.
 
-    `outcome` (catalog.services.RefreshOutcome, optional) only words the rule ("supplier price
-    20.00 → 24.00 USD"); the decisions use the product as it is now, as each listing's seller sees
-    it: a seller's own price or stock (catalog ProductOverride) prices that seller's listings only.
+    Those are the listings of the product, and those that have it as a backup source
+    (marketplaces.services.sources): a listing with backup sources first chooses its active source
+    (switching when the rule says so), then follows that one. `outcome`
+    (catalog.services.RefreshOutcome, optional) only words the rule ("supplier price 20.00 → 24.00
+    USD"); the decisions use the products as they are now, as each listing's seller sees them: a
+    seller's own price or stock (catalog ProductOverride) prices that seller's listings only.
     `listing_ids` limits the run to some listings. A marketplace that asks us to wait gets the
     change again from a task.
     """
     listings = (
         Listing.objects.live()
-        .filter(product=product)
-        .select_related("store_account", "store_account__user", "user", "product", "product__supplier")
+        .using_product(product)
+        .annotate(has_backups=Exists(ListingSource.objects.filter(listing=OuterRef("pk"))))
+        .select_related(
+            "store_account",
+            "store_account__user",
+            "user",
+            "product",
+            "product__supplier",
+            "active_product",
+            "active_product__supplier",
+        )
         .order_by("pk")
     )
     if listing_ids is not None:
         listings = listings.filter(pk__in=list(listing_ids))
-    with _follow_lock(product.pk):
+    listings = list(listings)
+    # One follow of a listing at a time: the lock is its own product's, whichever product was read.
+    with ExitStack() as locks:
+        for own_product_id in sorted({listing.product_id for listing in listings}):
+            locks.enter_context(_follow_lock(own_product_id))
         switch = AutomationSwitch.current()
         plans, changes = [], {}
         overrides = {override.user_id: override for override in ProductOverride.objects.filter(product=product)}
         for listing in listings:
-            override = overrides.get(listing.user_id)
-            seen = override.applied_to(product) if override else product
-            own_price = override is not None and override.price is not None
-            plan, change = _plan_for(listing, product=seen, outcome=None if own_price else outcome)
+            switched = ""
+            if listing.has_backups or listing.active_product_id is not None:
+                seen, switched = listing_source_follow(listing)
+                own_price = getattr(seen, "override", None) is not None and seen.override.price is not None
+                read = seen.pk == product.pk
+            else:
+                override = overrides.get(listing.user_id)
+                seen = override.applied_to(product) if override else product
+                own_price = override is not None and override.price is not None
+                read = True
+            words = outcome if read and not own_price else None
+            plan, change = _plan_for(listing, product=seen, outcome=words, switched=switched)
             if plan is None:
                 changes[listing.pk] = change
             else:
@@ -217,6 +250,12 @@ def listings_push_pending(*, store=None) -> list[ListingChange]:
     if store is not None:
         held = held.filter(store_account=store)
     return _follow_listings(held)
+
+
+def listings_sources_follow() -> list[ListingChange]:
+    """Make every live listing with backup sources follow them again: time alone can make a source
+    unreadable for too long, or good for long enough to switch back to (run every few minutes)."""
+    return _follow_listings(Listing.objects.live().with_backups())
 
 
 def store_reprice(*, store) -> list[ListingChange]:
@@ -310,8 +349,10 @@ def _resume_words(old_reason: str, *, product, quote: Quote | None) -> str:
     return f"supplier back in stock{stock}: resumed"
 
 
-def _plan_for(listing, *, product, outcome):
-    """A Plan for a listing with something to do, else (None, its 'unchanged' ListingChange)."""
+def _plan_for(listing, *, product, outcome, switched: str = ""):
+    """A Plan for a listing with something to do, else (None, its 'unchanged' ListingChange).
+    `product` is the listing's active source as its seller sees it; `switched` the rule of a switch
+    of source made just now (marketplaces.services.sources), which leads the plan's rule."""
     store = listing.store_account
     cost = product_cost(product, currency=store.currency)
     not_converted = product.price is not None and cost is None
@@ -319,7 +360,7 @@ def _plan_for(listing, *, product, outcome):
     below_min = quote is not None and quote.margin_percent < store.min_margin_percent
     _note_conversion(listing, product=product, not_converted=not_converted)
 
-    rules, notes = [], []
+    rules, notes = ([switched] if switched else []), []
     if status != listing.status or (status == ListingStatus.PAUSED and reason != listing.status_reason):
         if status == ListingStatus.PAUSED:
             rules.append(_pause_words(reason, product=product, store=store, quote=quote))
@@ -360,7 +401,7 @@ def _plan_for(listing, *, product, outcome):
     else:
         action = ""
     if not action:
-        rule = "; ".join(notes) or "nothing to change"
+        rule = "; ".join([*rules, *notes]) or "nothing to change"
         if listing.pending_changes:  # what was held is no longer needed
             listing.pending_changes = {}
             listing.save(update_fields=["pending_changes", "updated_at"])

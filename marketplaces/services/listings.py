@@ -29,7 +29,7 @@ from marketplaces.clients import (
     adapter_for,
     sku_for,
 )
-from marketplaces.models import Listing, ListingStatus, StatusReason, StoreAccount
+from marketplaces.models import Listing, ListingSource, ListingStatus, StatusReason, StoreAccount
 from marketplaces.pricing import Quote, UnitCost, listing_quantity, listing_quote, quote_for_price
 from monitoring.records import audit_record
 
@@ -327,7 +327,9 @@ def listing_data_for(listing: Listing) -> ListingData:
         currency=store.currency,
         quantity=listing.quantity_available,
         image_urls=tuple(product.images or ()),
-        cost=product_cost(product_as_seen_by(product=product, user=listing.user_id), currency=store.currency),
+        cost=product_cost(
+            product_as_seen_by(product=listing.active_source, user=listing.user_id), currency=store.currency
+        ),
         publish_settings={**(store.publish_defaults or {}), **(listing.publish_settings or {})},
     )
 
@@ -586,7 +588,7 @@ def listing_resume(listing: Listing, *, acting_user, request=None) -> Listing:
     """
     if listing.status != ListingStatus.PAUSED:
         raise ListingActionError(NOT_RESUMABLE_MESSAGE)
-    product = product_as_seen_by(product=listing.product, user=listing.user)
+    product = product_as_seen_by(product=listing.active_source, user=listing.user)
     cost = product_cost(product, currency=listing.store_account.currency)
     *_, pause_reason = listing_target(listing, product=product, cost=cost)
     if pause_reason:
@@ -695,8 +697,14 @@ class ProductDrop:
 def product_drop(*, user, product, acting_user, request=None) -> ProductDrop:
     """End the seller's live listings of a product, then take it off their tracked set (each step
     audited). A listed product stays tracked: when a marketplace refuses to end a listing, the
-    product stays in the set and the seller is told which listing and why."""
+    product stays in the set and the seller is told which listing and why. Where it is only a
+    backup source of a listing, it is detached from that listing (which goes on selling)."""
+    from .sources import listing_source_remove
+
     ended, refused = [], []
+    backups = ListingSource.objects.filter(listing__user=user, product=product).select_related("listing", "product")
+    for source in backups:
+        listing_source_remove(source.listing, source=source, acting_user=acting_user, request=request)
     for listing in Listing.objects.live().filter(user=user, product=product).select_related("store_account"):
         try:
             ended.append(listing_end(listing, acting_user=acting_user, request=request))
@@ -720,7 +728,7 @@ class ProductListed(ListingError):
 def product_stop_tracking(*, user, product, request=None) -> None:
     """Take a product off the seller's list (audited), unless it is listed: a listed product stays
     tracked (ProductListed), so its listings keep following the supplier."""
-    listed = Listing.objects.live().filter(user=user, product=product).count()
+    listed = Listing.objects.live().filter(user=user).using_product(product).count()
     if listed:
         raise ProductListed(listed)
     product_untrack(user=user, product=product, request=request)
@@ -732,7 +740,8 @@ def product_own_values_follow(*, user, product) -> bool:
     tracking round makes them follow (the values themselves are saved)."""
     from catalog.models import Product
 
-    listing_ids = list(Listing.objects.live().filter(user=user, product=product).values_list("pk", flat=True))
+    listings = Listing.objects.live().filter(user=user).using_product(product)
+    listing_ids = list(listings.values_list("pk", flat=True))
     if not listing_ids:
         return True
     try:

@@ -242,7 +242,9 @@ def store_orders_sync(store: StoreAccount, *, now: datetime | None = None) -> Or
     finally:
         adapter.http.close()
     result.lines = sum(len(remote.lines) for remote in remote_orders)
-    listings = list(store.listings.select_related("product", "product__supplier"))
+    listings = list(
+        store.listings.select_related("product", "product__supplier", "active_product", "active_product__supplier")
+    )
     by_pk = {listing.pk: listing for listing in listings}
     by_external = {listing.external_listing_id: listing for listing in listings if listing.external_listing_id}
     remote_ids = [remote.order_id for remote in remote_orders]
@@ -296,7 +298,7 @@ def _line_keep(store, order, line: OrderLine, sales, by_pk, by_external, sold, r
             line_id=line.line_id,
             unit_cost=None
             if listing is None
-            else unit_cost_at(listing.product, at=line.ordered_at, currency=store.currency, user=listing.user_id),
+            else unit_cost_at(listing.active_source, at=line.ordered_at, currency=store.currency, user=listing.user_id),
             **fields,
         )
         result.new_sales += 1
@@ -324,11 +326,13 @@ def _line_keep(store, order, line: OrderLine, sales, by_pk, by_external, sold, r
 
 
 def _cross_listing_drop(sold_listing: Listing, sales: list[tuple[OrderLine, int]]) -> list[ListingChange]:
-    """Lower the seller's other live listings of the product by what sold, and send it now."""
+    """Lower the seller's other live listings sourced from the same product by what sold (the sold
+    listing's active source: the stock of what is bought for it), and send it now."""
     quantity = sum(q for _, q in sales)
     others = (
         Listing.objects.live()
-        .filter(user=sold_listing.user, product=sold_listing.product)
+        .filter(user=sold_listing.user)
+        .sourced_from(sold_listing.active_source)
         .exclude(pk=sold_listing.pk)
         .select_related("store_account", "store_account__user", "user", "product")
     )

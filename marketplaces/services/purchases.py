@@ -77,7 +77,7 @@ def order_buy_lines(order: Order, lines: list[Sale]) -> list[BuyLine]:
         if listing is None:
             result.append(BuyLine(line=line, product_url="", quantity=line.quantity, warnings=()))
             continue
-        product = listing.product
+        product = listing.active_source  # a backup source while the listing follows one
         warnings = []
         if product.availability == Availability.OUT_OF_STOCK or product.stock == 0:
             warnings.append(OUT_OF_STOCK_WARNING.format(title=title))

@@ -287,6 +287,7 @@ PRICING_FIELDS = (
     "safety_buffer",
     "min_supplier_stock",
     "low_margin_action",
+    "failover_max_increase_percent",
 )
 STORE_SETTING_FIELDS = ("account_name", "publish_defaults", *PRICING_FIELDS)
 REPRICE_JOB_TYPE = "reprice_store"
@@ -337,6 +338,9 @@ PRICING_LIMITS = {
     "safety_buffer": Limit(Decimal("0"), Decimal("10000"), "The safety buffer is a number from 0 to 10000."),
     "min_supplier_stock": Limit(
         Decimal("0"), Decimal("10000"), "The minimum supplier stock is a number from 0 to 10000."
+    ),
+    "failover_max_increase_percent": Limit(
+        Decimal("0"), Decimal("1000"), "A backup source may raise the price by a percentage from 0 to 1000."
     ),
 }
 MAX_BELOW_DEFAULT = "The maximum quantity cannot be below the quantity listed when stock is unknown."

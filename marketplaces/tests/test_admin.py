@@ -335,3 +335,21 @@ def test_order_pages_show_staff_that_an_address_is_held_never_the_address(admin_
 
     assert "held encrypted" in pages and order.order_number in pages
     assert BUYER_NAME not in pages and BUYER_STREET not in pages
+
+
+def test_listing_change_page_shows_its_backup_sources_in_order(admin_client):
+    from marketplaces.models import ListingSource
+
+    listing = ListingFactory()
+    second = ListingSource.objects.create(
+        listing=listing, product=ProductFactory(title="Second choice kettle"), position=2
+    )
+    first = ListingSource.objects.create(
+        listing=listing, product=ProductFactory(title="First choice kettle"), position=1, same_item="same GTIN 1"
+    )
+
+    html = admin_client.get(admin_url(Listing, "change", listing.pk)).content.decode()
+
+    assert "Backup sources" in html and "same GTIN 1" in html
+    assert html.index(f'value="{first.pk}"') < html.index(f'value="{second.pk}"')
+    assert 'name="max_price"' in html

@@ -24,6 +24,12 @@ from .orders import (
     order_ship_csv,
     order_ship_view,
 )
+from .sources import (
+    listing_max_price_view,
+    listing_source_add_view,
+    listing_source_move_view,
+    listing_source_remove_view,
+)
 from .stores import (
     oauth_callback_ebay,
     oauth_callback_etsy,
@@ -56,6 +62,10 @@ __all__ = [
     "listing_publish",
     "listing_publish_settings",
     "listing_resume",
+    "listing_max_price_view",
+    "listing_source_add_view",
+    "listing_source_move_view",
+    "listing_source_remove_view",
     "oauth_callback_ebay",
     "order_buy_view",
     "order_costs",

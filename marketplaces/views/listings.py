@@ -30,8 +30,10 @@ from marketplaces.filters import ORDERING_FIELDS, ListingFilter, with_margin
 from marketplaces.forms import (
     BulkActionForm,
     ListingCreateForm,
+    MaxPriceForm,
     PriceLockForm,
     PublishDefaultsForm,
+    SourceAddForm,
     listing_publish_settings_save,
 )
 from marketplaces.models import ListingStatus
@@ -43,6 +45,7 @@ from marketplaces.services import (
     ListingError,
     listing_preview,
     listing_set_price_lock,
+    listing_sources_check,
     product_cost,
     product_unit_cost,
 )
@@ -89,7 +92,14 @@ def _seller_listings(request):
 
 def _seller_listing(request, pk):
     return get_object_or_404(
-        request.user.listings.select_related("product", "product__supplier", "store_account", "store_account__user"),
+        request.user.listings.select_related(
+            "product",
+            "product__supplier",
+            "active_product",
+            "active_product__supplier",
+            "store_account",
+            "store_account__user",
+        ),
         pk=pk,
     )
 
@@ -280,7 +290,7 @@ def price_series(listing, *, seen=None) -> dict:
     in the store's currency: the supplier's recorded prices (PriceHistory) with the shipping and tax
     known now, at the rates kept now; two stepped series on one time axis. `seen` is the product as
     the listing's seller sees it (their own shipping and price in force)."""
-    store, product = listing.store_account, listing.product
+    store, product = listing.store_account, listing.active_source
     seen = seen or product
     listing_points = []
     for at, new_value in (
@@ -388,7 +398,9 @@ def sync_log(listing, user) -> list[dict]:
     ]
 
 
-def _detail_context(request, listing, *, settings_form=None, lock_form=None) -> dict:
+def _detail_context(
+    request, listing, *, settings_form=None, lock_form=None, source_form=None, max_price_form=None
+) -> dict:
     store = listing.store_account
     performance = list(listing.marketplace_data.order_by("-date")[:PERFORMANCE_DAYS])
     if settings_form is None:
@@ -399,10 +411,11 @@ def _detail_context(request, listing, *, settings_form=None, lock_form=None) -> 
         )
     if lock_form is None:
         lock_form = PriceLockForm(initial={"locked": listing.price_locked, "price": listing.price})
-    seen = product_as_seen_by(product=listing.product, user=listing.user)
+    seen = product_as_seen_by(product=listing.active_source, user=listing.user)
     unit = product_unit_cost(seen, currency=store.currency)
     known = unit is not None and unit.amount is not None
     return {
+        **_sources_context(listing, source_form=source_form, max_price_form=max_price_form),
         "listing": listing,
         "store": store,
         "product_tracked": request.user.tracked_products.filter(pk=listing.product_id).exists(),
@@ -419,6 +432,26 @@ def _detail_context(request, listing, *, settings_form=None, lock_form=None) -> 
         "cost_quote": quote_for_price(cost=unit, price=listing.price, store=store) if known else None,
         "cost_unknown": "" if known else _cost_unknown(seen, store),
         **price_series(listing, seen=seen),
+    }
+
+
+def _sources_context(listing, *, source_form=None, max_price_form=None) -> dict:
+    """The backup sources section: each source in order with how it stands, the add form (with both
+    products side by side when the seller must confirm they are the same item) and the max price."""
+    if source_form is None:
+        source_form = SourceAddForm(listing=listing)
+    if max_price_form is None:
+        max_price_form = MaxPriceForm(initial={"max_price": listing.max_price})
+    compare = None
+    if source_form.is_bound and "confirm_same_item" in source_form.errors:
+        compare = (listing.product, source_form.cleaned_data.get("product"))
+    live = listing.status in (ListingStatus.PENDING, ListingStatus.ACTIVE, ListingStatus.PAUSED)
+    return {
+        "source_checks": listing_sources_check(listing),
+        "source_form": source_form,
+        "source_compare": compare,
+        "max_price_form": max_price_form,
+        "sources_editable": live,
     }
 
 

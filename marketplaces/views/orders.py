@@ -217,7 +217,11 @@ def _costs_initial(order) -> dict:
 
 def _detail_context(request, order, *, costs_form=None, ship_form=None) -> dict:
     shipments = Prefetch("shipments", queryset=Shipment.objects.order_by("pk"))
-    lines = list(order.lines.select_related("listing__product__supplier").prefetch_related(shipments).order_by("pk"))
+    lines = list(
+        order.lines.select_related("listing__product__supplier", "listing__active_product__supplier")
+        .prefetch_related(shipments)
+        .order_by("pk")
+    )
     store = order.store_account
     unshipped = lines_to_ship(lines)
     whole_order = store.marketplace == Marketplace.ETSY

@@ -470,3 +470,12 @@ def test_service_alerts_leave_sellers_job_alerts_alone(staff):
     Alert.objects.create(user=seller, type=AlertType.JOB_FAILED, subject="job:9", message="Sync failed")
     service_alerts_check()
     assert Alert.objects.open().filter(user=seller, subject="job:9").exists()
+
+
+def test_a_listing_on_a_backup_source_alerts_with_that_sources_price(listing):
+    backup = ProductFactory(price=Decimal("23.45"), currency="USD")
+    listing.active_product = backup
+    listing.save(update_fields=["active_product"])
+    alerts_for_listing_changes(changes=[_change(listing, action="repriced", margin_percent=Decimal("6.50"))])
+    alert = _open(listing.user, AlertType.LOW_MARGIN).get()
+    assert alert.data["supplier_price"] == "23.45" and alert.data["supplier_currency"] == "USD"
