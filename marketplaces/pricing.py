@@ -542,22 +542,19 @@ def _rate_of(currency: F, rates: list[tuple[str, Decimal]]) -> _Formula:
     return _Formula(f"CASE {{0}} WHEN 'EUR' THEN 1.0 {whens} ELSE NULL END", currency, *values)
 
 
-def listings_with_margin(listings):
+def listings_with_margin(listings, *, per_eur: dict | None = None):
     """Annotate each listing with what a sale at its price earns now, in its store's currency, as
     `quote_for_price` works it out for the product as the listing's seller sees it (their own price
     and shipping in force): `unit_cost` (converted with the kept rates), `unit_fees` (marketplace +
     payment), `unit_returns`, `unit_profit` (price − landed cost) and `margin_percent`, all None
     when the cost is not known. The cost is the listing's active source's (a backup source while it
-    follows one: marketplaces.services.sources). Reads the kept exchange rates once."""
+    follows one: marketplaces.services.sources). Reads the kept exchange rates once, unless the
+    caller has them (`per_eur`: units of each currency per euro)."""
     from marketplaces.models import ExchangeRate
 
-    rates = [
-        (code.upper(), rate)
-        for code, rate in ExchangeRate.objects.filter(per_eur__gt=0)
-        .order_by("currency")
-        .values_list("currency", "per_eur")
-        if code.upper() != "EUR"
-    ]
+    if per_eur is None:
+        per_eur = dict(ExchangeRate.objects.filter(per_eur__gt=0).values_list("currency", "per_eur"))
+    rates = sorted((code.upper(), rate) for code, rate in per_eur.items() if rate > 0 and code.upper() != "EUR")
     store = "store_account__"
     # The active source's values (a backup source while the listing follows one, else its own product).
     listings = listings.annotate(

@@ -12,8 +12,9 @@ What is cached, one AnalyticsCache row each per seller (Decimals as strings in `
   listings whose supplier runs low or out.
 
 Summary and series come from one GROUP BY (date, store) query over both windows; the listings
-from one GROUP BY listing query; at-risk from one query over the live listings (with the seller's
-own product values joined). No query runs per listing. Profit is MarketplaceData's, worked out
+from one GROUP BY listing query; at-risk from one query over the live listings that may be at risk
+(low stock, or a margin the database finds near or under the minimum; with the seller's own
+product values joined), quoted exactly in Python. No query runs per listing. Profit is MarketplaceData's, worked out
 where the rows are written (actual costs where the seller recorded them, else unit costs).
 
 Amounts are kept in each store's own currency and converted to the seller's reporting currency
@@ -32,13 +33,13 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, F, FilteredRelation, IntegerField, Q, Sum, Value
+from django.db.models import DecimalField, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Availability
 from marketplaces.models import ExchangeRate, Listing, ListingStatus, MarketplaceData, StoreAccount
-from marketplaces.pricing import quote_for_price, unit_cost_for
+from marketplaces.pricing import listings_with_margin, quote_for_price, unit_cost_for
 
 from .models import AnalyticsCache, TimePeriod
 
@@ -58,6 +59,9 @@ HUNDRED = Decimal("100")
 AT_RISK_METRIC = "at_risk"
 AT_RISK_STATUSES = (ListingStatus.PENDING, ListingStatus.ACTIVE)
 LOW_STOCK_AVAILABILITY = (Availability.OUT_OF_STOCK, Availability.LOW_STOCK)
+# Percentage points above a store's minimum margin within which the database's margin is checked in
+# Python (they differ by rounding to the cent, far less than this).
+MARGIN_SLACK = Decimal("1.00")
 
 _SUM = DecimalField(max_digits=20, decimal_places=2)
 
@@ -267,29 +271,11 @@ def _compute_listings(user, period: Period, stores: dict) -> dict:
 def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
     """Live listings under their store's minimum margin at today's price and landed cost (the unit
     cost with the seller's own price and shipping in force, marketplaces.pricing), and live listings
-    whose supplier is low on or out of stock: one query, quotes in Python."""
-    own = FilteredRelation("product__overrides", condition=Q(product__overrides__user=F("user")))
-    rows = (
-        Listing.objects.filter(user=user, status__in=AT_RISK_STATUSES)
-        .annotate(own=own)
-        .values_list(
-            "pk",
-            "title",
-            "price",
-            "status",
-            "store_account_id",
-            "product__price",
-            "product__currency",
-            "product__availability",
-            "product__stock",
-            "product__supplier__currency",
-            "product__supplier__default_shipping",
-            "product__supplier__sales_tax_percent",
-            "own__price",
-            "own__currency",
-            "own__shipping",
-        )
-    )
+    whose supplier is low on or out of stock: one query, quotes in Python.
+
+    The query leaves out the listings the database finds clearly above their minimum margin
+    (`_at_risk_candidates`): a seller with 100,000 listings has a few hundred quoted, not all.
+    """
     low_margin, low_stock, no_rate = [], [], set()
     low_margin_count = low_stock_count = 0
     for (
@@ -308,7 +294,7 @@ def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
         own_price,
         own_currency,
         own_shipping,
-    ) in rows:
+    ) in _at_risk_candidates(user, rates):
         store = stores[store_id]
         if availability in LOW_STOCK_AVAILABILITY:
             low_stock_count += 1
@@ -359,6 +345,45 @@ def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:
         "low_stock": [item for _, item in heapq.nsmallest(AT_RISK_SHOWN, low_stock, key=lambda pair: pair[0])],
         "margin_unknown_currencies": sorted(no_rate),
     }
+
+
+def _at_risk_candidates(user, rates: Rates):
+    """The seller's live listings that may be at risk, with what quoting them needs: those whose
+    supplier runs low or out, those whose margin as the database works it out (`listings_with_margin`)
+    is under or near their store's minimum (within MARGIN_SLACK points, more than rounding to the
+    cent can move it), and those whose cost it may work out otherwise than `quote_for_price`
+    (unknown, in another currency, the seller's own price or shipping, or a backup source the
+    listing follows). The rest are clearly fine."""
+    store = "store_account__"
+    live = Listing.objects.filter(user=user, status__in=AT_RISK_STATUSES)
+    margins = listings_with_margin(live.annotate(min_margin=F(f"{store}min_margin_percent")), per_eur=rates.per_eur)
+    may_be_at_risk = (
+        Q(product__availability__in=LOW_STOCK_AVAILABILITY)
+        | Q(margin_percent__lt=F("min_margin") + MARGIN_SLACK)
+        | Q(unit_cost__isnull=True)
+        | Q(active_product__isnull=False)
+        | ~Q(cost_currency=F(f"{store}currency"))
+        | ~Q(site_currency=F("cost_currency"))
+        | Q(own_values__price__isnull=False)
+        | Q(own_values__shipping__isnull=False)
+    )
+    return margins.filter(may_be_at_risk).values_list(
+        "pk",
+        "title",
+        "price",
+        "status",
+        "store_account_id",
+        "product__price",
+        "product__currency",
+        "product__availability",
+        "product__stock",
+        "product__supplier__currency",
+        "product__supplier__default_shipping",
+        "product__supplier__sales_tax_percent",
+        "own_values__price",
+        "own_values__currency",
+        "own_values__shipping",
+    )
 
 
 # --- The cache ------------------------------------------------------------------------------

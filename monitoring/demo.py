@@ -71,6 +71,7 @@ LOADTEST_EMAIL = "loadtest{n}@example.com"
 LOADTEST_SEED = 424242
 LOADTEST_ASIN_PREFIX = "LT"
 LOADTEST_PRODUCT_FAMILIES = ("amazon", "aliexpress", "costco")
+LOADTEST_DAYS_PER_PASS = 7  # days of every listing written before the next days
 PROXY_PLACEHOLDER_REASON = "Demo placeholder, not a real proxy: seed_demo keeps it inactive so scraping never uses it."
 NOT_A_DEMO_ACCOUNT = "{email} belongs to a real account (is_demo is off); seed_demo never touches it."
 FAMILY_MISSING = "Supplier family '{name}' is missing: run `manage.py migrate` first."
@@ -187,13 +188,28 @@ LISTING_STORIES = {
 }
 LATE_STARTS = {"aliexpress:5": 60, "aliexpress:6": 60, "aliexpress:7": 45, "costco:4": 45, "costco:5": 30}
 
-STORE_SETTINGS = {
-    # marketplace: fee percent, fee fixed, markup percent, price ending
-    Marketplace.EBAY: (Decimal("13.25"), Decimal("0.30"), Decimal("30.00"), Decimal("0.99")),
-    Marketplace.SHOPIFY: (Decimal("2.90"), Decimal("0.25"), Decimal("35.00"), Decimal("0.95")),
-    Marketplace.ETSY: (Decimal("9.50"), Decimal("0.45"), Decimal("32.00"), Decimal("0.99")),
+STORE_FEES = {
+    # marketplace: marketplace fee percent and fixed, payment fee percent and fixed. eBay's fee includes
+    # payment processing; Shopify charges no fee of its own, only Shopify Payments' 2.9 % + 30¢; Etsy's
+    # 6.5 % transaction fee and 20¢ listing fee, then Etsy Payments' 3 % + 25¢.
+    Marketplace.EBAY: (Decimal("13.25"), Decimal("0.30"), Decimal("0.00"), Decimal("0.00")),
+    Marketplace.SHOPIFY: (Decimal("0.00"), Decimal("0.00"), Decimal("2.90"), Decimal("0.30")),
+    Marketplace.ETSY: (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25")),
+}
+FEE_FIELDS = ("fee_percent", "fee_fixed", "payment_fee_percent", "payment_fee_fixed")
+# What older seeds wrote: one combined fee (fee_percent, fee_fixed) and no payment fee.
+COMBINED_FEES = {
+    Marketplace.SHOPIFY: (Decimal("2.90"), Decimal("0.25")),
+    Marketplace.ETSY: (Decimal("9.50"), Decimal("0.45")),
+}
+STORE_PRICING = {
+    # marketplace: markup percent, price ending
+    Marketplace.EBAY: (Decimal("30.00"), Decimal("0.99")),
+    Marketplace.SHOPIFY: (Decimal("35.00"), Decimal("0.95")),
+    Marketplace.ETSY: (Decimal("32.00"), Decimal("0.99")),
 }
 LOADTEST_STORES = (Marketplace.EBAY, Marketplace.SHOPIFY, Marketplace.ETSY, Marketplace.EBAY)
+LOADTEST_SOURCES = {Marketplace.EBAY: DataSource.EBAY_TRAFFIC_REPORT, Marketplace.ETSY: DataSource.ETSY_VIEWS_DELTA}
 
 
 class DemoSeedError(Exception):
@@ -236,9 +252,13 @@ def _margin_percent(price_cents: int, cost_cents: int, store) -> Decimal:
     return quote_for_price(cost=_money(cost_cents), price=_money(price_cents), store=store).margin_percent
 
 
-def _fee_terms(store) -> tuple[int, int]:
-    """The store's fee as (hundredths of a percent, fixed cents): integer arithmetic per row."""
-    return int(store.fee_percent * 100), _cents(store.fee_fixed)
+def _fee_terms(store) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The store's marketplace fee and payment fee, each as (hundredths of a percent, fixed cents):
+    integer arithmetic per row."""
+    return (
+        (int(store.fee_percent * 100), _cents(store.fee_fixed)),
+        (int(store.payment_fee_percent * 100), _cents(store.payment_fee_fixed)),
+    )
 
 
 def _availability(stock) -> str:
@@ -273,22 +293,25 @@ def _series(
     source,
     views_reported=True,
     clicks_reported=True,
+    first=0,
+    span=None,
 ):
     """Rows of one listing's daily performance: (listing_id, date, views, clicks, sales, revenue,
     cost, fees, profit, rating, feedbacks, source), money in integer cents.
 
     Views follow a weekly rhythm and a slow rise; clicks are a few percent of views, sales a
     fraction of clicks. revenue = sales × the day's listing price, cost = sales × the day's
-    supplier price, fees = revenue × fee% + sales × fee fixed, profit by MarketplaceData.profit_of.
+    supplier price, fees = the marketplace fee plus the payment fee (each revenue × percent + sales ×
+    fixed), profit by MarketplaceData.profit_of.
     """
-    fee_bp, fee_fixed = fee_terms
+    (fee_bp, fee_fixed), (payment_bp, payment_fixed) = fee_terms
     rand = rng.random
     profit_of = MarketplaceData.profit_of
-    span = max(1, len(dates))
+    span = max(1, span or len(dates))  # `dates` may be a part of the series: days first … of span
     rows = []
     for i, (day, weekday) in enumerate(dates):
         on_sale = selling is None or selling[i]
-        views = int(views_base * WEEKLY[weekday] * (0.85 + 0.3 * i / span) * (0.8 + 0.4 * rand()))
+        views = int(views_base * WEEKLY[weekday] * (0.85 + 0.3 * (first + i) / span) * (0.8 + 0.4 * rand()))
         if not on_sale:
             views = int(views * 0.3)  # still found by search, nothing to buy
         clicks = int(views * ctr + rand())
@@ -296,7 +319,12 @@ def _series(
         if sales:
             revenue = sales * prices[i]
             cost = sales * costs[i]
-            fees = (revenue * fee_bp + 5000) // 10000 + sales * fee_fixed
+            fees = (
+                (revenue * fee_bp + 5000) // 10000
+                + sales * fee_fixed
+                + (revenue * payment_bp + 5000) // 10000
+                + sales * payment_fixed
+            )
             profit = profit_of(revenue, cost, fees)
             if rand() < 0.35:
                 feedbacks = 1 + int(rand() * sales)
@@ -661,21 +689,28 @@ def _demo_proxies(created) -> None:
 
 
 def _store(user, marketplace, account_name, created, **fields) -> StoreAccount:
-    fee_percent, fee_fixed, markup_percent, price_ending = STORE_SETTINGS[marketplace]
+    """A demo seller's store, its marketplace's fees split into the marketplace's own and the payment
+    processor's (a store an older seed made with one combined fee gets the split)."""
+    fees = dict(zip(FEE_FIELDS, STORE_FEES[marketplace], strict=True))
+    markup_percent, price_ending = STORE_PRICING[marketplace]
     store, made = StoreAccount.objects.get_or_create(
         user=user,
         marketplace=marketplace,
         account_name=account_name,
         defaults={
             "is_connected": True,  # looks connected; the schedule never syncs an is_demo seller's store
-            "fee_percent": fee_percent,
-            "fee_fixed": fee_fixed,
             "markup_percent": markup_percent,
             "price_ending": price_ending,
+            **fees,
             **fields,
         },
     )
     created["storeaccount"] += made
+    combined = COMBINED_FEES.get(marketplace)
+    if not made and combined and (store.fee_percent, store.fee_fixed) == combined and not store.payment_fee_percent:
+        for name, value in fees.items():
+            setattr(store, name, value)
+        store.save(update_fields=[*FEE_FIELDS, "updated_at"])
     return store
 
 
@@ -1564,6 +1599,67 @@ def _existing_days(listing_ids, first_day, days: int) -> dict:
     return have
 
 
+def _loadtest_series(*, n, sellers, seller_listings, dates, rng, use_copy, rows_per_write, progress, started) -> int:
+    """Write the missing days of seller n's listings, a few days of every listing at a time (as the
+    daily import writes them, so rows of the same days lie together on disk). Each listing's views,
+    click and sale rates are drawn once; each stretch of days has its own seed, so the rows are the
+    same whichever stretch a run resumes from."""
+    count, days = len(seller_listings), len(dates)
+    have = _existing_days([listing_id for listing_id, _, _ in seller_listings], dates[0][0], days)
+    plans, prices, fee_terms = [], {}, {}
+    for i, (_, cost, store) in enumerate(seller_listings):
+        rng.seed(LOADTEST_SEED * 1_000_003 + n * 10_000_019 + i)
+        if (cost, store.pk) not in prices:
+            prices[(cost, store.pk)] = _listing_price_cents(cost, store)
+        if store.pk not in fee_terms:
+            fee_terms[store.pk] = _fee_terms(store)
+        plans.append((rng.randint(10, 300), rng.uniform(0.02, 0.06), rng.uniform(0.05, 0.18)))
+    written, rows = 0, []
+
+    def write():
+        nonlocal written
+        with transaction.atomic():
+            written += _marketplace_data_write(rows, use_copy=use_copy)
+        rows.clear()
+
+    for first in range(0, days, LOADTEST_DAYS_PER_PASS):
+        stretch = dates[first : first + LOADTEST_DAYS_PER_PASS]
+        for i, (listing_id, cost, store) in enumerate(seller_listings):
+            known = have.get(listing_id, ())
+            if known is None:
+                continue  # every day already there
+            rng.seed((LOADTEST_SEED * 1_000_003 + n * 10_000_019 + i) * 1_000 + first // LOADTEST_DAYS_PER_PASS)
+            views_base, ctr, cvr = plans[i]
+            price = prices[(cost, store.pk)]
+            series = _series(
+                rng,
+                listing_id=listing_id,
+                dates=stretch,
+                views_base=views_base,
+                ctr=ctr,
+                cvr=cvr,
+                prices=[price] * len(stretch),
+                costs=[cost] * len(stretch),
+                selling=None,
+                fee_terms=fee_terms[store.pk],
+                source=LOADTEST_SOURCES.get(store.marketplace, DataSource.NONE),
+                views_reported=store.marketplace != Marketplace.SHOPIFY,
+                clicks_reported=store.marketplace == Marketplace.EBAY,
+                first=first,
+                span=days,
+            )
+            rows.extend(series if not known else [row for row in series if row[1] not in known])
+            if len(rows) >= rows_per_write:
+                write()
+        if rows:
+            write()
+        progress(
+            f"seller {n}/{sellers}: {min(first + LOADTEST_DAYS_PER_PASS, days)}/{days} days of {count} listings, "
+            f"{written} new rows, {time.monotonic() - started:.1f} s"
+        )
+    return written
+
+
 def loadtest_seed(
     *,
     listings: int,
@@ -1571,7 +1667,7 @@ def loadtest_seed(
     sellers: int = 1,
     today: date | None = None,
     use_copy: bool | None = None,
-    batch_listings: int = 250,
+    rows_per_write: int = 100_000,
     progress=None,
 ) -> SeedResult:
     """Make the load-test data set: `sellers` demo sellers, each with `listings` listings and
@@ -1579,8 +1675,8 @@ def loadtest_seed(
 
     Products are shared: each seller has four stores, so listing i is product i // 4 on store
     i % 4 (a product is listed at most once per store). Rows go in by PostgreSQL COPY when the
-    database is PostgreSQL (much faster), else by bulk_create; each batch commits on its own, so
-    an interrupted run resumes where it stopped.
+    database is PostgreSQL (much faster), else by bulk_create, a week of every listing after
+    another; each write commits on its own, so an interrupted run resumes where it stopped.
     """
     today = today or timezone.localdate()
     use_copy = _copy_available() if use_copy is None else use_copy
@@ -1607,43 +1703,17 @@ def loadtest_seed(
             created["tracked product"] += seller.tracked_products.count() - tracked_before
             seller_listings = _loadtest_listings(seller, stores, products, listings, created)
         users.append(seller)
-        have = _existing_days([listing_id for listing_id, _, _ in seller_listings], dates[0][0], days)
-        written = 0
-        for start in range(0, listings, batch_listings):
-            rows = []
-            for i in range(start, min(start + batch_listings, listings)):
-                listing_id, cost, store = seller_listings[i]
-                known = have.get(listing_id, ())
-                if known is None:
-                    continue  # every day already there
-                rng.seed(LOADTEST_SEED * 1_000_003 + n * 10_000_019 + i)
-                price = _listing_price_cents(cost, store)
-                series = _series(
-                    rng,
-                    listing_id=listing_id,
-                    dates=dates,
-                    views_base=rng.randint(10, 300),
-                    ctr=rng.uniform(0.02, 0.06),
-                    cvr=rng.uniform(0.05, 0.18),
-                    prices=[price] * days,
-                    costs=[cost] * days,
-                    selling=None,
-                    fee_terms=_fee_terms(store),
-                    source={
-                        Marketplace.EBAY: DataSource.EBAY_TRAFFIC_REPORT,
-                        Marketplace.ETSY: DataSource.ETSY_VIEWS_DELTA,
-                    }.get(store.marketplace, DataSource.NONE),
-                    views_reported=store.marketplace != Marketplace.SHOPIFY,
-                    clicks_reported=store.marketplace == Marketplace.EBAY,
-                )
-                rows.extend(series if not known else [row for row in series if row[1] not in known])
-            with transaction.atomic():
-                written += _marketplace_data_write(rows, use_copy=use_copy)
-            done = min(start + batch_listings, listings)
-            progress(
-                f"seller {n}/{sellers}: {done}/{listings} listings, {written} new rows, "
-                f"{time.monotonic() - started:.1f} s"
-            )
+        written = _loadtest_series(
+            n=n,
+            sellers=sellers,
+            seller_listings=seller_listings,
+            dates=dates,
+            rng=rng,
+            use_copy=use_copy,
+            rows_per_write=rows_per_write,
+            progress=progress,
+            started=started,
+        )
         created["marketplacedata"] += written
     return SeedResult(users=users, password=DEMO_PASSWORD, created=created)
 

@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts import services as account_services
 from accounts.decorators import reauthentication_required
 from accounts.devices import device_label
+from accounts.models import User
 from catalog.models import Availability, Product, ProxyPool
 from catalog.services import products_due
 from config.csv_export import csv_response
@@ -144,7 +145,8 @@ def dashboard(request):
     )
     context.update(
         {
-            "tracked_count": user.tracked_products.count(),
+            # The link rows alone (an index of the seller's): no join to the products.
+            "tracked_count": User.tracked_products.through.objects.filter(user=user).count(),
             "product_limit": user.product_limit,
             "listing_total": sum(listing_counts.values()),
             "listing_counts": [(value, label, listing_counts.get(value, 0)) for value, label in ListingStatus.choices],

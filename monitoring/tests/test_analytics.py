@@ -305,6 +305,43 @@ def test_low_stock_lists_live_listings_whose_supplier_runs_low_or_out(user):
     assert [item["id"] for item in at_risk["low_stock"]] == [out.pk, low.pk]  # out of stock first
 
 
+def test_only_listings_near_or_under_their_minimum_margin_are_quoted_and_the_near_ones_are_decided_exactly(user):
+    store = StoreAccountFactory(user=user, currency="USD", min_margin_percent=Decimal("20.00"))
+    cost = {"product__price": Decimal("10.00"), "product__currency": "USD", "product__supplier__currency": "USD"}
+    under = ListingFactory(store_account=store, price=Decimal("15.40"), **cost)
+    just_above = ListingFactory(store_account=store, price=Decimal("15.46"), **cost)
+    fine = ListingFactory(store_account=store, price=Decimal("25.00"), **cost)
+    fine_but_low_stock = ListingFactory(
+        store_account=store, price=Decimal("25.00"), product__availability=Availability.LOW_STOCK, **cost
+    )
+    margin = {
+        listing: quote_for_price(cost=Decimal("10.00"), price=listing.price, store=store).margin_percent
+        for listing in (under, just_above, fine)
+    }
+    assert margin[under] < 20 <= margin[just_above] < 20 + analytics.MARGIN_SLACK <= margin[fine]
+
+    quoted = {row[0] for row in analytics._at_risk_candidates(user, analytics.Rates.load())}
+    at_risk = figures(user).at_risk
+
+    assert quoted == {under.pk, just_above.pk, fine_but_low_stock.pk}
+    assert at_risk["low_margin_count"] == 1
+    assert [(item["id"], item["margin_percent"]) for item in at_risk["low_margin"]] == [(under.pk, str(margin[under]))]
+    assert [item["id"] for item in at_risk["low_stock"]] == [fine_but_low_stock.pk]
+
+
+def test_a_listing_following_a_backup_source_is_always_quoted(user):
+    store = StoreAccountFactory(user=user, currency="USD", min_margin_percent=Decimal("20.00"))
+    cost = {"product__price": Decimal("10.00"), "product__currency": "USD", "product__supplier__currency": "USD"}
+    fine = ListingFactory(store_account=store, price=Decimal("25.00"), **cost)
+    backup = ListingFactory(store_account=store, price=Decimal("25.00"), **cost).product
+    following = ListingFactory(store_account=store, price=Decimal("25.00"), active_product=backup, **cost)
+
+    quoted = {row[0] for row in analytics._at_risk_candidates(user, analytics.Rates.load())}
+
+    assert quoted == {following.pk}
+    assert fine.pk not in quoted
+
+
 # ---- The cache -----------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -38,6 +39,10 @@ def _counts() -> dict:
     return counts
 
 
+def _percent_of(amount, percent) -> Decimal:
+    return (amount * percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 def _assert_rows_add_up(rows):
     """Every performance row: money never negative, profit = revenue − cost − fees, fees by the store."""
     checked = 0
@@ -45,8 +50,9 @@ def _assert_rows_add_up(rows):
         store = row.listing.store_account
         assert row.revenue >= 0 and row.fees >= 0 and row.cost_of_goods_sold >= 0
         assert row.profit == row.revenue - row.cost_of_goods_sold - row.fees
-        percent_part = (row.revenue * store.fee_percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        assert row.fees == percent_part + row.sales * store.fee_fixed
+        marketplace_fee = _percent_of(row.revenue, store.fee_percent) + row.sales * store.fee_fixed
+        payment_fee = _percent_of(row.revenue, store.payment_fee_percent) + row.sales * store.payment_fee_fixed
+        assert row.fees == marketplace_fee + payment_fee
         if row.clicks is not None:
             assert row.sales <= row.clicks <= row.views
         if not row.sales:
@@ -176,6 +182,43 @@ def test_demo_world_is_harmless_and_on_the_supplier_families():
     assert PriceHistory.objects.count() and StockHistory.objects.count()
 
 
+def _fees(store) -> tuple:
+    return (store.fee_percent, store.fee_fixed, store.payment_fee_percent, store.payment_fee_fixed)
+
+
+def test_store_fees_are_split_into_the_marketplaces_and_the_payment_processors():
+    _seed()
+    _seed("--listings", "8", "--days", "30")
+
+    demo = StoreAccount.objects.filter(user__email=DEMO_EMAIL)
+    assert _fees(demo.get(marketplace="ebay")) == (Decimal("13.25"), Decimal("0.30"), 0, 0)
+    assert _fees(demo.get(marketplace="shopify")) == (0, 0, Decimal("2.90"), Decimal("0.30"))
+    etsy = StoreAccount.objects.get(user__email=LOADTEST_EMAIL.format(n=1), marketplace="etsy")
+    assert _fees(etsy) == (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25"))
+    sold = MarketplaceData.objects.filter(sales__gt=0)
+    assert sold.filter(listing__store_account__marketplace="shopify").exists()
+    assert sold.filter(listing__store_account__marketplace="etsy").exists()
+    _assert_rows_add_up(MarketplaceData.objects.all())
+
+
+def test_a_rerun_splits_the_combined_fee_an_older_seed_wrote():
+    _seed("--listings", "8", "--days", "30")
+    stores = StoreAccount.objects.filter(user__email=LOADTEST_EMAIL.format(n=1))
+    stores.filter(marketplace="shopify").update(
+        fee_percent=Decimal("2.90"), fee_fixed=Decimal("0.25"), payment_fee_percent=0, payment_fee_fixed=0
+    )
+    stores.filter(marketplace="etsy").update(
+        fee_percent=Decimal("9.50"), fee_fixed=Decimal("0.45"), payment_fee_percent=0, payment_fee_fixed=0
+    )
+    stores.filter(marketplace="ebay").update(fee_percent=Decimal("12.00"))  # the seller's own figure stays
+
+    _seed("--listings", "8", "--days", "30")
+
+    assert _fees(stores.get(marketplace="shopify")) == (0, 0, Decimal("2.90"), Decimal("0.30"))
+    assert _fees(stores.get(marketplace="etsy")) == (Decimal("6.50"), Decimal("0.20"), Decimal("3.00"), Decimal("0.25"))
+    assert {store.fee_percent for store in stores.filter(marketplace="ebay")} == {Decimal("12.00")}
+
+
 def test_alerts_notifications_jobs_and_audit_rows():
     _seed()
     seller = User.objects.get(email=DEMO_EMAIL)
@@ -241,6 +284,34 @@ def test_load_test_rows_are_reproducible_whichever_way_they_are_written():
         "listing__external_listing_id", "date", "views", "clicks", "sales", "revenue", "fees", "profit"
     )
     assert sorted(again) == snapshot
+
+
+@pytest.mark.parametrize("use_copy", [None, False], ids=["copy", "bulk_create"])
+def test_load_test_writes_a_week_of_every_listing_before_the_next_week(use_copy):
+    loadtest_seed(listings=6, days=10, sellers=1, use_copy=use_copy)
+
+    dates = sorted({day for (day,) in MarketplaceData.objects.values_list("date")})
+    written = list(MarketplaceData.objects.order_by("pk").values_list("listing_id", "date"))
+    assert {listing for listing, _ in written[: 6 * 7]} == set(Listing.objects.values_list("pk", flat=True))
+    assert {day for _, day in written[: 6 * 7]} == set(dates[:7])  # as the daily import lays them out
+    assert {day for _, day in written[6 * 7 :]} == set(dates[7:])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("supplier_families")
+def test_on_postgresql_a_load_test_run_leaves_its_tables_vacuumed_and_analyzed():
+    if connection.vendor != "postgresql":
+        pytest.skip("VACUUM and the visibility map are PostgreSQL's.")
+
+    output = _seed("--listings", "40", "--days", "20")
+
+    assert "VACUUM (ANALYZE)" in output
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relallvisible, reltuples FROM pg_class WHERE relname = %s", [MarketplaceData._meta.db_table]
+        )
+        all_visible, tuples = cursor.fetchone()
+    assert all_visible > 0 and tuples == 40 * 20
 
 
 def test_load_test_options_need_listings():

@@ -13,6 +13,7 @@ listings are seeded there (a demo seller the schedule leaves alone).
 
 import logging
 import os
+import statistics
 import threading
 import time
 from urllib.parse import quote
@@ -74,7 +75,10 @@ class Command(DashboardBenchmark):
         logging.getLogger("httpx").setLevel(logging.WARNING)
         if listings < 1 or clients < 1 or duration <= 0:
             raise CommandError("--listings and --clients must be at least 1 and --duration above 0.")
-        self.stdout.write(f"Machine: {os.cpu_count()} CPUs, {self._memory()}; database {connection.vendor}")
+        self.stdout.write(
+            f"Machine: {os.cpu_count()} CPUs, {self._memory()}, load average {self._load_average()}; database "
+            f"{connection.vendor}"
+        )
         if url is not None:
             latencies, errors, queries = self._run(listings, clients, duration, think, workers, url, verbose_requests)
         else:
@@ -198,4 +202,13 @@ class Command(DashboardBenchmark):
             response = client.get(PATH)
         if response.status_code != 200:
             raise CommandError(f"In-process GET {PATH} answered {response.status_code}.")
+        times = []
+        for _ in range(20):
+            began = time.perf_counter()
+            client.get(PATH)
+            times.append((time.perf_counter() - began) * 1000)
+        self.stdout.write(
+            f"In-process, one request at a time: median {statistics.median(times):.1f} ms, fastest "
+            f"{min(times):.1f} ms of {len(times)}; load average {self._load_average()}"
+        )
         return len(captured)

@@ -15,6 +15,7 @@ hour (README, "Scale out").
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -48,6 +49,7 @@ from config.material import MaterialMissing, material_path
 from monitoring.cycle import TRACKING_JOB_TYPE
 from monitoring.models import Job, JobStatus, WorkerHeartbeat
 from monitoring.records import job_enqueue
+from monitoring.tasks import tracking_cycle_task
 
 NEEDS_SERVICES = "bench_fleet needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL): the fleet shares both."
 PRODUCTS_PER_HOUR = 1_000_000
@@ -56,9 +58,14 @@ READINGS_TABLE = "bench_fleet_reading"
 # Every reading applied (or held) sets last_scraped_at: the trigger notes each, so a product that
 # got two in one run shows as a duplicate whichever process wrote them.
 READINGS_TRIGGER = f"""
-CREATE TABLE {READINGS_TABLE} (product_id bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE {READINGS_TABLE} (
+    product_id bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), job_id bigint, status text
+);
 CREATE FUNCTION bench_fleet_note() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN INSERT INTO {READINGS_TABLE} (product_id) VALUES (NEW.id); RETURN NEW; END $$;
+BEGIN
+    INSERT INTO {READINGS_TABLE} (product_id, job_id, status) VALUES (NEW.id, NEW.refresh_job_id, NEW.refresh_status);
+    RETURN NEW;
+END $$;
 CREATE TRIGGER bench_fleet_note AFTER UPDATE OF last_scraped_at ON catalog_product FOR EACH ROW
 WHEN (NEW.last_scraped_at IS DISTINCT FROM OLD.last_scraped_at) EXECUTE FUNCTION bench_fleet_note();
 """
@@ -84,6 +91,11 @@ class _SiteHandler(socketserver.StreamRequestHandler):
     disable_nagle_algorithm = True
 
     def handle(self):
+        # A worker stopped at the end of a run closes its connections mid-request.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            self._serve_requests()
+
+    def _serve_requests(self):
         server = self.server
         while request_line := self.rfile.readline(65536):
             while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
@@ -364,8 +376,8 @@ class Command(BaseCommand):
             sites.requests()  # forget the requests of setting up
             started = time.monotonic()
             for _ in range(processes):  # one round per worker, all claiming from the same due products
-                job = Job.objects.create(type=TRACKING_JOB_TYPE, task_name="monitoring.tasks.tracking_cycle_task")
-                if not job_enqueue(job):
+                job = Job.objects.create(type=TRACKING_JOB_TYPE, task_name=tracking_cycle_task.name)
+                if not job_enqueue(job, tracking_cycle_task):
                     raise CommandError("Could not send the rounds to Redis.")
             unlimited = sorted(set(products) - set(shop))
             peak_connections = self._wait_read(unlimited, started, options["duration"])
@@ -382,6 +394,8 @@ class Command(BaseCommand):
                 worker.stop()
             Job.objects.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING]).update(status=JobStatus.CANCELLED)
             self._forget_queue(queue_name)
+            # The products a run left unread are no longer due: the next run's workers read only theirs.
+            Product.objects.filter(pk__in=products).update(is_archived=True)
         requests = sites.requests()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -389,16 +403,26 @@ class Command(BaseCommand):
                 [products],
             )
             [(duplicates,)] = cursor.fetchall()
+            if duplicates:
+                # What the twice-read products went through, for whoever looks into it.
+                reading = "to_char(at, 'HH24:MI:SS.MS') || ' job ' || coalesce(job_id::text, '-') || ' ' || status"
+                cursor.execute(
+                    f"SELECT product_id, string_agg({reading}, ', ' ORDER BY at) FROM {READINGS_TABLE}"  # noqa: S608
+                    " WHERE product_id = ANY(%s) GROUP BY product_id HAVING count(*) > 1 ORDER BY min(at) LIMIT 5",
+                    [products],
+                )
+                for product_id, readings in cursor.fetchall():
+                    self.stdout.write(f"  read twice: product {product_id}: {readings}")
         outcomes = dict(
             Product.objects.filter(pk__in=products).order_by().values_list("refresh_status").annotate(n=Count("pk"))
         )
         limits = dict(Supplier.objects.filter(products__pk__in=products).values_list("pk", "rate_limit").distinct())
-        # The site whose busiest minute came closest to its limit (across all the processes).
+        # The site of this run whose busiest minute came closest to its limit (across all the processes).
         busiest, limit = max(
             (
-                (busiest_window(times), limits.get(int(site[1:]), 1))
+                (busiest_window(times), limits[int(site[1:])])
                 for site, times in requests.items()
-                if site[1:].isdigit()
+                if site[1:].isdigit() and int(site[1:]) in limits
             ),
             key=lambda pair: pair[0] / pair[1],
             default=(0, options["limit"]),

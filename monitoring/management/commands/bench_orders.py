@@ -70,6 +70,7 @@ class Command(DashboardBenchmark):
             engine = __import__(settings.SESSION_ENGINE, fromlist=["SessionStore"])
             engine.SessionStore(session_key=session_key).delete()
         queries = self._query_count(seller, path)
+        self._in_process(seller, path)
         self._report(latencies, errors, duration, clients)
         self.stdout.write(f"Queries of one Orders page: {queries}")
         p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
