@@ -568,8 +568,11 @@ def products_claim(
     if product_ids is not None:  # a seller asked: no waiting out a failure backoff
         candidates = Product.objects.live().filter(claimable, pk__in=product_ids)
     else:
-        unfinished = Q(follow_pending=True, is_archived=False) & claimable
-        candidates = Product.objects.filter(Q(pk__in=products_due(now).values("pk")) | unfinished)
+        # `claimable` stands on the rows locked, not only inside the subquery: PostgreSQL checks a
+        # row again when another worker claimed it since this statement began, and only the
+        # conditions on the locked rows themselves are checked again.
+        unfinished = Q(follow_pending=True, is_archived=False)
+        candidates = Product.objects.filter(claimable, Q(pk__in=products_due(now).values("pk")) | unfinished)
     with transaction.atomic():
         ids = []
         if job_id is not None:

@@ -219,3 +219,41 @@ def test_a_written_product_whose_follow_up_is_pending_stays_claimed_until_it_is_
 
     written.refresh_from_db()
     assert not written.follow_pending and written.refresh_claimed_until is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_claiming_at_the_same_moment_never_share_a_product():
+    """Four workers claim at once, again and again: on PostgreSQL a claim made by another worker
+    while this one's statement runs must be seen on the rows themselves, not only in the subquery."""
+    import threading
+
+    from django.db import connection
+
+    from conftest import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("concurrent claims are checked on PostgreSQL (DATABASE_URL), where workers share one database")
+    seller = UserFactory()
+    products = [ProductFactory(last_scraped_at=None) for _ in range(60)]
+    seller.tracked_products.add(*products)
+    workers = 4
+
+    def claim(start, claimed, errors):
+        try:
+            start.wait()
+            claimed.extend(p.pk for p in products_claim(limit=10))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    for _ in range(15):
+        Product.objects.update(refresh_claimed_until=None, refresh_job_id=None)
+        start, claimed, errors = threading.Barrier(workers), [], []
+        threads = [threading.Thread(target=claim, args=(start, claimed, errors)) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        assert len(claimed) == len(set(claimed)) == workers * 10
