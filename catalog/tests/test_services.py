@@ -222,7 +222,7 @@ def test_a_written_product_whose_follow_up_is_pending_stays_claimed_until_it_is_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_workers_claiming_at_the_same_moment_never_share_a_product():
+def test_workers_claiming_at_the_same_moment_never_share_a_product(supplier_families):
     """Four workers claim at once, again and again: on PostgreSQL a claim made by another worker
     while this one's statement runs must be seen on the rows themselves, not only in the subquery."""
     import threading
