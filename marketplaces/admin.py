@@ -28,6 +28,7 @@ from .models import (
     StoreAccount,
 )
 from .services import ListingActionError, listing_pause, listing_resume
+from .services.totals import rows_touched, totals_refresh_touched
 
 LISTING_STORE_OWNER_MISMATCH = "The listing's seller must be the owner of the store."
 
@@ -125,8 +126,36 @@ class ListingSourceInline(admin.TabularInline):
     extra = 0
 
 
+class PerformanceTotalsAdminMixin:
+    """Keeps the performance totals (marketplaces.services.totals) right when staff change or
+    delete what they count. `performance_rows(pks)`: the MarketplaceData of these rows."""
+
+    def performance_rows(self, pks):
+        raise NotImplementedError
+
+    def totals_follow_edits(self, before: dict, after: dict) -> bool:
+        return True
+
+    def save_model(self, request, obj, form, change):
+        before = rows_touched(self.performance_rows([obj.pk])) if change else {}
+        super().save_model(request, obj, form, change)
+        after = rows_touched(self.performance_rows([obj.pk]))
+        if self.totals_follow_edits(before, after):
+            totals_refresh_touched(before, after)
+
+    def delete_model(self, request, obj):
+        before = rows_touched(self.performance_rows([obj.pk]))
+        super().delete_model(request, obj)
+        totals_refresh_touched(before)
+
+    def delete_queryset(self, request, queryset):
+        before = rows_touched(self.performance_rows(queryset.values("pk")))
+        super().delete_queryset(request, queryset)
+        totals_refresh_touched(before)
+
+
 @admin.register(Listing)
-class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
+class ListingAdmin(PerformanceTotalsAdminMixin, AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
     form = ListingForm
     list_display = (
         "title_short",
@@ -159,6 +188,12 @@ class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
     )
     inlines = (ListingSourceInline,)
     actions = ("pause_listings", "resume_listings")
+
+    def performance_rows(self, pks):
+        return MarketplaceData.objects.filter(listing__in=pks)
+
+    def totals_follow_edits(self, before, after):
+        return before.keys() != after.keys()  # only moving a listing to another store moves its rows
 
     def get_queryset(self, request):
         # __str__ names the store (autocomplete results, links); the changelist shows the seller.
@@ -214,7 +249,7 @@ class ListingAdmin(AuditedAdminMixin, CompleteFieldsetsMixin, admin.ModelAdmin):
 
 
 @admin.register(MarketplaceData)
-class MarketplaceDataAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class MarketplaceDataAdmin(PerformanceTotalsAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     audit_owner = "listing.user"
     list_display = (
         "date",
@@ -241,6 +276,9 @@ class MarketplaceDataAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Listing", ordering="listing")
     def listing_link(self, obj):
         return change_link(obj.listing)
+
+    def performance_rows(self, pks):
+        return MarketplaceData.objects.filter(pk__in=pks)
 
     def save_model(self, request, obj, form, change):
         obj.profit = MarketplaceData.profit_of(obj.revenue, obj.cost_of_goods_sold, obj.fees, obj.returns_allowance)

@@ -249,6 +249,8 @@ class Listing(models.Model):
             models.Index(fields=["status"], name="listing_status_idx"),
             # The seller's listings newest first (the listings page and the API's default order).
             models.Index(fields=["user", "-created_at", "-id"], name="listing_user_created_idx"),
+            # The dashboard counts the seller's listings by status: an index-only scan.
+            models.Index(fields=["user", "status"], name="listing_user_status_idx"),
         ]
 
     def __str__(self):
@@ -347,6 +349,57 @@ class MarketplaceData(models.Model):
     def profit_of(revenue, cost_of_goods_sold, fees, returns_allowance=0):
         """Profit of a day: revenue − cost of goods sold − fees − returns allowance (may be negative)."""
         return revenue - cost_of_goods_sold - fees - returns_allowance
+
+
+class StoreDayTotal(models.Model):
+    """A store's performance on one day: the sums of its listings' MarketplaceData of that day.
+
+    Kept as the rows are written (`marketplaces.services.totals`), so the dashboard's totals and
+    series read a few rows a day instead of one a listing a day.
+    """
+
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="day_totals")
+    date = models.DateField()
+    sales = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    profit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        db_table = "marketplaces_store_day_total"
+        constraints = [
+            models.UniqueConstraint(fields=["store_account", "date"], name="storedaytotal_store_date_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.store_account_id} on {self.date}"
+
+
+class ListingPeriodTotal(models.Model):
+    """A listing's performance over the last `days` days up to `end` (the newest day its store has
+    figures for), for the dashboard's periods: the sums of its MarketplaceData in that window.
+
+    Kept as the rows are written (`marketplaces.services.totals`), so the dashboard ranks a
+    seller's listings from one row each, best and worst straight from an index. A listing without
+    a row has no performance row in the window. `store_account` repeats the listing's, for that index.
+    """
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="period_totals")
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="+")
+    days = models.PositiveSmallIntegerField()
+    end = models.DateField()
+    sales = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    profit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        db_table = "marketplaces_listing_period_total"
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "days"], name="listingperiodtotal_listing_days_unique")
+        ]
+        indexes = [models.Index(fields=["store_account", "days", "end", "profit"], name="listingperiodtotal_rank_idx")]
+
+    def __str__(self):
+        return f"{self.listing_id}: {self.days} days to {self.end}"
 
 
 class OrderState(models.TextChoices):

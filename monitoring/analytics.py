@@ -11,11 +11,15 @@ What is cached, one AnalyticsCache row each per seller (Decimals as strings in `
   price + shipping + tax; fees and returns allowance) is under their store's minimum, and live
   listings whose supplier runs low or out.
 
-Summary and series come from one GROUP BY (date, store) query over both windows; the listings
-from one GROUP BY listing query; at-risk from one query over the live listings that may be at risk
-(low stock, or a margin the database finds near or under the minimum; with the seller's own
-product values joined), quoted exactly in Python. No query runs per listing. Profit is MarketplaceData's, worked out
-where the rows are written (actual costs where the seller recorded them, else unit costs).
+Summary and series come from the stores' day totals of both windows (StoreDayTotal, a row per
+store a day); the listings from the listings' period totals (ListingPeriodTotal: the best and worst
+few of each store straight from an index) when the window is a kept period (7, 30 or 90 days) that
+ends on the store's newest day or the day after, else from one GROUP BY listing over the rows; both
+totals are kept as MarketplaceData is written (marketplaces.services.totals). At-risk from one
+query over the live listings that may be at risk (low stock, or a margin the database finds near or
+under the minimum; with the seller's own product values joined), quoted exactly in Python. No
+query runs per listing. Profit is MarketplaceData's, worked out where the rows are written (actual
+costs where the seller recorded them, else unit costs).
 
 Amounts are kept in each store's own currency and converted to the seller's reporting currency
 when shown (ExchangeRate: units per EUR), so a new rate or another reporting currency needs no
@@ -33,20 +37,28 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, F, IntegerField, Q, Sum, Value
+from django.db.models import DecimalField, F, IntegerField, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Availability
-from marketplaces.models import ExchangeRate, Listing, ListingStatus, MarketplaceData, StoreAccount
+from marketplaces.models import (
+    ExchangeRate,
+    Listing,
+    ListingPeriodTotal,
+    ListingStatus,
+    MarketplaceData,
+    StoreAccount,
+    StoreDayTotal,
+)
 from marketplaces.pricing import listings_with_margin, quote_for_price, unit_cost_for
+from marketplaces.services.totals import KEPT_DAYS, PERIOD_DAYS
 
 from .models import AnalyticsCache, TimePeriod
 
 ANALYTICS_TTL = timedelta(hours=1)
 # Supplier prices and stock change with every refresh, which does not invalidate: keep it short.
 AT_RISK_TTL = timedelta(minutes=10)
-PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
 RANKED_LISTINGS = 5
@@ -186,22 +198,15 @@ def _stores(user) -> dict:
 
 
 def _compute_summary_and_series(user, period: Period, stores: dict) -> tuple[dict, dict]:
-    """One GROUP BY (date, store) over the window and the one before it."""
+    """From the stores' day totals of the window and the one before it (a few rows a day)."""
     previous = period.previous
-    rows = (
-        MarketplaceData.objects.filter(listing__user=user, date__gte=previous.start, date__lte=period.end)
-        .values("date", "listing__store_account_id")
-        .annotate(
-            revenue=Coalesce(Sum("revenue"), Value(ZERO), output_field=_SUM),
-            profit=Coalesce(Sum("profit"), Value(ZERO), output_field=_SUM),
-            units=Coalesce(Sum("sales"), Value(0), output_field=IntegerField()),
-        )
-        .order_by()
-    )
+    rows = StoreDayTotal.objects.filter(
+        store_account_id__in=list(stores), date__gte=previous.start, date__lte=period.end
+    ).values("date", "store_account_id", "revenue", "profit", units=F("sales"))
     totals = {"current": defaultdict(lambda: [ZERO, ZERO, 0]), "previous": defaultdict(lambda: [ZERO, ZERO, 0])}
     series = defaultdict(lambda: [ZERO, ZERO, 0])  # (bucket, currency) → revenue, profit, units
     for row in rows:
-        currency = stores[row["listing__store_account_id"]].currency.upper()
+        currency = stores[row["store_account_id"]].currency.upper()
         day = row["date"]
         targets = [totals["previous" if day < period.start else "current"][currency]]
         if day >= period.start:
@@ -228,19 +233,36 @@ def _compute_summary_and_series(user, period: Period, stores: dict) -> tuple[dic
 
 
 def _compute_listings(user, period: Period, stores: dict) -> dict:
-    """One GROUP BY listing over the window; the best and worst few per store currency."""
-    rows = (
-        MarketplaceData.objects.filter(listing__user=user, date__gte=period.start, date__lte=period.end)
-        .values_list("listing_id", "listing__store_account_id")
-        .annotate(
-            revenue=Coalesce(Sum("revenue"), Value(ZERO), output_field=_SUM),
-            profit=Coalesce(Sum("profit"), Value(ZERO), output_field=_SUM),
-            units=Coalesce(Sum("sales"), Value(0), output_field=IntegerField()),
+    """The best and worst few listings by profit in the window, per store currency: straight from
+    the listings' period totals where they cover the window, summed from the performance rows for
+    the other stores (another window, or a store whose imports are more than a day behind)."""
+    from_totals, from_rows = _listings_totals_plan(period, stores)
+    rows = [
+        (total.listing_id, total.store_account_id, total.revenue, total.profit, total.sales)
+        for store_id, (days, end) in from_totals.items()
+        for order in (("-profit", "listing_id"), ("profit", "listing_id"))
+        for total in ListingPeriodTotal.objects.filter(store_account_id=store_id, days=days, end=end)
+        .order_by(*order)
+        .only("listing_id", "store_account_id", "revenue", "profit", "sales")[:RANKED_LISTINGS]
+    ]
+    if from_rows:
+        rows += (
+            MarketplaceData.objects.filter(
+                listing__user=user,
+                listing__store_account_id__in=from_rows,
+                date__gte=period.start,
+                date__lte=period.end,
+            )
+            .values_list("listing_id", "listing__store_account_id")
+            .annotate(
+                revenue=Coalesce(Sum("revenue"), Value(ZERO), output_field=_SUM),
+                profit=Coalesce(Sum("profit"), Value(ZERO), output_field=_SUM),
+                units=Coalesce(Sum("sales"), Value(0), output_field=IntegerField()),
+            )
+            .order_by()
         )
-        .order_by()
-    )
     by_currency = defaultdict(list)
-    for listing_id, store_id, revenue, profit, units in rows:
+    for listing_id, store_id, revenue, profit, units in set(rows):
         by_currency[stores[store_id].currency.upper()].append((Decimal(profit), listing_id, store_id, revenue, units))
     chosen = {}
     for currency, items in by_currency.items():
@@ -266,6 +288,32 @@ def _compute_listings(user, period: Period, stores: dict) -> dict:
             }
         )
     return {"listings": listings}
+
+
+def _listings_totals_plan(period: Period, stores: dict) -> tuple[dict, set]:
+    """Where each store's listings are ranked from: {store id: (days, end)} of the kept period
+    totals that hold exactly the window's days (the window is a kept period and the store's newest
+    day is its last day, or the day before: then nothing is in yet for its last day), and the set of
+    stores summed from the rows. A store with no row in the window is in neither."""
+    if period.days not in PERIOD_DAYS:
+        return {}, set(stores)
+    newest = dict(
+        StoreDayTotal.objects.filter(store_account_id__in=list(stores))
+        .values("store_account_id")
+        .annotate(newest=Max("date"))
+        .values_list("store_account_id", "newest")
+    )
+    from_totals, from_rows = {}, set()
+    for store_id in stores:
+        end = newest.get(store_id)
+        if end is None or end < period.start:
+            continue
+        days = period.days - (period.end - end).days
+        if end <= period.end and days in KEPT_DAYS:
+            from_totals[store_id] = (days, end)
+        else:
+            from_rows.add(store_id)
+    return from_totals, from_rows
 
 
 def _compute_at_risk(user, stores: dict, rates: Rates) -> dict:

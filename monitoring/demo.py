@@ -49,6 +49,7 @@ from marketplaces.models import (
     StoreAccount,
 )
 from marketplaces.pricing import listing_quantity, listing_quote, quote_for_price
+from marketplaces.services.totals import totals_refresh
 from monitoring.models import (
     Alert,
     AlertType,
@@ -1469,6 +1470,8 @@ def demo_seed(*, today: date | None = None, use_copy: bool | None = None) -> See
     _demo_notifications(seller, alerts, jobs, now, created)
     _demo_audit(seller, stores, listings, listing_plans, today, created)
     _demo_orders(seller, listings, by_key, stores, now, created)
+    for store in stores.values():
+        totals_refresh(store.pk)
     return SeedResult(users=[seller], password=DEMO_PASSWORD, created=created)
 
 
@@ -1715,6 +1718,9 @@ def loadtest_seed(
             started=started,
         )
         created["marketplacedata"] += written
+        for store in stores:
+            totals_refresh(store.pk)
+        progress(f"seller {n}/{sellers}: totals worked out, {time.monotonic() - started:.1f} s")
     return SeedResult(users=users, password=DEMO_PASSWORD, created=created)
 
 

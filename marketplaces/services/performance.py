@@ -34,6 +34,7 @@ from marketplaces.pricing import sale_charges
 from .pushing import is_demo_store
 from .rates import convert
 from .stores import store_mark_needs_reauth
+from .totals import totals_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ def store_performance_import(store: StoreAccount, day: date, *, now: datetime | 
             result.updated += not created
             result.sales += money["sales"]
             result.revenue += money["revenue"]
+        totals_refresh(store.pk, days=[day])
         store.stats_waiting_reason = waiting
         fields = ["stats_waiting_reason"]
         if not waiting and (store.stats_synced_on is None or day > store.stats_synced_on):
@@ -266,9 +268,11 @@ def listing_day_money_refresh(listing: Listing, day: date) -> MarketplaceData:
         Sale.objects.filter(listing=listing, ordered_at__gte=start, ordered_at__lt=end, cancelled=False).order_by("pk")
     )
     money, notes = _money_of_day(store, sales)
-    row, _ = MarketplaceData.objects.update_or_create(
-        listing=listing, date=day, defaults={**money, "notes": " ".join(notes) or None}
-    )
+    with transaction.atomic():
+        row, _ = MarketplaceData.objects.update_or_create(
+            listing=listing, date=day, defaults={**money, "notes": " ".join(notes) or None}
+        )
+        totals_refresh(store.pk, days=[day], listing_ids=[listing.pk])
     return row
 
 

@@ -10,10 +10,11 @@ from django.core.cache import cache
 from marketplaces.clients import usage_count
 from marketplaces.clients.ebay import TRAFFIC_USAGE
 from marketplaces.clients.etsy import REMAINING_TODAY_KEY
-from marketplaces.models import Listing, MarketplaceData, Sale
+from marketplaces.models import Listing, ListingPeriodTotal, MarketplaceData, Sale, StoreDayTotal
 from marketplaces.pricing import fees_for
 from marketplaces.services import EBAY_TRAFFIC_WAIT, ETSY_STATS_WAIT, store_performance_import
 from marketplaces.services.performance import store_statistics_catch_up
+from marketplaces.services.totals import KEPT_DAYS
 from marketplaces.tests.doubles import (
     EBAY_API,
     ETSY_BASE,
@@ -100,6 +101,11 @@ def test_ebay_day_has_money_from_sales_and_views_from_the_traffic_report(api, eb
     assert (result.created, result.sales, result.source, result.waiting) == (1, 3, "ebay_traffic_report", "")
     store.refresh_from_db()
     assert (store.stats_synced_on, store.stats_waiting_reason) == (DAY, "")
+    # The dashboard's totals follow: the store's day, the listing's periods up to it.
+    day_total = StoreDayTotal.objects.get(store_account=store, date=DAY)
+    assert (day_total.sales, day_total.revenue, day_total.profit) == (3, row.revenue, row.profit)
+    periods = ListingPeriodTotal.objects.filter(listing=ebay_listing)
+    assert {(total.days, total.end, total.profit) for total in periods} == {(d, DAY, row.profit) for d in KEPT_DAYS}
 
 
 def test_importing_a_day_twice_gives_the_same_rows(api, ebay_listing):

@@ -1,12 +1,14 @@
 import datetime
+import random
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from catalog.models import Availability
-from marketplaces.models import ExchangeRate, ListingStatus
+from marketplaces.models import ExchangeRate, ListingStatus, MarketplaceData
 from marketplaces.pricing import quote_for_price
+from marketplaces.services.totals import PERIOD_DAYS, totals_refresh
 from marketplaces.tests.factories import ListingFactory, MarketplaceDataFactory, StoreAccountFactory
 from monitoring import analytics
 from monitoring.analytics import Period, analytics_invalidate, dashboard_analytics, period_last
@@ -256,6 +258,49 @@ def test_best_and_worst_listings_are_ranked_by_converted_profit(user):
     assert [row["id"] for row in result.bottom] == sorted(profits, key=lambda pk: profits[pk])[:3]
     assert result.bottom[0]["profit"] == Decimal("-20.00")
     assert not {row["id"] for row in result.top} & {row["id"] for row in result.bottom}
+
+
+@pytest.mark.parametrize("days", PERIOD_DAYS)
+def test_the_best_and_worst_from_the_period_totals_are_those_the_performance_rows_give(user, monkeypatch, days):
+    """The kept totals rank exactly as summing the rows does (ties included), for every kept period:
+    stores whose newest day is yesterday and the day before from the totals, the others from rows."""
+    rng = random.Random(days)
+    rates(USD="1.10", GBP="0.85")
+    newest = {"USD": 1, "EUR": 1, "GBP": 2, "CAD": 3, "AUD": 10}  # days ago, by store currency
+    stores = {currency: StoreAccountFactory(user=user, currency=currency) for currency in newest}
+    stores["USD again"] = StoreAccountFactory(user=user, currency="USD")
+    for name, store in stores.items():
+        last = newest.get(name, 1)
+        for listing in ListingFactory.create_batch(9, store_account=store):
+            for days_ago in {last, *rng.sample(range(last, 120), 25)}:
+                profit = Decimal(rng.choice((-1500, -20, 0, 35, 35, 790, 4000))) / 100
+                revenue = Decimal("90.00")
+                MarketplaceData.objects.create(listing=listing, date=day(days_ago), revenue=revenue, profit=profit)
+        totals_refresh(store.pk)
+    by_id = analytics._stores(user)
+    period = period_last(days, TODAY)
+
+    from_totals, from_rows = analytics._listings_totals_plan(period, by_id)
+    assert {store_id: lengths for store_id, (lengths, _end) in from_totals.items()} == {
+        stores[name].pk: days - (newest.get(name, 1) - 1) for name in ("USD", "EUR", "GBP", "USD again")
+    }
+    assert from_rows == {stores["CAD"].pk} | ({stores["AUD"].pk} if days > 10 else set())
+    ranked = analytics._compute_listings(user, period, by_id)
+    with monkeypatch.context() as patched:
+        patched.setattr(analytics, "_listings_totals_plan", lambda period, stores: ({}, set(stores)))
+        summed = analytics._compute_listings(user, period, by_id)
+    assert ranked == summed and len(summed["listings"]) >= 2 * analytics.RANKED_LISTINGS
+
+
+def test_another_window_is_summed_from_the_rows(user):
+    store = StoreAccountFactory(user=user)
+    listing = ListingFactory(store_account=store)
+    sale(listing, 1, "10.00")
+    sale(listing, 12, "30.00")
+    by_id = analytics._stores(user)
+    assert analytics._listings_totals_plan(Period(day(14), day(1)), by_id) == ({}, {store.pk})  # 14 days: not kept
+    ranked = analytics._compute_listings(user, Period(day(14), day(1)), by_id)["listings"]
+    assert [(row["id"], row["revenue"]) for row in ranked] == [(listing.pk, "40.00")]
 
 
 # ---- Listings at risk ----------------------------------------------------------------------

@@ -49,7 +49,7 @@ def seller_with_listings(user, count, *, currency="USD"):
     store = StoreAccountFactory(user=user, currency=currency)
     listings = ListingFactory.create_batch(count, store_account=store)
     for index, listing in enumerate(listings):
-        sale(listing, index % 20, f"{10 + index}.50", cogs="5.25")
+        sale(listing, 1 + index % 20, f"{10 + index}.50", cogs="5.25")
         sale(listing, 35 + index % 10, "3.00")
     for listing in listings[: max(1, count // 5)]:
         listing.product.availability = Availability.LOW_STOCK
@@ -223,8 +223,9 @@ def test_query_count_does_not_grow_with_listings(client, cold):
         assert AnalyticsCache.objects.filter(user=seller).count() == 4
     assert counts[0] == counts[1]
     # A session's first request also records the browser for the sessions page (two writes); one
-    # query counts the orders to buy and ship.
-    assert counts[0] <= (23 if cold else 13)
+    # query counts the orders to buy and ship. Cold, the best and worst listings come from the
+    # store's period totals: its newest day, then two queries a store (not a listing).
+    assert counts[0] <= (25 if cold else 13)
 
 
 def test_htmx_period_switch_runs_fewer_queries_than_the_page(seller_client, user):

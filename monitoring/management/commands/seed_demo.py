@@ -43,6 +43,8 @@ def rows_text(name: str, count: int) -> str:
 # The tables a load-test run fills, by model label.
 LOADTEST_TABLES = (
     "marketplaces.MarketplaceData",
+    "marketplaces.StoreDayTotal",
+    "marketplaces.ListingPeriodTotal",
     "marketplaces.Listing",
     "marketplaces.StoreAccount",
     "catalog.Product",
