@@ -59,9 +59,10 @@ def totals_refresh(store_id: int, *, days: Iterable[date] | None = None, listing
         for row in rows.values("date").annotate(**_sums()).order_by()
     )
     end = store_newest_day(store_id)
-    ends = set(ListingPeriodTotal.objects.filter(store_account_id=store_id).values_list("end", flat=True).distinct())
-    if ends - {end}:
-        listing_ids = None  # the periods moved (or the totals were never worked out): all of them
+    # A store's period totals all end on one day: the newest when they were last worked out.
+    kept_end = ListingPeriodTotal.objects.filter(store_account_id=store_id).values_list("end", flat=True).first()
+    if kept_end != end:
+        listing_ids = None  # the periods moved (or were never worked out): every listing's follow
     _period_totals_refresh(store_id, end, listing_ids)
 
 
