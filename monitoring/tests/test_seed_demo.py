@@ -14,6 +14,7 @@ from catalog import demo_shop
 from catalog.models import PriceHistory, Product, ProxyPool, StockHistory, Supplier, price_change_percent
 from conftest import CORE_MODELS
 from marketplaces.models import Listing, ListingStatus, MarketplaceData, StatusReason, StoreAccount
+from marketplaces.tests.test_totals import assert_totals_right
 from monitoring.demo import DEMO_EMAIL, DEMO_PASSWORD, LOADTEST_EMAIL, loadtest_seed
 from monitoring.models import Alert, AuditLog, Job, JobStatus, Notification
 
@@ -127,6 +128,7 @@ def test_every_listing_status_and_pause_reason_appears():
 def test_performance_rows_add_up_and_cost_follows_supplier_price():
     _seed()
     _assert_rows_add_up(MarketplaceData.objects.all())
+    assert_totals_right(*StoreAccount.objects.all())  # the dashboard's totals of the rows
 
     for row in MarketplaceData.objects.filter(sales__gt=0).select_related("listing"):
         known_prices = set(
@@ -253,6 +255,7 @@ def test_load_test_run_makes_rows_and_is_idempotent():
     assert MarketplaceData.objects.count() == 50 * 10 * 2
     assert "Done in" in output
     _assert_rows_add_up(MarketplaceData.objects.all())
+    assert_totals_right(*StoreAccount.objects.all())
 
     _seed("--listings", "50", "--days", "10", "--sellers", "2")
 
