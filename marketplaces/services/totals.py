@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Count, IntegerField, Max, Q, Sum, Value
+from django.db.models import Count, DecimalField, IntegerField, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from marketplaces.models import ListingPeriodTotal, MarketplaceData, StoreDayTotal
+from marketplaces.models import ListingPeriodTotal, MarketplaceData, StoreAccount, StoreDayTotal
 
 # The dashboard's periods (monitoring.analytics.PERIOD_DAYS). Each is kept in days up to the
 # store's newest day, and one day shorter: until a store's yesterday is imported (all day for a
@@ -27,14 +27,12 @@ BATCH = 5000
 
 
 def _sums(condition: Q | None = None, suffix: str = "") -> dict:
-    zero = Value(0)
+    zero, money = Value(0), DecimalField(max_digits=14, decimal_places=2)
     return {
         f"rows{suffix}": Count("pk", filter=condition),
         f"sales{suffix}": Coalesce(Sum("sales", filter=condition), zero, output_field=IntegerField()),
-        f"revenue{suffix}": Coalesce(
-            Sum("revenue", filter=condition), zero, output_field=MarketplaceData.revenue.field
-        ),
-        f"profit{suffix}": Coalesce(Sum("profit", filter=condition), zero, output_field=MarketplaceData.profit.field),
+        f"revenue{suffix}": Coalesce(Sum("revenue", filter=condition), zero, output_field=money),
+        f"profit{suffix}": Coalesce(Sum("profit", filter=condition), zero, output_field=money),
     }
 
 
@@ -48,6 +46,8 @@ def totals_refresh(store_id: int, *, days: Iterable[date] | None = None, listing
     """Work out again the store's day totals of `days` (None: every day) and the period totals of
     `listing_ids` (None: every listing of the store) after their MarketplaceData was written or
     deleted. When the store's newest day moves, every listing's period totals follow it."""
+    # One refresh of a store at a time (the import and a seller's recorded cost may meet here).
+    StoreAccount.objects.select_for_update().filter(pk=store_id).exists()
     day_totals = StoreDayTotal.objects.filter(store_account_id=store_id)
     rows = MarketplaceData.objects.filter(listing__store_account_id=store_id)
     if days is not None:
