@@ -557,10 +557,55 @@ def _quantity(stock: np.ndarray, store: StoreAccount) -> np.ndarray:
     return np.where(stock < 0, min(store.default_quantity, store.max_quantity), stated)
 
 
+def _active_sources(qualifies: np.ndarray, switch_back_points: int) -> np.ndarray:
+    """The source in force at each hour, -1 none, from whether each source qualifies (rows, sources,
+    hours): the first qualifying one, except that a listing stays on a less preferred source while it
+    still qualifies, until a more preferred one has qualified at the last `switch_back_points` hours
+    (going then to the first such one). A listing follows the first qualifying source except in
+    such holds, so only the holds are stepped through, one step per hold rather than per hour."""
+    rows, width, hours = qualifies.shape
+    first = np.where(qualifies.any(axis=1), qualifies.argmax(axis=1), -1)  # (rows, hours)
+    chosen = first.copy()
+    counts = np.zeros((rows, width, hours + 1), dtype=np.int32)
+    np.cumsum(qualifies, axis=2, out=counts[:, :, 1:])
+    ready = np.zeros_like(qualifies)  # qualified at each of the last switch_back_points hours
+    if switch_back_points <= hours:
+        ready[:, :, switch_back_points - 1 :] = (
+            counts[:, :, switch_back_points:] - counts[:, :, :-switch_back_points] == switch_back_points
+        )
+    # A hold on a source ends at the first hour it no longer qualifies or a more preferred one is ready.
+    ready_before = np.zeros_like(ready)
+    ready_before[:, 1:] = np.logical_or.accumulate(ready, axis=1)[:, :-1]
+    ends = np.where(~qualifies | ready_before, np.arange(hours), hours)
+    next_end = np.minimum.accumulate(ends[:, :, ::-1], axis=2)[:, :, ::-1]
+    # Holds begin where a more preferred source qualifies again while the one in force still does.
+    before = first[:, :-1]
+    kept = (before >= 0) & np.take_along_axis(qualifies[:, :, 1:], np.maximum(before, 0)[:, None, :], 1)[:, 0]
+    done = np.full(rows, -1)
+    for row, hour in zip(*np.nonzero(kept & (first[:, 1:] < before)), strict=True):
+        hour += 1
+        if hour <= done[row]:  # within a hold already stepped through
+            continue
+        source = first[row, hour - 1]
+        while True:
+            end = next_end[row, source, hour]
+            chosen[row, hour:end] = source
+            if end == hours:
+                done[row] = hours
+                break
+            preferred = qualifies[row, source, end]  # else the source in force stopped qualifying
+            source = ready[row, :source, end].argmax() if preferred else first[row, end]
+            chosen[row, end] = source
+            if source == first[row, end] or end + 1 == hours:
+                done[row] = end
+                break
+            hour = end + 1
+    return chosen
+
+
 def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict[str, np.ndarray]:
     """Per listing and hour under one set of settings: on sale, paused, below landed cost, margin
     (hundredths of a percent) and marketplace calls."""
-    listings, width = world.sources.shape
     hours = world.price_state.shape[1] - 1
     event_cost = _event_costs(world, store)
     known = event_cost >= 0
@@ -578,8 +623,8 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     own_rules = event_price.take(world.own_state)  # (listings, hours + 1)
     own_ok = world.own_in_stock & (own_rules >= 0)  # the own product always passes the ceiling test
 
-    # The active source: the first qualifying one, going back to a more preferred one only after it
-    # qualified long enough. A step per hour, for the listings that have backups.
+    # The active source of the listings that have backups (the others are on their own product or
+    # on none).
     active = np.where(own_ok[:, :hours], 0, -1)
     chained = world.chained
     if len(chained):
@@ -593,21 +638,8 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
             np.where(chained_max >= 0, backup_rules <= chained_max, by_percent),
         )
         backup_ok = world.backup_in_stock & (backup_rules >= 0) & backup_within
-        q = np.concatenate([own_ok[chained][:, None, :], backup_ok], axis=1).transpose(2, 0, 1).copy()
-        rows = np.arange(len(chained))
-        columns = np.arange(width)[None, :]
-        run = np.zeros((len(chained), width), dtype=np.int64)
-        current = np.full(len(chained), -1, dtype=np.int64)
-        chosen = np.empty((len(chained), hours), dtype=np.int64)
-        for hour in range(hours):
-            now = q[hour]
-            run = np.where(now, run + 1, 0)
-            first = np.where(now.any(axis=1), now.argmax(axis=1), -1)
-            still = (current >= 0) & now[rows, np.maximum(current, 0)]
-            ready = now & (run >= switch_back_points) & (columns < current[:, None])
-            back = np.where(ready.any(axis=1), ready.argmax(axis=1), current)
-            current = np.where(still, back, first) if hour else first
-            chosen[:, hour] = current
+        qualifies = np.concatenate([own_ok[chained][:, None, :], backup_ok], axis=1)[:, :, :hours]
+        chosen = _active_sources(qualifies, switch_back_points)
         active[chained] = chosen
 
     on_source = active >= 0
