@@ -236,12 +236,18 @@ def _history(queryset, **values) -> np.ndarray:
 
 def _series(pidx, times, ids, values: list[np.ndarray], initial: list[np.ndarray]):
     """Change events sorted by (product, time, id), each product led by a synthetic event at the dawn
-    of time holding `initial` (its state before its first loaded change): (products, times, values)."""
+    of time holding `initial` (its state before its first loaded change): (products, times, values).
+    `times` are seconds from the window's start (at least 0)."""
     products = len(initial[0])
     pidx = np.concatenate([np.arange(products, dtype=np.int64), pidx])
     times = np.concatenate([np.full(products, _BEFORE_ALL, dtype=np.int64), times])
     ids = np.concatenate([np.full(products, -1, dtype=np.int64), ids])
-    order = np.lexsort((ids, times, pidx))
+    # By id, then stably by one key for (product, time): two sorts that run fast on the nearly sorted
+    # rows a table gives back, where sorting on three keys at once does not.
+    moment = np.maximum(times, -1) + 1  # the synthetic events at 0, before every change
+    key = pidx * (int(moment.max()) + 1) + moment
+    by_id = np.argsort(ids, kind="stable")
+    order = by_id[np.argsort(key[by_id], kind="stable")]
     columns = [np.concatenate([first, rest])[order] for first, rest in zip(initial, values, strict=True)]
     return pidx[order], times[order], columns
 
