@@ -665,12 +665,11 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     price = np.where(is_locked, world.locked[:, None], event_price[event])
     priced = on_source & (price >= 0) & (event_cost[event] >= 0)
     # A listing with no source keeps its last price (the first hours: the price it has now).
-    gaps = np.nonzero(~priced.all(axis=1))[0]
-    if len(gaps):
-        hour_index = np.arange(hours)[None, :]
-        last = np.maximum.accumulate(np.where(priced[gaps], hour_index, -1), axis=1)
-        carried = np.where(last >= 0, price[gaps[:, None], np.maximum(last, 0)], world.price_now[gaps][:, None])
-        price[gaps] = np.where(priced[gaps], price[gaps], carried)
+    if not priced.all():
+        cells = np.arange(price.size).reshape(price.shape)  # flat positions: a row's rise along it
+        last = np.maximum.accumulate(np.where(priced, cells, -1), axis=1)
+        carried = np.where(last >= 0, price.take(np.maximum(last, 0)), world.price_now[:, None])
+        price = np.where(priced, price, carried)
 
     quantity = _quantity(source_stock, store)
     low_stock = (source_stock >= 0) & ((source_stock < store.min_supplier_stock) | (quantity <= 0))
@@ -687,7 +686,10 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     end_cost = event_cost[event_end]
     moved = on_sale & (event_end != event) & (end_cost >= 0)  # the cost changed within the hour
     if moved.any():
-        landed[moved], margin[moved] = sale_cents(price[moved], end_cost[moved], store=store)
+        cells = np.flatnonzero(moved)
+        moved_landed, moved_margin = sale_cents(price.take(cells), end_cost.take(cells), store=store)
+        landed.put(cells, moved_landed)
+        margin.put(cells, moved_margin)
     below = on_sale & (price < landed)
 
     price_changed = np.zeros_like(paused)
