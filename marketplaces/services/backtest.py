@@ -39,6 +39,7 @@ The work is done over numpy arrays, all listings at once, one step per hour.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -234,6 +235,27 @@ def _history(queryset, **values) -> np.ndarray:
     return np.stack([columns[0], at, *columns[1:]], axis=1)
 
 
+def _meanwhile(function, *args, **kwargs):
+    """Start `function` (a read) on another thread with its own database connection and return what
+    waits for its answer, so the database works on it while this thread goes on. Where another
+    connection would not see the same rows (inside a transaction, as in tests) or where the database
+    is a file (SQLite), it runs here and now."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        answer = function(*args, **kwargs)
+        return lambda: answer
+
+    def on_own_connection():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()  # this thread's, opened for the read
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(on_own_connection)
+    pool.shutdown(wait=False)  # the thread ends with the read
+    return future.result
+
+
 def _series(pidx, times, ids, values: list[np.ndarray], initial: list[np.ndarray]):
     """Change events sorted by (product, time, id), each product led by a synthetic event at the dawn
     of time holding `initial` (its state before its first loaded change): (products, times, values).
@@ -344,6 +366,14 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
     codes = sorted(rates | {"EUR"} | {(row[2] or "").upper() for row in products} - {""})
     tally = Counter((row[2] or "").upper() for row in products)
     common = [code for code, _ in tally.most_common() if code in codes]
+    # The price changes are the longest read (the database packs them): it runs meanwhile.
+    window = dict(product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end)
+    price_history = _meanwhile(
+        _history,
+        PriceHistory.objects.filter(**window),
+        cents=_cents("new_price"),
+        code=_currency("currency", codes, common),
+    )
     overrides = {
         row[0]: row
         for row in ProductOverride.objects.filter(user=store.user, product_id__in=product_ids).values_list(
@@ -433,25 +463,12 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
             )
         )
 
-    window = dict(product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end)
-    price_rows = _history(
-        PriceHistory.objects.filter(**window), cents=_cents("new_price"), code=_currency("currency", codes, common)
-    )
     stock_rows = _history(
         StockHistory.objects.filter(**window),
         stock=_Sql("COALESCE({0}, -1)", F("new_stock")),
         out=_out("new_stock", "new_availability"),
     )
     start_at = _epoch(start)
-    price_pidx = np.searchsorted(ids, price_rows[:, 0])
-    keep = ~own_price[price_pidx]
-    price_product, price_times, (price_cents, price_currency) = _series(
-        price_pidx[keep],
-        price_rows[keep, 1] - start_at,
-        price_rows[keep, 2],
-        [price_rows[keep, 3], price_rows[keep, 4]],
-        price_initial,
-    )
     stock_pidx = np.searchsorted(ids, stock_rows[:, 0])
     keep = ~own_stock[stock_pidx]
     stock_product, stock_times, (stock_value, stock_out) = _series(
@@ -463,12 +480,22 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
     )
     hours = int((end - start).total_seconds() // HOUR)
     stock_state = _states(stock_product, stock_times, len(product_ids), hours)
-    price_state = _states(price_product, price_times, len(product_ids), hours)
     in_stock = ~stock_out.astype(bool)[stock_state]  # (products, hours + 1)
     stock_grid = stock_value[stock_state]
+    buffers = volatility_buffers(product_ids, until=start)
+    price_rows = price_history()
+    price_pidx = np.searchsorted(ids, price_rows[:, 0])
+    keep = ~own_price[price_pidx]
+    price_product, price_times, (price_cents, price_currency) = _series(
+        price_pidx[keep],
+        price_rows[keep, 1] - start_at,
+        price_rows[keep, 2],
+        [price_rows[keep, 3], price_rows[keep, 4]],
+        price_initial,
+    )
+    price_state = _states(price_product, price_times, len(product_ids), hours)
     chained = np.nonzero((sources >= 0).sum(axis=1) > 1)[0]
     backups = np.maximum(sources[chained, 1:], 0)
-    buffers = volatility_buffers(product_ids, until=start)
     return _World(
         listing_ids=[row[0] for row in listings],
         titles=[row[1] for row in listings],
