@@ -222,8 +222,15 @@ def _history(queryset, **values) -> np.ndarray:
         width = len(names) + 1
         aliases = ", ".join(f"c{i}" for i in range(width))
         packed = " || ".join(["timestamptz_send(c0)", *(f"int8send(c{i})" for i in range(1, width))])
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS rows ({aliases})", params)
+        from psycopg import Cursor
+
+        connection.ensure_connection()
+        # A cursor that binds on the server can take the answer in binary: the bytes as they are,
+        # not written out in hex by the database and read back here.
+        with Cursor(connection.connection) as cursor:
+            cursor.execute(
+                f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS rows ({aliases})", params, binary=True
+            )
             data = cursor.fetchone()[0] or b""
         layout = np.dtype([(f"value{i}", ">i8") for i in range(width)])
         rows = np.frombuffer(data, dtype=layout)
