@@ -178,11 +178,17 @@ def _cents(name: str) -> _Sql:
 
 
 def _currency(name: str, codes: list[str], common: list[str] = ()) -> _Sql:
-    """The index of the column's currency in `codes`, -1 when blank or not there; the `common` codes
-    are asked first (one or two comparisons for most rows)."""
+    """The index of the column's currency in `codes`, -1 when blank or not there. The `common` codes
+    are asked first, as written (one or two comparisons for most rows, no upper-casing)."""
     order = [*dict.fromkeys([*common, *codes])]
     whens = " ".join(f"WHEN %s THEN {codes.index(code)}" for code in order)
-    return _Sql(f"CASE UPPER({{0}}) {whens} ELSE -1 END" if codes else "(-1)", F(name), params=tuple(order))
+    if not codes:
+        return _Sql("(-1)", F(name))
+    any_case = f"CASE UPPER({{0}}) {whens} ELSE -1 END"
+    if not common:
+        return _Sql(any_case, F(name), params=tuple(order))
+    as_written = " ".join(f"WHEN %s THEN {codes.index(code)}" for code in common)
+    return _Sql(f"CASE {{0}} {as_written} ELSE {any_case} END", F(name), params=(*common, *order))
 
 
 def _out(stock: str, availability: str) -> _Sql:
