@@ -294,7 +294,7 @@ def _states(pidx: np.ndarray, times: np.ndarray, products: int, hours: int) -> n
     cell = pidx * (hours + 1) + bucket
     last = np.ones(len(cell), dtype=bool)  # the last event of each (product, hour): events are sorted
     last[:-1] = cell[1:] != cell[:-1]
-    states = np.full((products, hours + 1), -1, dtype=np.int64)
+    states = np.full((products, hours + 1), -1, dtype=np.int32)  # half the bytes of int64 to go through
     states.ravel()[cell[last]] = np.nonzero(last)[0]
     return np.maximum.accumulate(states, axis=1)
 
@@ -328,6 +328,7 @@ class _World:
     products: list  # by index: (currency, supplier currency, default shipping, tax %, own shipping)
     codes: list  # currency codes the currency indexes name
     buffer_bp: np.ndarray  # per product: volatility buffer in hundredths of a percent
+    costs: dict = field(default_factory=dict)  # store currency: the price events' unit costs (_event_costs)
 
 
 def _cents_of(value) -> int:
@@ -610,7 +611,9 @@ def _active_sources(qualifies: np.ndarray, switch_back_points: int) -> np.ndarra
     (going then to the first such one). A listing follows the first qualifying source except in
     such holds, so only the holds are stepped through, one step per hold rather than per hour."""
     rows, width, hours = qualifies.shape
-    first = np.where(qualifies.any(axis=1), qualifies.argmax(axis=1), -1)  # (rows, hours)
+    first = np.full((rows, hours), -1)  # (rows, hours); a step per source: across them is slow in numpy
+    for source in reversed(range(width)):
+        first[qualifies[:, source]] = source
     chosen = first.copy()
     counts = np.zeros((rows, width, hours + 1), dtype=np.int32)
     np.cumsum(qualifies, axis=2, out=counts[:, :, 1:])
@@ -621,12 +624,15 @@ def _active_sources(qualifies: np.ndarray, switch_back_points: int) -> np.ndarra
         )
     # A hold on a source ends at the first hour it no longer qualifies or a more preferred one is ready.
     ready_before = np.zeros_like(ready)
-    ready_before[:, 1:] = np.logical_or.accumulate(ready, axis=1)[:, :-1]
+    for source in range(1, width):
+        ready_before[:, source] = ready_before[:, source - 1] | ready[:, source - 1]
     ends = np.where(~qualifies | ready_before, np.arange(hours), hours)
     next_end = np.minimum.accumulate(ends[:, :, ::-1], axis=2)[:, :, ::-1]
     # Holds begin where a more preferred source qualifies again while the one in force still does.
     before = first[:, :-1]
-    kept = (before >= 0) & np.take_along_axis(qualifies[:, :, 1:], np.maximum(before, 0)[:, None, :], 1)[:, 0]
+    kept = np.zeros_like(before, dtype=bool)
+    for source in range(width):
+        kept |= (before == source) & qualifies[:, source, 1:]
     done = np.full(rows, -1)
     for row, hour in zip(*np.nonzero(kept & (first[:, 1:] < before)), strict=True):
         hour += 1
@@ -653,7 +659,10 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     """Per listing and hour under one set of settings: on sale, paused, below landed cost, margin
     (hundredths of a percent) and marketplace calls."""
     hours = world.price_state.shape[1] - 1
-    event_cost = _event_costs(world, store)
+    currency = (store.currency or "").upper()
+    if currency not in world.costs:
+        world.costs[currency] = _event_costs(world, store)
+    event_cost = world.costs[currency]
     known = event_cost >= 0
     event_price = np.full(len(event_cost), UNKNOWN, dtype=np.int64)
     if known.any():
@@ -702,28 +711,31 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
         event_end[listing_rows, hour] = world.backup_state[rows, slot, hour + 1]
         source_stock[listing_rows, hour] = world.backup_stock[rows, slot, hour]
     is_locked = (world.locked >= 0)[:, None]
-    price = np.where(is_locked, world.locked[:, None], event_price[event])
-    priced = on_source & (price >= 0) & (event_cost[event] >= 0)
+    cost = event_cost.take(event)
+    price = np.where(is_locked, world.locked[:, None], event_price.take(event))
+    priced = on_source & (price >= 0) & (cost >= 0)
     # A listing with no source keeps its last price (the first hours: the price it has now).
     if not priced.all():
-        cells = np.arange(price.size).reshape(price.shape)  # flat positions: a row's rise along it
-        last = np.maximum.accumulate(np.where(priced, cells, -1), axis=1)
-        carried = np.where(last >= 0, price.take(np.maximum(last, 0)), world.price_now[:, None])
-        price = np.where(priced, price, carried)
+        cells = np.arange(price.size, dtype=np.int32).reshape(price.shape)  # flat positions, rising along a row
+        last = np.maximum.accumulate(np.where(priced, cells, -1), axis=1).ravel()  # the last priced cell
+        gaps = np.flatnonzero(~priced)
+        before = last.take(gaps)
+        carried = np.where(before >= 0, price.take(np.maximum(before, 0)), world.price_now.take(gaps // hours))
+        price.put(gaps, carried)
 
     quantity = _quantity(source_stock, store)
     low_stock = (source_stock >= 0) & ((source_stock < store.min_supplier_stock) | (quantity <= 0))
-    margin = event_margin[event]  # at the decided cost; replaced below where the price or cost differs
-    landed = event_landed[event]
+    margin = event_margin.take(event)  # at the decided cost; replaced below where the price or cost differs
+    landed = event_landed.take(event)
     if is_locked.any():
         rows_locked = np.broadcast_to(is_locked, price.shape)
         landed[rows_locked], margin[rows_locked] = sale_cents(
-            np.maximum(price[rows_locked], 0), np.maximum(event_cost[event][rows_locked], 0), store=store
+            np.maximum(price[rows_locked], 0), np.maximum(cost[rows_locked], 0), store=store
         )
     low_margin = priced & (margin < min_margin) if pauses_for_margin else np.zeros_like(priced)
     paused = ~priced | low_stock | low_margin
     on_sale = ~paused
-    end_cost = event_cost[event_end]
+    end_cost = event_cost.take(event_end)
     moved = on_sale & (event_end != event) & (end_cost >= 0)  # the cost changed within the hour
     if moved.any():
         cells = np.flatnonzero(moved)
@@ -739,9 +751,9 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     quantity_changed = np.zeros_like(paused)
     quantity_changed[:, 1:] = (quantity[:, 1:] != quantity[:, :-1]) & on_sale[:, 1:] & on_sale[:, :-1]
     if world.marketplace in QUANTITY_PAUSE_MARKETPLACES:
-        calls = (price_changed | quantity_changed | status_changed).astype(np.int64)
+        calls = price_changed | quantity_changed | status_changed  # one call each hour at most
     else:
-        calls = (price_changed | quantity_changed).astype(np.int64) + status_changed
+        calls = (price_changed | quantity_changed).astype(np.int8) + status_changed
     return {"on_sale": on_sale, "paused": paused, "below": below, "margin": margin, "calls": calls}
 
 
@@ -753,12 +765,13 @@ def _average(total: int, hours: int) -> Decimal | None:
 def _figures(outcome: dict[str, np.ndarray]) -> tuple[Figures, list[Figures]]:
     """The figures of all listings and of each listing (sums per row, once)."""
     on_sale = outcome["on_sale"]
+    margins = np.where(on_sale, outcome["margin"], 0).sum(axis=1).tolist()
     columns = zip(
         outcome["below"].sum(axis=1).tolist(),
         outcome["paused"].sum(axis=1).tolist(),
         outcome["calls"].sum(axis=1).tolist(),
         on_sale.sum(axis=1).tolist(),
-        np.where(on_sale, outcome["margin"], 0).sum(axis=1).tolist(),
+        margins,
         strict=True,
     )
     rows = [
@@ -770,7 +783,7 @@ def _figures(outcome: dict[str, np.ndarray]) -> tuple[Figures, list[Figures]]:
         hours_paused=sum(row.hours_paused for row in rows),
         calls=sum(row.calls for row in rows),
         hours_on_sale=hours,
-        average_margin=_average(int(np.where(on_sale, outcome["margin"], 0).sum()), hours),
+        average_margin=_average(sum(margins), hours),
     )
     return total, rows
 
