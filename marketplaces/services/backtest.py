@@ -214,9 +214,9 @@ def _fetch(queryset) -> np.ndarray:
 _POSTGRES_EPOCH = 946_684_800  # 2000-01-01 in Unix seconds: binary timestamps count microseconds from it
 
 
-def _history(queryset, **values) -> np.ndarray:
-    """The changes of a history queryset as int64 columns (product_id, seconds since 1970, id,
-    *values), each value an integer SQL expression, in no order. On PostgreSQL the rows come packed
+def _history(queryset, **values) -> list[np.ndarray]:
+    """The changes of a history queryset as int64 columns [product_id, seconds since 1970, id,
+    *values], each value an integer SQL expression, in no order. On PostgreSQL the rows come packed
     in one binary value (each column's 8-byte binary form), read straight into numpy: no Python object
     per row; elsewhere row by row through the cursor."""
     names = ["row_product", "row_id", *values]
@@ -245,7 +245,7 @@ def _history(queryset, **values) -> np.ndarray:
     else:
         rows = _fetch(queryset.annotate(at=_Epoch("recorded_at")).values_list("at", *names))
         at, columns = rows[:, 0], [rows[:, i] for i in range(1, rows.shape[1])]
-    return np.stack([columns[0], at, *columns[1:]], axis=1)
+    return [columns[0], at, *columns[1:]]
 
 
 def _meanwhile(function, *args, **kwargs):
@@ -267,6 +267,15 @@ def _meanwhile(function, *args, **kwargs):
     future = pool.submit(on_own_connection)
     pool.shutdown(wait=False)  # the thread ends with the read
     return future.result
+
+
+def _changes(columns: list[np.ndarray], ids: np.ndarray, overridden: np.ndarray, initial, start_at: int):
+    """The _series of a _history read: products as indexes into `ids`, times from the window's start,
+    without the changes of the products whose value the seller overrides."""
+    product_id, at, row_id, *values = columns
+    pidx = np.searchsorted(ids, product_id)
+    keep = ~overridden[pidx]
+    return _series(pidx[keep], at[keep] - start_at, row_id[keep], [value[keep] for value in values], initial)
 
 
 def _series(pidx, times, ids, values: list[np.ndarray], initial: list[np.ndarray]):
@@ -483,29 +492,15 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
         out=_out("new_stock", "new_availability"),
     )
     start_at = _epoch(start)
-    stock_pidx = np.searchsorted(ids, stock_rows[:, 0])
-    keep = ~own_stock[stock_pidx]
-    stock_product, stock_times, (stock_value, stock_out) = _series(
-        stock_pidx[keep],
-        stock_rows[keep, 1] - start_at,
-        stock_rows[keep, 2],
-        [stock_rows[keep, 3], stock_rows[keep, 4]],
-        stock_initial,
-    )
+    stock_product, stock_times, (stock_value, stock_out) = _changes(stock_rows, ids, own_stock, stock_initial, start_at)
     hours = int((end - start).total_seconds() // HOUR)
     stock_state = _states(stock_product, stock_times, len(product_ids), hours)
     in_stock = ~stock_out.astype(bool)[stock_state]  # (products, hours + 1)
     stock_grid = stock_value[stock_state]
     buffers = volatility_buffers(product_ids, until=start)
     price_rows = price_history()
-    price_pidx = np.searchsorted(ids, price_rows[:, 0])
-    keep = ~own_price[price_pidx]
-    price_product, price_times, (price_cents, price_currency) = _series(
-        price_pidx[keep],
-        price_rows[keep, 1] - start_at,
-        price_rows[keep, 2],
-        [price_rows[keep, 3], price_rows[keep, 4]],
-        price_initial,
+    price_product, price_times, (price_cents, price_currency) = _changes(
+        price_rows, ids, own_price, price_initial, start_at
     )
     price_state = _states(price_product, price_times, len(product_ids), hours)
     chained = np.nonzero((sources >= 0).sum(axis=1) > 1)[0]
