@@ -33,7 +33,9 @@ product with no history keeps its current values):
   or quantity change of a listing on sale, and a pause or resume (on eBay the pause is quantity 0 in
   the same call as the price).
 
-The work is done over numpy arrays, all listings at once, one step per hour.
+The work is done over numpy arrays, all listings and hours at once; a listing with backup sources
+is stepped through only where it holds on to a less preferred source. On PostgreSQL outside a
+transaction the price changes are read on a second connection while the rest is read and built.
 """
 
 from __future__ import annotations
