@@ -339,7 +339,6 @@ class _World:
     products: list  # by index: (currency, supplier currency, default shipping, tax %, own shipping)
     codes: list  # currency codes the currency indexes name
     buffer_bp: np.ndarray  # per product: volatility buffer in hundredths of a percent
-    costs: dict = field(default_factory=dict)  # store currency: the price events' unit costs (_event_costs)
 
 
 def _cents_of(value) -> int:
@@ -652,14 +651,13 @@ def _active_sources(qualifies: np.ndarray, switch_back_points: int) -> np.ndarra
     return chosen
 
 
-def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict[str, np.ndarray]:
-    """Per listing and hour under one set of settings: on sale, paused, below landed cost, margin
-    (hundredths of a percent) and marketplace calls."""
+def _replay(
+    world: _World, store: StoreAccount, switch_back_points: int, event_cost: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per listing and hour under one set of settings, with the price events' unit costs in the
+    store's currency (_event_costs): on sale, paused, below landed cost, margin (hundredths of a
+    percent) and marketplace calls. Makes no query."""
     hours = world.price_state.shape[1] - 1
-    currency = (store.currency or "").upper()
-    if currency not in world.costs:
-        world.costs[currency] = _event_costs(world, store)
-    event_cost = world.costs[currency]
     known = event_cost >= 0
     event_price = np.full(len(event_cost), UNKNOWN, dtype=np.int64)
     if known.any():
@@ -802,8 +800,18 @@ def store_backtest(
         return BacktestResult(store.pk, days, start, end, 0, nothing, nothing)
     minutes = settings.SOURCE_SWITCH_BACK_MINUTES
     switch_back_points = 1 + -(-minutes // 60)  # qualified at every hour of the last N minutes, and now
-    current = _replay(world, store, switch_back_points)
-    changed = _replay(world, edited, switch_back_points) if edited is not store else current
+    current_cost = _event_costs(world, store)
+    if edited is store:
+        current = changed = _replay(world, store, switch_back_points, current_cost)
+    else:
+        same_currency = (edited.currency or "").upper() == (store.currency or "").upper()
+        edited_cost = current_cost if same_currency else _event_costs(world, edited)
+        # The replays share nothing they change and numpy lets go of the interpreter lock while it
+        # works, so on two CPUs they run side by side.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            edited_replay = pool.submit(_replay, world, edited, switch_back_points, edited_cost)
+            current = _replay(world, store, switch_back_points, current_cost)
+            changed = edited_replay.result()
     current_total, current_rows = _figures(current)
     edited_total, edited_rows = _figures(changed)
     result = BacktestResult(
