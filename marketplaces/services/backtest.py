@@ -35,7 +35,8 @@ product with no history keeps its current values):
 
 The work is done over numpy arrays, all listings and hours at once; a listing with backup sources
 is stepped through only where it holds on to a less preferred source. On PostgreSQL outside a
-transaction the price changes are read on a second connection while the rest is read and built.
+transaction the price changes are read on a second connection while the rest is read and built;
+the saved and the edited settings are replayed on two threads.
 """
 
 from __future__ import annotations
