@@ -33,12 +33,16 @@ product with no history keeps its current values):
   or quantity change of a listing on sale, and a pause or resume (on eBay the pause is quantity 0 in
   the same call as the price).
 
-The work is done over numpy arrays, all listings at once, one step per hour.
+The work is done over numpy arrays, all listings and hours at once; a listing with backup sources
+is stepped through only where it holds on to a less preferred source. On PostgreSQL outside a
+transaction the price changes are read on a second connection while the rest is read and built;
+the saved and the edited settings are replayed on two threads.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -177,11 +181,17 @@ def _cents(name: str) -> _Sql:
 
 
 def _currency(name: str, codes: list[str], common: list[str] = ()) -> _Sql:
-    """The index of the column's currency in `codes`, -1 when blank or not there; the `common` codes
-    are asked first (one or two comparisons for most rows)."""
+    """The index of the column's currency in `codes`, -1 when blank or not there. The `common` codes
+    are asked first, as written (one or two comparisons for most rows, no upper-casing)."""
     order = [*dict.fromkeys([*common, *codes])]
     whens = " ".join(f"WHEN %s THEN {codes.index(code)}" for code in order)
-    return _Sql(f"CASE UPPER({{0}}) {whens} ELSE -1 END" if codes else "(-1)", F(name), params=tuple(order))
+    if not codes:
+        return _Sql("(-1)", F(name))
+    any_case = f"CASE UPPER({{0}}) {whens} ELSE -1 END"
+    if not common:
+        return _Sql(any_case, F(name), params=tuple(order))
+    as_written = " ".join(f"WHEN %s THEN {codes.index(code)}" for code in common)
+    return _Sql(f"CASE {{0}} {as_written} ELSE {any_case} END", F(name), params=(*common, *order))
 
 
 def _out(stock: str, availability: str) -> _Sql:
@@ -207,9 +217,9 @@ def _fetch(queryset) -> np.ndarray:
 _POSTGRES_EPOCH = 946_684_800  # 2000-01-01 in Unix seconds: binary timestamps count microseconds from it
 
 
-def _history(queryset, **values) -> np.ndarray:
-    """The changes of a history queryset as int64 columns (product_id, seconds since 1970, id,
-    *values), each value an integer SQL expression, in no order. On PostgreSQL the rows come packed
+def _history(queryset, **values) -> list[np.ndarray]:
+    """The changes of a history queryset as int64 columns [product_id, seconds since 1970, id,
+    *values], each value an integer SQL expression, in no order. On PostgreSQL the rows come packed
     in one binary value (each column's 8-byte binary form), read straight into numpy: no Python object
     per row; elsewhere row by row through the cursor."""
     names = ["row_product", "row_id", *values]
@@ -221,8 +231,15 @@ def _history(queryset, **values) -> np.ndarray:
         width = len(names) + 1
         aliases = ", ".join(f"c{i}" for i in range(width))
         packed = " || ".join(["timestamptz_send(c0)", *(f"int8send(c{i})" for i in range(1, width))])
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS rows ({aliases})", params)
+        from psycopg import Cursor
+
+        connection.ensure_connection()
+        # A cursor that binds on the server can take the answer in binary: the bytes as they are,
+        # not written out in hex by the database and read back here.
+        with Cursor(connection.connection) as cursor:
+            cursor.execute(
+                f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS rows ({aliases})", params, binary=True
+            )
             data = cursor.fetchone()[0] or b""
         layout = np.dtype([(f"value{i}", ">i8") for i in range(width)])
         rows = np.frombuffer(data, dtype=layout)
@@ -231,17 +248,53 @@ def _history(queryset, **values) -> np.ndarray:
     else:
         rows = _fetch(queryset.annotate(at=_Epoch("recorded_at")).values_list("at", *names))
         at, columns = rows[:, 0], [rows[:, i] for i in range(1, rows.shape[1])]
-    return np.stack([columns[0], at, *columns[1:]], axis=1)
+    return [columns[0], at, *columns[1:]]
+
+
+def _meanwhile(function, *args, **kwargs):
+    """Start `function` (a read) on another thread with its own database connection and return what
+    waits for its answer, so the database works on it while this thread goes on. Where another
+    connection would not see the same rows (inside a transaction, as in tests) or where the database
+    is a file (SQLite), it runs here and now."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        answer = function(*args, **kwargs)
+        return lambda: answer
+
+    def on_own_connection():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()  # this thread's, opened for the read
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(on_own_connection)
+    pool.shutdown(wait=False)  # the thread ends with the read
+    return future.result
+
+
+def _changes(columns: list[np.ndarray], ids: np.ndarray, overridden: np.ndarray, initial, start_at: int):
+    """The _series of a _history read: products as indexes into `ids`, times from the window's start,
+    without the changes of the products whose value the seller overrides."""
+    product_id, at, row_id, *values = columns
+    pidx = np.searchsorted(ids, product_id)
+    keep = ~overridden[pidx]
+    return _series(pidx[keep], at[keep] - start_at, row_id[keep], [value[keep] for value in values], initial)
 
 
 def _series(pidx, times, ids, values: list[np.ndarray], initial: list[np.ndarray]):
     """Change events sorted by (product, time, id), each product led by a synthetic event at the dawn
-    of time holding `initial` (its state before its first loaded change): (products, times, values)."""
+    of time holding `initial` (its state before its first loaded change): (products, times, values).
+    `times` are seconds from the window's start (at least 0)."""
     products = len(initial[0])
     pidx = np.concatenate([np.arange(products, dtype=np.int64), pidx])
     times = np.concatenate([np.full(products, _BEFORE_ALL, dtype=np.int64), times])
     ids = np.concatenate([np.full(products, -1, dtype=np.int64), ids])
-    order = np.lexsort((ids, times, pidx))
+    # By id, then stably by one key for (product, time): two sorts that run fast on the nearly sorted
+    # rows a table gives back, where sorting on three keys at once does not.
+    moment = np.maximum(times, -1) + 1  # the synthetic events at 0, before every change
+    key = pidx * (int(moment.max()) + 1) + moment
+    by_id = np.argsort(ids, kind="stable")
+    order = by_id[np.argsort(key[by_id], kind="stable")]
     columns = [np.concatenate([first, rest])[order] for first, rest in zip(initial, values, strict=True)]
     return pidx[order], times[order], columns
 
@@ -253,7 +306,7 @@ def _states(pidx: np.ndarray, times: np.ndarray, products: int, hours: int) -> n
     cell = pidx * (hours + 1) + bucket
     last = np.ones(len(cell), dtype=bool)  # the last event of each (product, hour): events are sorted
     last[:-1] = cell[1:] != cell[:-1]
-    states = np.full((products, hours + 1), -1, dtype=np.int64)
+    states = np.full((products, hours + 1), -1, dtype=np.int32)  # half the bytes of int64 to go through
     states.ravel()[cell[last]] = np.nonzero(last)[0]
     return np.maximum.accumulate(states, axis=1)
 
@@ -338,6 +391,14 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
     codes = sorted(rates | {"EUR"} | {(row[2] or "").upper() for row in products} - {""})
     tally = Counter((row[2] or "").upper() for row in products)
     common = [code for code, _ in tally.most_common() if code in codes]
+    # The price changes are the longest read (the database packs them): it runs meanwhile.
+    window = dict(product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end)
+    price_history = _meanwhile(
+        _history,
+        PriceHistory.objects.filter(**window),
+        cents=_cents("new_price"),
+        code=_currency("currency", codes, common),
+    )
     overrides = {
         row[0]: row
         for row in ProductOverride.objects.filter(user=store.user, product_id__in=product_ids).values_list(
@@ -427,42 +488,25 @@ def _world(store: StoreAccount, *, start: datetime, end: datetime) -> _World:
             )
         )
 
-    window = dict(product_id__in=product_ids, recorded_at__gt=start, recorded_at__lte=end)
-    price_rows = _history(
-        PriceHistory.objects.filter(**window), cents=_cents("new_price"), code=_currency("currency", codes, common)
-    )
     stock_rows = _history(
         StockHistory.objects.filter(**window),
         stock=_Sql("COALESCE({0}, -1)", F("new_stock")),
         out=_out("new_stock", "new_availability"),
     )
     start_at = _epoch(start)
-    price_pidx = np.searchsorted(ids, price_rows[:, 0])
-    keep = ~own_price[price_pidx]
-    price_product, price_times, (price_cents, price_currency) = _series(
-        price_pidx[keep],
-        price_rows[keep, 1] - start_at,
-        price_rows[keep, 2],
-        [price_rows[keep, 3], price_rows[keep, 4]],
-        price_initial,
-    )
-    stock_pidx = np.searchsorted(ids, stock_rows[:, 0])
-    keep = ~own_stock[stock_pidx]
-    stock_product, stock_times, (stock_value, stock_out) = _series(
-        stock_pidx[keep],
-        stock_rows[keep, 1] - start_at,
-        stock_rows[keep, 2],
-        [stock_rows[keep, 3], stock_rows[keep, 4]],
-        stock_initial,
-    )
+    stock_product, stock_times, (stock_value, stock_out) = _changes(stock_rows, ids, own_stock, stock_initial, start_at)
     hours = int((end - start).total_seconds() // HOUR)
     stock_state = _states(stock_product, stock_times, len(product_ids), hours)
-    price_state = _states(price_product, price_times, len(product_ids), hours)
     in_stock = ~stock_out.astype(bool)[stock_state]  # (products, hours + 1)
     stock_grid = stock_value[stock_state]
+    buffers = volatility_buffers(product_ids, until=start)
+    price_rows = price_history()
+    price_product, price_times, (price_cents, price_currency) = _changes(
+        price_rows, ids, own_price, price_initial, start_at
+    )
+    price_state = _states(price_product, price_times, len(product_ids), hours)
     chained = np.nonzero((sources >= 0).sum(axis=1) > 1)[0]
     backups = np.maximum(sources[chained, 1:], 0)
-    buffers = volatility_buffers(product_ids, until=start)
     return _World(
         listing_ids=[row[0] for row in listings],
         titles=[row[1] for row in listings],
@@ -557,12 +601,64 @@ def _quantity(stock: np.ndarray, store: StoreAccount) -> np.ndarray:
     return np.where(stock < 0, min(store.default_quantity, store.max_quantity), stated)
 
 
-def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict[str, np.ndarray]:
-    """Per listing and hour under one set of settings: on sale, paused, below landed cost, margin
-    (hundredths of a percent) and marketplace calls."""
-    listings, width = world.sources.shape
+def _active_sources(qualifies: np.ndarray, switch_back_points: int) -> np.ndarray:
+    """The source in force at each hour, -1 none, from whether each source qualifies (rows, sources,
+    hours): the first qualifying one, except that a listing stays on a less preferred source while it
+    still qualifies, until a more preferred one has qualified at the last `switch_back_points` hours
+    (going then to the first such one). A listing follows the first qualifying source except in
+    such holds, so only the holds are stepped through, one step per hold rather than per hour."""
+    rows, width, hours = qualifies.shape
+    first = np.full((rows, hours), -1)  # (rows, hours); a step per source: across them is slow in numpy
+    for source in reversed(range(width)):
+        first[qualifies[:, source]] = source
+    chosen = first.copy()
+    counts = np.zeros((rows, width, hours + 1), dtype=np.int32)
+    np.cumsum(qualifies, axis=2, out=counts[:, :, 1:])
+    ready = np.zeros_like(qualifies)  # qualified at each of the last switch_back_points hours
+    if switch_back_points <= hours:
+        ready[:, :, switch_back_points - 1 :] = (
+            counts[:, :, switch_back_points:] - counts[:, :, :-switch_back_points] == switch_back_points
+        )
+    # A hold on a source ends at the first hour it no longer qualifies or a more preferred one is ready.
+    ready_before = np.zeros_like(ready)
+    for source in range(1, width):
+        ready_before[:, source] = ready_before[:, source - 1] | ready[:, source - 1]
+    ends = np.where(~qualifies | ready_before, np.arange(hours), hours)
+    next_end = np.minimum.accumulate(ends[:, :, ::-1], axis=2)[:, :, ::-1]
+    # Holds begin where a more preferred source qualifies again while the one in force still does.
+    before = first[:, :-1]
+    kept = np.zeros_like(before, dtype=bool)
+    for source in range(width):
+        kept |= (before == source) & qualifies[:, source, 1:]
+    done = np.full(rows, -1)
+    for row, hour in zip(*np.nonzero(kept & (first[:, 1:] < before)), strict=True):
+        hour += 1
+        if hour <= done[row]:  # within a hold already stepped through
+            continue
+        source = first[row, hour - 1]
+        while True:
+            end = next_end[row, source, hour]
+            chosen[row, hour:end] = source
+            if end == hours:
+                done[row] = hours
+                break
+            preferred = qualifies[row, source, end]  # else the source in force stopped qualifying
+            source = ready[row, :source, end].argmax() if preferred else first[row, end]
+            chosen[row, end] = source
+            if source == first[row, end] or end + 1 == hours:
+                done[row] = end
+                break
+            hour = end + 1
+    return chosen
+
+
+def _replay(
+    world: _World, store: StoreAccount, switch_back_points: int, event_cost: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per listing and hour under one set of settings, with the price events' unit costs in the
+    store's currency (_event_costs): on sale, paused, below landed cost, margin (hundredths of a
+    percent) and marketplace calls. Makes no query."""
     hours = world.price_state.shape[1] - 1
-    event_cost = _event_costs(world, store)
     known = event_cost >= 0
     event_price = np.full(len(event_cost), UNKNOWN, dtype=np.int64)
     if known.any():
@@ -578,8 +674,8 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     own_rules = event_price.take(world.own_state)  # (listings, hours + 1)
     own_ok = world.own_in_stock & (own_rules >= 0)  # the own product always passes the ceiling test
 
-    # The active source: the first qualifying one, going back to a more preferred one only after it
-    # qualified long enough. A step per hour, for the listings that have backups.
+    # The active source of the listings that have backups (the others are on their own product or
+    # on none).
     active = np.where(own_ok[:, :hours], 0, -1)
     chained = world.chained
     if len(chained):
@@ -593,21 +689,8 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
             np.where(chained_max >= 0, backup_rules <= chained_max, by_percent),
         )
         backup_ok = world.backup_in_stock & (backup_rules >= 0) & backup_within
-        q = np.concatenate([own_ok[chained][:, None, :], backup_ok], axis=1).transpose(2, 0, 1).copy()
-        rows = np.arange(len(chained))
-        columns = np.arange(width)[None, :]
-        run = np.zeros((len(chained), width), dtype=np.int64)
-        current = np.full(len(chained), -1, dtype=np.int64)
-        chosen = np.empty((len(chained), hours), dtype=np.int64)
-        for hour in range(hours):
-            now = q[hour]
-            run = np.where(now, run + 1, 0)
-            first = np.where(now.any(axis=1), now.argmax(axis=1), -1)
-            still = (current >= 0) & now[rows, np.maximum(current, 0)]
-            ready = now & (run >= switch_back_points) & (columns < current[:, None])
-            back = np.where(ready.any(axis=1), ready.argmax(axis=1), current)
-            current = np.where(still, back, first) if hour else first
-            chosen[:, hour] = current
+        qualifies = np.concatenate([own_ok[chained][:, None, :], backup_ok], axis=1)[:, :, :hours]
+        chosen = _active_sources(qualifies, switch_back_points)
         active[chained] = chosen
 
     on_source = active >= 0
@@ -624,32 +707,37 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
         event_end[listing_rows, hour] = world.backup_state[rows, slot, hour + 1]
         source_stock[listing_rows, hour] = world.backup_stock[rows, slot, hour]
     is_locked = (world.locked >= 0)[:, None]
-    price = np.where(is_locked, world.locked[:, None], event_price[event])
-    priced = on_source & (price >= 0) & (event_cost[event] >= 0)
+    cost = event_cost.take(event)
+    price = np.where(is_locked, world.locked[:, None], event_price.take(event))
+    priced = on_source & (price >= 0) & (cost >= 0)
     # A listing with no source keeps its last price (the first hours: the price it has now).
-    gaps = np.nonzero(~priced.all(axis=1))[0]
-    if len(gaps):
-        hour_index = np.arange(hours)[None, :]
-        last = np.maximum.accumulate(np.where(priced[gaps], hour_index, -1), axis=1)
-        carried = np.where(last >= 0, price[gaps[:, None], np.maximum(last, 0)], world.price_now[gaps][:, None])
-        price[gaps] = np.where(priced[gaps], price[gaps], carried)
+    if not priced.all():
+        cells = np.arange(price.size, dtype=np.int32).reshape(price.shape)  # flat positions, rising along a row
+        last = np.maximum.accumulate(np.where(priced, cells, -1), axis=1).ravel()  # the last priced cell
+        gaps = np.flatnonzero(~priced)
+        before = last.take(gaps)
+        carried = np.where(before >= 0, price.take(np.maximum(before, 0)), world.price_now.take(gaps // hours))
+        price.put(gaps, carried)
 
     quantity = _quantity(source_stock, store)
     low_stock = (source_stock >= 0) & ((source_stock < store.min_supplier_stock) | (quantity <= 0))
-    margin = event_margin[event]  # at the decided cost; replaced below where the price or cost differs
-    landed = event_landed[event]
+    margin = event_margin.take(event)  # at the decided cost; replaced below where the price or cost differs
+    landed = event_landed.take(event)
     if is_locked.any():
         rows_locked = np.broadcast_to(is_locked, price.shape)
         landed[rows_locked], margin[rows_locked] = sale_cents(
-            np.maximum(price[rows_locked], 0), np.maximum(event_cost[event][rows_locked], 0), store=store
+            np.maximum(price[rows_locked], 0), np.maximum(cost[rows_locked], 0), store=store
         )
     low_margin = priced & (margin < min_margin) if pauses_for_margin else np.zeros_like(priced)
     paused = ~priced | low_stock | low_margin
     on_sale = ~paused
-    end_cost = event_cost[event_end]
+    end_cost = event_cost.take(event_end)
     moved = on_sale & (event_end != event) & (end_cost >= 0)  # the cost changed within the hour
     if moved.any():
-        landed[moved], margin[moved] = sale_cents(price[moved], end_cost[moved], store=store)
+        cells = np.flatnonzero(moved)
+        moved_landed, moved_margin = sale_cents(price.take(cells), end_cost.take(cells), store=store)
+        landed.put(cells, moved_landed)
+        margin.put(cells, moved_margin)
     below = on_sale & (price < landed)
 
     price_changed = np.zeros_like(paused)
@@ -659,9 +747,9 @@ def _replay(world: _World, store: StoreAccount, switch_back_points: int) -> dict
     quantity_changed = np.zeros_like(paused)
     quantity_changed[:, 1:] = (quantity[:, 1:] != quantity[:, :-1]) & on_sale[:, 1:] & on_sale[:, :-1]
     if world.marketplace in QUANTITY_PAUSE_MARKETPLACES:
-        calls = (price_changed | quantity_changed | status_changed).astype(np.int64)
+        calls = price_changed | quantity_changed | status_changed  # one call each hour at most
     else:
-        calls = (price_changed | quantity_changed).astype(np.int64) + status_changed
+        calls = (price_changed | quantity_changed).astype(np.int8) + status_changed
     return {"on_sale": on_sale, "paused": paused, "below": below, "margin": margin, "calls": calls}
 
 
@@ -673,12 +761,13 @@ def _average(total: int, hours: int) -> Decimal | None:
 def _figures(outcome: dict[str, np.ndarray]) -> tuple[Figures, list[Figures]]:
     """The figures of all listings and of each listing (sums per row, once)."""
     on_sale = outcome["on_sale"]
+    margins = np.where(on_sale, outcome["margin"], 0).sum(axis=1).tolist()
     columns = zip(
         outcome["below"].sum(axis=1).tolist(),
         outcome["paused"].sum(axis=1).tolist(),
         outcome["calls"].sum(axis=1).tolist(),
         on_sale.sum(axis=1).tolist(),
-        np.where(on_sale, outcome["margin"], 0).sum(axis=1).tolist(),
+        margins,
         strict=True,
     )
     rows = [
@@ -690,7 +779,7 @@ def _figures(outcome: dict[str, np.ndarray]) -> tuple[Figures, list[Figures]]:
         hours_paused=sum(row.hours_paused for row in rows),
         calls=sum(row.calls for row in rows),
         hours_on_sale=hours,
-        average_margin=_average(int(np.where(on_sale, outcome["margin"], 0).sum()), hours),
+        average_margin=_average(sum(margins), hours),
     )
     return total, rows
 
@@ -712,8 +801,18 @@ def store_backtest(
         return BacktestResult(store.pk, days, start, end, 0, nothing, nothing)
     minutes = settings.SOURCE_SWITCH_BACK_MINUTES
     switch_back_points = 1 + -(-minutes // 60)  # qualified at every hour of the last N minutes, and now
-    current = _replay(world, store, switch_back_points)
-    changed = _replay(world, edited, switch_back_points) if edited is not store else current
+    current_cost = _event_costs(world, store)
+    if edited is store:
+        current = changed = _replay(world, store, switch_back_points, current_cost)
+    else:
+        same_currency = (edited.currency or "").upper() == (store.currency or "").upper()
+        edited_cost = current_cost if same_currency else _event_costs(world, edited)
+        # The replays share nothing they change and numpy lets go of the interpreter lock while it
+        # works, so on two CPUs they run side by side.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            edited_replay = pool.submit(_replay, world, edited, switch_back_points, edited_cost)
+            current = _replay(world, store, switch_back_points, current_cost)
+            changed = edited_replay.result()
     current_total, current_rows = _figures(current)
     edited_total, edited_rows = _figures(changed)
     result = BacktestResult(

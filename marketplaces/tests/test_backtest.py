@@ -111,6 +111,15 @@ def test_current_settings_replay_exactly_as_worked_out(backtest_case):
     assert result.current == Figures(1, 2, 5, 46, Decimal("-0.07"))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_replay_is_the_same():
+    # Outside a transaction PostgreSQL reads the price changes on a second connection meanwhile.
+    store, listing_a, _ = make_backtest_case(START)
+    result = store_backtest(store=store, days=1, now=NOW)
+    assert result.listing_figures[listing_a.pk].current == Figures(1, 0, 3, 24, Decimal("-0.13"))
+    assert result.current == Figures(1, 2, 5, 46, Decimal("-0.07"))
+
+
 def test_the_volatility_buffer_keeps_the_rise_above_landed_cost(backtest_case):
     store, listing_a, listing_c = backtest_case
     edited = StorePricingForm(initial=StorePricingForm.initial_for(store)).initial
