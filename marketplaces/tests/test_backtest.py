@@ -189,3 +189,44 @@ def test_a_locked_price_is_the_price_and_the_ceiling(backtest_case):
     # The own product is never refused by the ceiling (as when following live): it keeps selling.
     figures = store_backtest(store=store, days=1, now=NOW).listing_figures[listing_c.pk].current
     assert (figures.hours_below_cost, figures.hours_paused, figures.average_margin) == (22, 2, Decimal("-4.12"))
+
+
+def _active_sources_hour_by_hour(qualifies, switch_back_points: int) -> list[list[int]]:
+    """The failover rule stated plainly, one hour after another: the first qualifying source; a
+    listing on a less preferred one stays while it qualifies, until a more preferred one has
+    qualified `switch_back_points` hours in a row (then the first such one)."""
+    rows, width, hours = qualifies.shape
+    chosen = []
+    for row in range(rows):
+        current, run, path = -1, [0] * width, []
+        for hour in range(hours):
+            now = [bool(qualifies[row, source, hour]) for source in range(width)]
+            run = [run[source] + 1 if now[source] else 0 for source in range(width)]
+            first = now.index(True) if any(now) else -1
+            if current >= 0 and now[current]:
+                ready = [s for s in range(current) if now[s] and run[s] >= switch_back_points]
+                current = ready[0] if ready else current
+            else:
+                current = first
+            path.append(current)
+        chosen.append(path)
+    return chosen
+
+
+@pytest.mark.django_db(False)
+def test_the_active_source_over_whole_arrays_follows_the_rule_hour_by_hour():
+    import random
+
+    import numpy as np
+
+    from marketplaces.services.backtest import _active_sources
+
+    rng = random.Random(17)
+    for _case in range(400):
+        rows, width, hours = rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 40)
+        odds = rng.choice((0.3, 0.6, 0.9))
+        qualifies = np.array(
+            [[[rng.random() < odds for _ in range(hours)] for _ in range(width)] for _ in range(rows)], dtype=bool
+        )
+        wait = rng.randint(1, 7)
+        assert _active_sources(qualifies, wait).tolist() == _active_sources_hour_by_hour(qualifies, wait)
