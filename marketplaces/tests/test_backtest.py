@@ -112,7 +112,7 @@ def test_current_settings_replay_exactly_as_worked_out(backtest_case):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_replay_is_the_same():
+def test_outside_a_transaction_the_replay_is_the_same(supplier_families):
     # Outside a transaction PostgreSQL reads the price changes on a second connection meanwhile.
     store, listing_a, _ = make_backtest_case(START)
     result = store_backtest(store=store, days=1, now=NOW)
