@@ -351,7 +351,18 @@ class MarketplaceData(models.Model):
         return revenue - cost_of_goods_sold - fees - returns_allowance
 
 
-class StoreDayTotal(models.Model):
+class PerformanceSums(models.Model):
+    """Sums of MarketplaceData rows, kept for the dashboard (marketplaces.services.totals)."""
+
+    sales = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    profit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        abstract = True
+
+
+class StoreDayTotal(PerformanceSums):
     """A store's performance on one day: the sums of its listings' MarketplaceData of that day.
 
     Kept as the rows are written (`marketplaces.services.totals`), so the dashboard's totals and
@@ -360,9 +371,6 @@ class StoreDayTotal(models.Model):
 
     store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="day_totals")
     date = models.DateField()
-    sales = models.PositiveIntegerField(default=0)
-    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    profit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         db_table = "marketplaces_store_day_total"
@@ -374,7 +382,7 @@ class StoreDayTotal(models.Model):
         return f"{self.store_account_id} on {self.date}"
 
 
-class ListingPeriodTotal(models.Model):
+class ListingPeriodTotal(PerformanceSums):
     """A listing's performance over the last `days` days up to `end` (the newest day its store has
     figures for), for the dashboard's periods: the sums of its MarketplaceData in that window.
 
@@ -387,9 +395,6 @@ class ListingPeriodTotal(models.Model):
     store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="+")
     days = models.PositiveSmallIntegerField()
     end = models.DateField()
-    sales = models.PositiveIntegerField(default=0)
-    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    profit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         db_table = "marketplaces_listing_period_total"
