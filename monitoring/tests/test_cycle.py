@@ -99,10 +99,16 @@ def test_reading_threads_are_added_while_the_site_keeps_them_waiting(site, track
     assert len({seen.client for seen in site.seen}) > 2  # one connection a thread
 
 
-def test_fast_pages_are_read_by_a_thread_per_cpu(site, tracked):
+def test_fast_pages_are_read_by_a_thread_per_cpu(site, tracked, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    # Pages that come back within GROW_AFTER of each other add no thread. The wait is lengthened so
+    # that a busy machine's slow first reading (a cold connection, another test process on the CPU)
+    # does not count as a slow site: growth itself is the test above.
+    monkeypatch.setattr(refreshing, "GROW_AFTER", 2.0)
     products = _site_products(site, tracked, 12, delay=0.0)
-    refreshing.products_refresh(products, concurrency=12)
-    assert len({seen.client for seen in site.seen}) <= (os.cpu_count() or 1)
+    outcomes = refreshing.products_refresh(products, concurrency=12)
+    assert [outcome.status for outcome in outcomes].count("updated") == 12
+    assert len({seen.client for seen in site.seen}) <= 2  # one connection a thread
 
 
 def test_a_second_round_does_nothing_twice(tracked):
