@@ -22,6 +22,11 @@ pick_python() {
     return 1
 }
 
+if [ "${1:-}" = "--which-python" ]; then  # name the interpreter a new .venv would be made from
+    pick_python
+    exit
+fi
+
 if ! .venv/bin/python -c 'import sys' >/dev/null 2>&1; then
     if ! PY=$(pick_python); then
         echo "setup: Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)." >&2
